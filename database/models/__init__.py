@@ -1,0 +1,43 @@
+"""All tables; importing this package registers them on `Base.metadata`."""
+
+from database.models.base import Base, utcnow
+from database.models.catalogue import CartridgeType, OneCSnapshot, StockItem, StockMovement
+from database.models.ops import AuditLog, FsmState, OutboxMessage
+from database.models.org import Branch, Category, Printer, Warehouse
+from database.models.requests import (
+    Attachment,
+    BotMessageLink,
+    Request,
+    RequestCounter,
+    RequestItem,
+    RequestMessage,
+)
+from database.models.sla import QuickReply, SlaNotification, SlaPolicy
+from database.models.users import Invite, User
+
+__all__ = [
+    "Attachment",
+    "AuditLog",
+    "Base",
+    "BotMessageLink",
+    "Branch",
+    "CartridgeType",
+    "Category",
+    "FsmState",
+    "Invite",
+    "OneCSnapshot",
+    "OutboxMessage",
+    "Printer",
+    "QuickReply",
+    "Request",
+    "RequestCounter",
+    "RequestItem",
+    "RequestMessage",
+    "SlaNotification",
+    "SlaPolicy",
+    "StockItem",
+    "StockMovement",
+    "User",
+    "Warehouse",
+    "utcnow",
+]

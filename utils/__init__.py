@@ -1,0 +1,1 @@
+"""Cross-cutting helpers with no project dependencies: settings, logging, formatting."""
