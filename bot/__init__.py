@@ -1,0 +1,1 @@
+"""The Telegram side: entry point, routers, FSM, keyboards, middlewares, texts, outbox sender."""

@@ -1,0 +1,1 @@
+"""The domain: workflows, routing, policies. Knows nothing of aiogram; never commits."""

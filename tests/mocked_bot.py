@@ -1,0 +1,127 @@
+"""A Bot whose session never touches the network: it records every API call and answers it.
+
+Queue an answer with `bot.add_result_for(Method, ...)` (first in, first out); a call with no
+queued answer gets a plausible default (a Message for send/edit methods, True otherwise), so
+handler tests only queue what they want to control and read back `bot.calls`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import AsyncGenerator
+from datetime import UTC, datetime
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import (
+    EditMessageReplyMarkup,
+    EditMessageText,
+    GetMe,
+    SendDocument,
+    SendMessage,
+    SendPhoto,
+    TelegramMethod,
+)
+from aiogram.methods.base import Response
+from aiogram.types import Chat, Message, ResponseParameters, User
+
+BOT_ID = 42
+
+
+class MockedSession(BaseSession):
+    def __init__(self) -> None:
+        super().__init__()
+        self.responses: deque[tuple[type[TelegramMethod[Any]], Response[Any]]] = deque()
+        self.calls: list[TelegramMethod[Any]] = []
+        self._message_ids = itertools.count(1000)
+
+    async def close(self) -> None:
+        return None
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
+    ) -> Any:
+        self.calls.append(method)
+        if self.responses and isinstance(method, self.responses[0][0]):
+            _, response = self.responses.popleft()
+            self.check_response(
+                bot=bot,
+                method=method,
+                status_code=response.error_code or 200,
+                content=response.model_dump_json(),
+            )
+            return response.result
+        return self._default_result(bot, method)
+
+    def _default_result(self, bot: Bot, method: TelegramMethod[Any]) -> Any:
+        if isinstance(method, GetMe):
+            return User(id=bot.id, is_bot=True, first_name="Helpdesk", username="helpdesk_bot")
+        if isinstance(method, SendMessage | SendPhoto | SendDocument | EditMessageText):
+            chat_id = int(getattr(method, "chat_id", 0) or 0)
+            message_id = getattr(method, "message_id", None) or next(self._message_ids)
+            return Message(
+                message_id=message_id,
+                date=datetime.now(UTC),
+                chat=Chat(id=chat_id, type="private"),
+                from_user=User(id=bot.id, is_bot=True, first_name="Helpdesk"),
+                text=getattr(method, "text", None),
+                caption=getattr(method, "caption", None),
+                reply_markup=getattr(method, "reply_markup", None),
+            )
+        if isinstance(method, EditMessageReplyMarkup):
+            return True
+        return True
+
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        yield b""
+
+
+class MockedBot(Bot):
+    session: MockedSession
+
+    def __init__(self, token: str = f"{BOT_ID}:TEST", **kwargs: Any) -> None:
+        super().__init__(token, session=MockedSession(), **kwargs)
+
+    @property
+    def calls(self) -> list[TelegramMethod[Any]]:
+        return self.session.calls
+
+    def calls_of(self, method: type[TelegramMethod[Any]]) -> list[Any]:
+        return [call for call in self.session.calls if isinstance(call, method)]
+
+    def sent_texts(self, chat_id: int | None = None) -> list[str]:
+        """Texts of sendMessage / editMessageText calls, optionally to one chat."""
+        texts = []
+        for call in self.session.calls:
+            if isinstance(call, SendMessage | EditMessageText) and (
+                chat_id is None or int(call.chat_id or 0) == chat_id
+            ):
+                texts.append(call.text)
+        return texts
+
+    def add_result_for(
+        self,
+        method: type[TelegramMethod[Any]],
+        ok: bool = True,
+        result: Any = None,
+        description: str | None = None,
+        error_code: int = 200,
+        retry_after: int | None = None,
+    ) -> None:
+        response = Response[method.__returning__](  # type: ignore[name-defined]
+            ok=ok,
+            result=result,
+            description=description,
+            error_code=error_code,
+            parameters=ResponseParameters(retry_after=retry_after) if retry_after else None,
+        )
+        self.session.responses.append((method, response))
