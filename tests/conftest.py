@@ -116,3 +116,34 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     async with sessionmaker() as session:
         yield session
+
+
+OWNER_ID = 1000
+
+
+@pytest.fixture(scope="session")
+def i18n():
+    from bot.i18n import create_i18n
+
+    return create_i18n("en")
+
+
+@pytest.fixture
+def settings(db_url: str):
+    from utils.settings import load_settings
+
+    return load_settings(
+        _env_file=None,
+        bot_token="42:TEST",
+        admin_ids=str(OWNER_ID),
+        database_url=db_url,
+        default_language="en",
+        telegram_api_url="http://127.0.0.1:9",
+    )
+
+
+@pytest.fixture
+def harness(settings, sessionmaker, i18n):
+    from tests.bot_harness import build_harness
+
+    return build_harness(settings, sessionmaker, i18n)

@@ -1,0 +1,78 @@
+"""Factories for the bot and the dispatcher: the seam that `python -m bot` and tests share.
+
+Nothing is built at import time; every call returns fresh objects (a Router attaches once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.fsm_storage import DatabaseStorage
+from bot.middlewares.actor import ActorI18nMiddleware, ActorMiddleware, DeactivatedGateMiddleware
+from bot.middlewares.db import DbSessionMiddleware
+from bot.middlewares.errors import DomainErrorMiddleware
+from bot.routers import build_routers
+from utils.settings import Settings
+
+
+def create_bot(settings: Settings) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(
+        token=settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def create_fsm_storage(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> tuple[BaseStorage, BaseEventIsolation]:
+    """Dialog state in the database (inside the update's transaction), or in Redis if set."""
+    if settings.redis_url:
+        storage = RedisStorage.from_url(
+            settings.redis_url, key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
+        )
+        return storage, RedisEventIsolation(storage.redis)
+    return DatabaseStorage(sessionmaker), SimpleEventIsolation()
+
+
+def create_dispatcher(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    i18n: I18n,
+    *,
+    on_outbox: Callable[[], None] | None = None,
+) -> Dispatcher:
+    """Middleware order, outermost first, per update:
+
+    session + per-user lock → FSM context (state read in that session) → acting user;
+    then per event: language → deactivated gate → domain errors → handler.
+    """
+    storage, isolation = create_fsm_storage(settings, sessionmaker)
+    dp = Dispatcher(
+        storage=storage,
+        disable_fsm=True,  # registered below, inside the session middleware
+        owner_ids=settings.admin_ids,
+        invite_ttl_days=settings.invite_ttl_days,
+    )
+    dp.update.outer_middleware(DbSessionMiddleware(sessionmaker, dp.fsm, isolation, on_outbox))
+    dp.update.outer_middleware(dp.fsm)
+    dp.update.outer_middleware(ActorMiddleware(settings.admin_ids))
+    i18n_middleware = ActorI18nMiddleware(i18n)  # also puts `i18n` into handler data
+    for observer in (dp.message, dp.callback_query):
+        observer.outer_middleware(i18n_middleware)
+        observer.outer_middleware(DeactivatedGateMiddleware())
+        observer.outer_middleware(DomainErrorMiddleware())
+    dp.include_routers(*build_routers())
+    return dp

@@ -1,0 +1,1 @@
+"""Cross-cutting concerns: one DB transaction per update, the acting user, access gate."""

@@ -1,0 +1,71 @@
+"""Loads the acting user once per update and keeps deactivated users out."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import CallbackQuery, Message, TelegramObject, User
+from aiogram.utils.i18n import I18n, I18nMiddleware
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from database.repositories import users as users_repo
+from services.actor import Actor
+
+
+class ActorMiddleware(BaseMiddleware):
+    """Puts `actor` (user row + effective role) into the handler data."""
+
+    def __init__(self, owner_ids: frozenset[int]) -> None:
+        self.owner_ids = owner_ids
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        tg_user: User | None = data.get("event_from_user")
+        if tg_user is None or tg_user.is_bot:
+            return await handler(event, data)
+        session: AsyncSession = data["session"]
+        user = await users_repo.by_telegram_id(session, tg_user.id)
+        if user is not None and user.bot_blocked:
+            user.bot_blocked = False  # they are writing to us again, so they unblocked the bot
+        data["actor"] = Actor.build(tg_user.id, user, self.owner_ids)
+        return await handler(event, data)
+
+
+class ActorI18nMiddleware(I18nMiddleware):
+    """The language the user chose with /lang, else the configured default."""
+
+    def __init__(self, i18n: I18n) -> None:
+        super().__init__(i18n=i18n)
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        actor: Actor | None = data.get("actor")
+        if actor is not None and actor.user is not None and actor.user.language:
+            return actor.user.language
+        return self.i18n.default_locale
+
+
+class DeactivatedGateMiddleware(BaseMiddleware):
+    """A deactivated user gets one polite line and nothing else."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        actor: Actor | None = data.get("actor")
+        if actor is None or actor.is_active:
+            return await handler(event, data)
+        text = _("Your access to the helpdesk is switched off. Please contact your administrator.")
+        if isinstance(event, Message):
+            await event.answer(text)
+        elif isinstance(event, CallbackQuery):
+            await event.answer(text, show_alert=True)
+        return None

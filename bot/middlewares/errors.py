@@ -1,0 +1,56 @@
+"""Domain errors (no rights, gone, changed by someone else) become a polite answer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.errors import Conflict, DomainError, NotFound, PermissionDenied
+
+logger = logging.getLogger(__name__)
+
+
+class DomainErrorMiddleware(BaseMiddleware):
+    """Rolls back the update's transaction and tells the user why nothing happened."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        try:
+            return await handler(event, data)
+        except DomainError as exc:
+            session: AsyncSession | None = data.get("session")
+            if session is not None:
+                await session.rollback()
+            user = data.get("event_from_user")
+            logger.info(
+                "refused %s for user %s: %r", type(event).__name__, user.id if user else None, exc
+            )
+            await _answer(event, _explain(exc))
+            return None
+
+
+def _explain(exc: DomainError) -> str:
+    if isinstance(exc, PermissionDenied):
+        return _("Sorry, you are not allowed to do this.")
+    if isinstance(exc, NotFound):
+        return _("This no longer exists or was not found.")
+    if isinstance(exc, Conflict):
+        return _("Someone else has just changed this. Please try again.")
+    return _("This cannot be done right now.")
+
+
+async def _answer(event: TelegramObject, text: str) -> None:
+    if isinstance(event, Message):
+        await event.answer(text)
+    elif isinstance(event, CallbackQuery):
+        await event.answer(text, show_alert=True)

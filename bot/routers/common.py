@@ -1,0 +1,85 @@
+"""Commands everyone has: /help, /lang, /cancel, and the Cancel button of every dialog."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import DialogNav, LanguagePick
+from bot.commands import commands_for, set_chat_menu
+from bot.keyboards.people import languages
+from bot.texts import LANGUAGE_NAMES, role_name
+from database.enums import Role
+from services import users
+from services.actor import Actor
+
+
+async def help_command(message: Message, actor: Actor) -> None:
+    if not actor.is_approved:
+        await message.answer(
+            _(
+                "You are not registered yet. Send /start to register, or open the invite link "
+                "your administrator sent you."
+            )
+        )
+        return
+    lines = [_("You are {role}. Commands:").format(role=role_name(actor.role)), ""]
+    lines += [f"/{c.command} — {c.description}" for c in commands_for(actor.role)]
+    await message.answer("\n".join(lines))
+
+
+async def lang_command(message: Message, actor: Actor) -> None:
+    if actor.user is None:
+        await message.answer(_("Send /start first."))
+        return
+    await message.answer(_("Choose your language:"), reply_markup=languages())
+
+
+async def language_chosen(
+    query: CallbackQuery,
+    callback_data: LanguagePick,
+    session: AsyncSession,
+    actor: Actor,
+    i18n: I18n,
+    bot: Bot,
+) -> None:
+    if actor.user is None:
+        await query.answer(_("Send /start first."), show_alert=True)
+        return
+    await users.set_language(session, actor.user, callback_data.code)
+    with i18n.use_locale(callback_data.code):
+        await query.message.edit_text(
+            _("Language: {name}.").format(name=LANGUAGE_NAMES[callback_data.code])
+        )
+        await query.answer()
+    if actor.role is not Role.USER:
+        await set_chat_menu(bot, i18n, actor.telegram_id, actor.role, callback_data.code)
+
+
+async def cancel_command(message: Message, state: FSMContext) -> None:
+    if await state.get_state() is None:
+        await message.answer(_("There is nothing to cancel. /help lists the commands."))
+        return
+    await state.clear()
+    await message.answer(_("Cancelled. /help lists the commands."))
+
+
+async def cancel_button(query: CallbackQuery, state: FSMContext) -> None:
+    await state.clear()
+    await query.message.edit_text(_("Cancelled. /help lists the commands."))
+    await query.answer()
+
+
+def build() -> Router:
+    router = Router(name="common")
+    router.message.register(help_command, Command("help"))
+    router.message.register(lang_command, Command("lang"))
+    router.message.register(cancel_command, Command("cancel"))
+    router.callback_query.register(language_chosen, LanguagePick.filter())
+    router.callback_query.register(cancel_button, DialogNav.filter(F.action == "cancel"))
+    return router

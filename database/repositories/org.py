@@ -1,0 +1,41 @@
+"""Branches and categories."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from database.models import Branch, Category
+
+
+async def active_branches_page(
+    session: AsyncSession, *, offset: int, limit: int
+) -> tuple[list[Branch], int]:
+    """One page of active branches by name, and the total count."""
+    total = await session.scalar(
+        select(func.count()).select_from(Branch).where(Branch.is_active.is_(True))
+    )
+    result = await session.execute(
+        select(Branch)
+        .where(Branch.is_active.is_(True))
+        .order_by(Branch.name, Branch.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(result.scalars()), int(total or 0)
+
+
+async def branch(session: AsyncSession, branch_id: int) -> Branch | None:
+    return await session.get(Branch, branch_id)
+
+
+async def categories_by_codes(session: AsyncSession, codes: list[str]) -> list[Category]:
+    result = await session.execute(select(Category).where(Category.code.in_(codes)))
+    return list(result.scalars())
+
+
+async def active_categories(session: AsyncSession) -> list[Category]:
+    result = await session.execute(
+        select(Category).where(Category.is_active.is_(True)).order_by(Category.sort_order)
+    )
+    return list(result.scalars())

@@ -1,0 +1,259 @@
+"""Notification outbox: queue rows, find what is due, record each delivery outcome.
+
+Never commits: the caller owns the transaction. Rows are written by services in the transaction
+of the change that caused them; the bot's outbox sender reads and updates them, each update in
+its own short transaction.
+
+Status flow: pending → sent | failed | undeliverable. A pending row whose `next_attempt_at` lies
+in the future is either waiting for a retry or *claimed* by a sender that is delivering it
+(see `claim`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from database.enums import OutboxStatus
+from database.models import BotMessageLink, OutboxMessage, User
+
+# `session.info` key set by `add`: after committing, the bot wakes the sender when it is set.
+OUTBOX_ADDED = "outbox_added"
+
+# Reserved payload key written by `record_part_sent`; renderers never see it.
+PARTS_SENT_KEY = "_outbox_parts_sent"
+
+# Longer errors are cut: the column is for reading in logs and the admin UI, not for dumps.
+MAX_ERROR_LENGTH = 1000
+
+
+def _error(text: str) -> str:
+    return text if len(text) <= MAX_ERROR_LENGTH else text[: MAX_ERROR_LENGTH - 1] + "…"
+
+
+async def add(
+    session: AsyncSession,
+    chat_id: int,
+    template: str,
+    payload: dict[str, Any],
+    request_id: int | None = None,
+) -> OutboxMessage:
+    """Queue one notification in the caller's transaction (due at once)."""
+    row = OutboxMessage(
+        chat_id=chat_id,
+        template=template,
+        payload=payload,
+        request_id=request_id,
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        last_error="",
+    )
+    session.add(row)
+    session.info[OUTBOX_ADDED] = True
+    return row
+
+
+async def add_many(
+    session: AsyncSession,
+    chat_ids: Iterable[int],
+    template: str,
+    payload: dict[str, Any],
+    request_id: int | None = None,
+) -> list[OutboxMessage]:
+    """Queue the same notification for several chats (one row each, in the given order)."""
+    rows = [
+        OutboxMessage(
+            chat_id=chat_id,
+            template=template,
+            payload=dict(payload),
+            request_id=request_id,
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            last_error="",
+        )
+        for chat_id in chat_ids
+    ]
+    session.add_all(rows)
+    if rows:
+        session.info[OUTBOX_ADDED] = True
+    return rows
+
+
+async def due(session: AsyncSession, now: datetime, limit: int = 100) -> list[OutboxMessage]:
+    """Pending rows due at `now`, oldest first.
+
+    A chat's rows are delivered in the order they were queued: a row is held back while an
+    older pending row of the same chat is not due yet (waiting for a retry or being delivered).
+    """
+    older = aliased(OutboxMessage)
+    held_back = exists().where(
+        older.chat_id == OutboxMessage.chat_id,
+        older.status == OutboxStatus.PENDING,
+        older.id < OutboxMessage.id,
+        older.next_attempt_at > now,
+    )
+    stmt = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.next_attempt_at <= now,
+            ~held_back,
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def claim(
+    session: AsyncSession,
+    outbox_id: int,
+    *,
+    now: datetime,
+    lease_until: datetime,
+    expected_attempts: int,
+) -> bool:
+    """Take a due row for delivery: count the attempt and hide it from `due` until `lease_until`.
+
+    Succeeds only if the row is still pending, due and unchanged since it was read (same
+    attempt count), so two senders, or a stale read, never deliver the same row twice. Commit
+    before calling Telegram: if the process dies after that, the row comes back when the lease
+    runs out.
+    """
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == outbox_id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.next_attempt_at <= now,
+            OutboxMessage.attempts == expected_attempts,
+        )
+        .values(attempts=OutboxMessage.attempts + 1, next_attempt_at=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def release(
+    session: AsyncSession, outbox_id: int, *, now: datetime, claimed_attempts: int
+) -> None:
+    """Undo a `claim` whose delivery was abandoned before Telegram was called."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == outbox_id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.attempts == claimed_attempts,
+        )
+        .values(attempts=OutboxMessage.attempts - 1, next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def mark_sent(
+    session: AsyncSession, outbox_id: int, *, sent_message_id: int, sent_at: datetime
+) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id)
+        .values(
+            status=OutboxStatus.SENT,
+            sent_at=sent_at,
+            sent_message_id=sent_message_id,
+            last_error="",
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def record_part_sent(
+    session: AsyncSession, outbox_id: int, *, parts_sent: int, sent_message_id: int
+) -> None:
+    """Remember that the first `parts_sent` parts of a split message went out.
+
+    Stored in the payload under `PARTS_SENT_KEY`, so a retry continues with the next part
+    instead of sending the earlier ones again.
+    """
+    row = await session.get(OutboxMessage, outbox_id)
+    if row is None:
+        return
+    row.payload = {**(row.payload or {}), PARTS_SENT_KEY: parts_sent}
+    row.sent_message_id = sent_message_id
+
+
+async def reschedule(
+    session: AsyncSession, outbox_id: int, *, next_attempt_at: datetime, error: str
+) -> None:
+    """Keep the row pending and retry it at `next_attempt_at`."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(next_attempt_at=next_attempt_at, last_error=_error(error))
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def mark_failed(session: AsyncSession, outbox_id: int, *, error: str) -> None:
+    """Give up on the row (a bug or a persistent error): it stays for the logs, never retried."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id)
+        .values(status=OutboxStatus.FAILED, last_error=_error(error))
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def mark_chat_undeliverable(
+    session: AsyncSession, chat_id: int, *, error: str, flag_user: bool = True
+) -> int:
+    """The chat cannot receive messages (bot blocked, account deleted, chat gone).
+
+    Every pending row of the chat becomes undeliverable and (with `flag_user`) the user with
+    that Telegram ID is flagged `bot_blocked`; the bot clears the flag when the user writes to
+    it again. Returns the number of rows changed.
+    """
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.UNDELIVERABLE, last_error=_error(error))
+        .execution_options(synchronize_session=False)
+    )
+    if flag_user:
+        await session.execute(
+            update(User)
+            .where(User.telegram_id == chat_id, User.bot_blocked.is_(False))
+            .values(bot_blocked=True)
+            .execution_options(synchronize_session=False)
+        )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def is_bot_blocked(session: AsyncSession, chat_id: int) -> bool:
+    """Whether the user with this Telegram ID is known to have blocked the bot."""
+    stmt = select(User.bot_blocked).where(User.telegram_id == chat_id)
+    return bool(await session.scalar(stmt))
+
+
+async def add_message_link(
+    session: AsyncSession, *, chat_id: int, message_id: int, request_id: int
+) -> None:
+    """Tie a message the bot sent to its request, so a reply to it joins the request's thread."""
+    session.add(BotMessageLink(chat_id=chat_id, message_id=message_id, request_id=request_id))
+
+
+async def next_due_at(session: AsyncSession, *, after: datetime | None = None) -> datetime | None:
+    """When the earliest pending row becomes due (None when nothing is pending).
+
+    With `after`, only rows due later than that count: the next time something new comes due.
+    """
+    stmt = select(func.min(OutboxMessage.next_attempt_at)).where(
+        OutboxMessage.status == OutboxStatus.PENDING
+    )
+    if after is not None:
+        stmt = stmt.where(OutboxMessage.next_attempt_at > after)
+    return await session.scalar(stmt)

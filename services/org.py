@@ -1,0 +1,36 @@
+"""Organisation look-ups for dialogs: branch pages, categories."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from database.models import Branch, Category
+from database.repositories import org as org_repo
+
+
+@dataclass(frozen=True, slots=True)
+class BranchPage:
+    branches: list[Branch]
+    page: int
+    total: int
+
+
+async def branch_page(session: AsyncSession, page: int, per_page: int) -> BranchPage:
+    """One page of active branches; a page past the end shows the last page."""
+    page = max(page, 0)
+    branches, total = await org_repo.active_branches_page(
+        session, offset=page * per_page, limit=per_page
+    )
+    last = max(0, (total - 1) // per_page)
+    if page > last:
+        page = last
+        branches, total = await org_repo.active_branches_page(
+            session, offset=page * per_page, limit=per_page
+        )
+    return BranchPage(branches, page, total)
+
+
+async def categories(session: AsyncSession) -> list[Category]:
+    return await org_repo.active_categories(session)

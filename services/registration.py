@@ -1,0 +1,161 @@
+"""Registration: the form an unknown user fills, admin approval, owners' first contact."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from database.enums import Role, UserStatus
+from database.models import User, utcnow
+from database.repositories import org as org_repo
+from database.repositories import users as users_repo
+from services import audit
+from services.actor import Actor
+from services.errors import NotFound
+from services.notifications import notify_many
+
+FULL_NAME_MAX = 100
+FULL_NAME_MIN = 3
+
+
+class Decision(StrEnum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    ALREADY_DECIDED = "already_decided"
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionResult:
+    decision: Decision
+    user: User
+
+
+def clean_full_name(text: str) -> str | None:
+    """A full name as typed, normalised; None when it cannot be a name."""
+    name = " ".join(text.split())
+    if not (FULL_NAME_MIN <= len(name) <= FULL_NAME_MAX):
+        return None
+    if name.startswith("/") or not any(ch.isalpha() for ch in name):
+        return None
+    return name
+
+
+async def ensure_owner(
+    session: AsyncSession, telegram_id: int, username: str | None, full_name: str
+) -> User:
+    """Owners (ADMIN_IDS) need no approval: their row is created approved on first contact."""
+    user = await users_repo.by_telegram_id(session, telegram_id)
+    if user is None:
+        user = User(
+            telegram_id=telegram_id,
+            username=username,
+            full_name=full_name,
+            status=UserStatus.APPROVED,
+            approved_at=utcnow(),
+        )
+        session.add(user)
+        await session.flush()
+        await audit.record(
+            session,
+            actor_id=user.id,
+            action="user.owner_joined",
+            object_type="user",
+            object_id=user.id,
+            after={"telegram_id": telegram_id},
+        )
+    elif user.status != UserStatus.APPROVED:
+        user.status = UserStatus.APPROVED
+        user.approved_at = utcnow()
+    return user
+
+
+async def submit(
+    session: AsyncSession,
+    *,
+    telegram_id: int,
+    username: str | None,
+    full_name: str,
+    branch_id: int,
+    language: str | None,
+    owner_ids: frozenset[int],
+) -> User:
+    """File (or re-file) a registration and ask every admin and owner to decide."""
+    branch = await org_repo.branch(session, branch_id)
+    if branch is None or not branch.is_active:
+        raise NotFound("branch")
+    user = await users_repo.by_telegram_id(session, telegram_id)
+    before = None
+    if user is None:
+        user = User(telegram_id=telegram_id)
+        session.add(user)
+    else:
+        before = {"status": user.status, "full_name": user.full_name, "branch_id": user.branch_id}
+    user.username = username
+    user.full_name = full_name
+    user.branch_id = branch.id
+    user.language = language
+    user.status = UserStatus.PENDING
+    user.role = Role.USER
+    await session.flush()
+    await audit.record(
+        session,
+        actor_id=user.id,
+        action="user.registration_submitted",
+        object_type="user",
+        object_id=user.id,
+        before=before,
+        after={"full_name": full_name, "branch_id": branch.id, "status": UserStatus.PENDING},
+    )
+    recipients = set(owner_ids) | set(await users_repo.admin_telegram_ids(session))
+    await notify_many(
+        session,
+        sorted(recipients),
+        "registration.request",
+        {
+            "user_id": user.id,
+            "telegram_id": telegram_id,
+            "username": username,
+            "full_name": full_name,
+            "branch": branch.name,
+        },
+    )
+    return user
+
+
+async def decide(
+    session: AsyncSession, actor: Actor, user_id: int, *, approve: bool
+) -> DecisionResult:
+    """Approve or reject a pending registration (admins and owners only)."""
+    actor.require(Role.ADMIN)
+    user = await users_repo.by_id(session, user_id)
+    if user is None:
+        raise NotFound("user")
+    status = UserStatus.APPROVED if approve else UserStatus.REJECTED
+    now = utcnow()
+    if not await users_repo.decide_registration(
+        session, user_id, status=status, approver_id=actor.user_id, at=now
+    ):
+        await session.refresh(user)
+        return DecisionResult(Decision.ALREADY_DECIDED, user)
+    await session.refresh(user)
+    await audit.record(
+        session,
+        actor_id=actor.user_id,
+        action="user.approved" if approve else "user.rejected",
+        object_type="user",
+        object_id=user.id,
+        before={"status": UserStatus.PENDING},
+        after={"status": status},
+    )
+    template = "registration.approved" if approve else "registration.rejected"
+    await notify_many(session, [user.telegram_id], template, {"full_name": user.full_name})
+    return DecisionResult(Decision.APPROVED if approve else Decision.REJECTED, user)
+
+
+async def decided_by_name(session: AsyncSession, user: User) -> str:
+    if user.approved_by_id is None:
+        return ""
+    approver = await users_repo.by_id(session, user.approved_by_id)
+    return approver.full_name if approver else ""

@@ -1,0 +1,124 @@
+"""/invite, /role, /deactivate, /help, /lang through the real dispatcher."""
+
+from __future__ import annotations
+
+import re
+
+from aiogram.methods import SetMyCommands
+from sqlalchemy import select
+
+from bot.callbacks import BranchPick, InviteRolePick, LanguagePick
+from database.enums import Role, UserStatus
+from database.models import User
+from tests import factories
+from tests.bot_harness import buttons
+from tests.conftest import OWNER_ID
+from tests.updates import callback_update, message_update, tg_user
+
+ADMIN = tg_user(2000, "Админ")
+
+
+async def seed_people(sessionmaker):
+    async with sessionmaker() as session:
+        branch = await factories.branch(session, "Филиал «Юг»")
+        await factories.category(session, "cartridges", kind="order")
+        await factories.category(session, "it")
+        await factories.user(session, ADMIN.id, role=Role.ADMIN, full_name="Админов А.")
+        await factories.user(session, 3000, username="petrov", full_name="Петров П.")
+        await session.commit()
+        return branch.id
+
+
+async def test_invite_link_registers_a_new_user_at_once(harness, sessionmaker) -> None:
+    branch_id = await seed_people(sessionmaker)
+    await harness.feed(message_update(ADMIN, "/invite"))
+    reply = harness.last_reply(ADMIN.id)
+    assert ("Филиал «Юг»", BranchPick(dialog="inv", branch_id=branch_id).pack()) in buttons(reply)
+
+    await harness.feed(callback_update(ADMIN, BranchPick(dialog="inv", branch_id=branch_id).pack()))
+    role_buttons = [text for text, _ in buttons(harness.last_reply(ADMIN.id))]
+    assert {"user", "executor", "supervisor", "administrator"} <= set(role_buttons)
+    assert "owner" not in role_buttons
+
+    await harness.feed(callback_update(ADMIN, InviteRolePick(role="executor").pack()))
+    text = harness.last_reply(ADMIN.id).text
+    link = re.search(r"https://t\.me/helpdesk_bot\?start=([\w-]+)", text)
+    assert link, text
+
+    newcomer = tg_user(6000, "Сидор")
+    await harness.feed(message_update(newcomer, f"/start {link.group(1)}"))
+    assert "registered as executor" in harness.last_reply(newcomer.id).text
+    async with sessionmaker() as session:
+        user = (await session.execute(select(User).where(User.telegram_id == 6000))).scalar_one()
+    assert (user.role, user.status, user.branch_id) == (
+        Role.EXECUTOR,
+        UserStatus.APPROVED,
+        branch_id,
+    )
+
+    other = tg_user(6001, "Другой")
+    await harness.feed(message_update(other, f"/start {link.group(1)}"))
+    assert "already been used" in harness.last_reply(other.id).text
+
+
+async def test_plain_user_cannot_invite_or_forge_the_role_step(harness, sessionmaker) -> None:
+    await seed_people(sessionmaker)
+    plain = tg_user(3000)
+    await harness.feed(message_update(plain, "/invite"))
+    assert "not allowed" in harness.last_reply(3000).text
+    await harness.feed(callback_update(plain, InviteRolePick(role="admin").pack()))
+    assert "no longer valid" in harness.callback_answer().text
+
+
+async def test_role_command_sets_role_categories_and_menu(harness, sessionmaker) -> None:
+    await seed_people(sessionmaker)
+    await harness.feed(message_update(ADMIN, "/role"))
+    assert "Usage: /role" in harness.last_reply(ADMIN.id).text
+    await harness.feed(message_update(ADMIN, "/role @petrov executor cartridges,it"))
+    assert "Петров П. is now executor. Categories: cartridges, it." in (
+        harness.last_reply(ADMIN.id).text
+    )
+    menus = harness.bot.calls_of(SetMyCommands)
+    assert menus and menus[-1].scope.chat_id == 3000
+    assert "role" not in [c.command for c in menus[-1].commands]
+
+    await harness.feed(message_update(ADMIN, "/role @nobody executor"))
+    assert "No registered user @nobody" in harness.last_reply(ADMIN.id).text
+    await harness.feed(message_update(tg_user(OWNER_ID), "/start"))  # the owner's row exists
+    await harness.feed(message_update(ADMIN, f"/role {OWNER_ID} user"))
+    assert "not allowed" in harness.last_reply(ADMIN.id).text
+
+
+async def test_deactivate_and_activate(harness, sessionmaker) -> None:
+    await seed_people(sessionmaker)
+    await harness.feed(message_update(ADMIN, "/deactivate @petrov"))
+    assert "can no longer use" in harness.last_reply(ADMIN.id).text
+    await harness.feed(message_update(tg_user(3000), "/help"))
+    assert "switched off" in harness.last_reply(3000).text
+    await harness.feed(message_update(ADMIN, "/activate 3000"))
+    await harness.feed(message_update(tg_user(3000), "/help"))
+    assert "/help" in harness.last_reply(3000).text
+
+
+async def test_help_lists_the_commands_of_the_role(harness, sessionmaker) -> None:
+    await seed_people(sessionmaker)
+    await harness.feed(message_update(tg_user(3000), "/help"))
+    user_help = harness.last_reply(3000).text
+    await harness.feed(message_update(ADMIN, "/help"))
+    admin_help = harness.last_reply(ADMIN.id).text
+    assert "/lang" in user_help and "/invite" not in user_help
+    assert "/invite" in admin_help and "/role" in admin_help
+    await harness.feed(message_update(tg_user(9999), "/help"))
+    assert "not registered" in harness.last_reply(9999).text
+
+
+async def test_lang_switches_the_interface(harness, sessionmaker) -> None:
+    await seed_people(sessionmaker)
+    await harness.feed(message_update(tg_user(3000), "/lang"))
+    assert [t for t, _ in buttons(harness.last_reply(3000))] == ["Русский", "English"]
+    await harness.feed(callback_update(tg_user(3000), LanguagePick(code="ru").pack()))
+    async with sessionmaker() as session:
+        user = (await session.execute(select(User).where(User.telegram_id == 3000))).scalar_one()
+    assert user.language == "ru"
+    await harness.feed(callback_update(tg_user(3000), LanguagePick(code="xx").pack()))
+    assert harness.callback_answer().show_alert

@@ -1,0 +1,163 @@
+"""Registration, approval and access gate through the real dispatcher (mocked Bot API)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.callbacks import BranchPage, BranchPick, DialogNav, RegistrationDecision
+from bot.states import Registration
+from database.enums import Role, UserStatus
+from database.models import OutboxMessage, User
+from tests import factories
+from tests.bot_harness import buttons
+from tests.conftest import OWNER_ID
+from tests.updates import callback_update, message_update, tg_user
+
+NEWCOMER = tg_user(5000, "Пётр", username="petrov")
+
+
+async def add_branches(sessionmaker, count: int) -> list[int]:
+    async with sessionmaker() as session:
+        rows = [await factories.branch(session, f"Филиал {i:02d}") for i in range(count)]
+        await session.commit()
+        return [row.id for row in rows]
+
+
+async def db_user(sessionmaker, telegram_id: int) -> User | None:
+    async with sessionmaker() as session:
+        result = await session.execute(select(User).where(User.telegram_id == telegram_id))
+        return result.scalar_one_or_none()
+
+
+async def test_unknown_user_registers_and_waits_for_approval(harness, sessionmaker) -> None:
+    branch_ids = await add_branches(sessionmaker, 10)
+
+    await harness.feed(message_update(NEWCOMER, "/start"))
+    assert "Step 1 of 2" in harness.last_reply(NEWCOMER.id).text
+    assert await harness.state(NEWCOMER.id).get_state() == Registration.full_name.state
+
+    await harness.feed(message_update(NEWCOMER, "Петров   Пётр <b>Иванович</b>"))
+    reply = harness.last_reply(NEWCOMER.id)
+    assert "Step 2 of 2" in reply.text
+    labels = [text for text, _ in buttons(reply)]
+    assert labels[:8] == [f"Филиал {i:02d}" for i in range(8)]  # first page of 8
+    assert "Next ›" in labels and "Cancel" in labels
+
+    next_page = BranchPage(dialog="reg", page=1).pack()
+    await harness.feed(callback_update(NEWCOMER, next_page))
+    labels = [text for text, _ in buttons(harness.last_reply(NEWCOMER.id))]
+    assert labels[:2] == ["Филиал 08", "Филиал 09"] and "‹ Previous" in labels
+
+    pick = BranchPick(dialog="reg", branch_id=branch_ids[9]).pack()
+    await harness.feed(callback_update(NEWCOMER, pick))
+    reply = harness.last_reply(NEWCOMER.id)
+    assert "sent to the administrators" in reply.text
+    # User text is escaped in HTML messages.
+    assert "&lt;b&gt;Иванович&lt;/b&gt;" in reply.text
+    assert await harness.state(NEWCOMER.id).get_state() is None
+
+    user = await db_user(sessionmaker, NEWCOMER.id)
+    assert user.status == UserStatus.PENDING and user.branch_id == branch_ids[9]
+    assert user.full_name == "Петров Пётр <b>Иванович</b>"
+    async with sessionmaker() as session:
+        queued = (await session.execute(select(OutboxMessage))).scalars().all()
+    assert [(m.chat_id, m.template) for m in queued] == [(OWNER_ID, "registration.request")]
+    assert harness.outbox_wakes, "the sender was not woken after the commit"
+
+    # Until approved the user reaches nothing.
+    await harness.feed(message_update(NEWCOMER, "/invite"))
+    assert "not allowed" in harness.last_reply(NEWCOMER.id).text
+    await harness.feed(message_update(NEWCOMER, "hello"))
+    assert "waiting for an administrator" in harness.last_reply(NEWCOMER.id).text
+    await harness.feed(message_update(NEWCOMER, "/start"))
+    assert "waiting for an administrator" in harness.last_reply(NEWCOMER.id).text
+
+
+async def test_bad_input_in_the_name_step_gets_a_hint(harness, sessionmaker) -> None:
+    await add_branches(sessionmaker, 1)
+    await harness.feed(message_update(NEWCOMER, "/start"))
+    for bad in ("ab", "x" * 101, "12345", "/notacommand"):
+        await harness.feed(message_update(NEWCOMER, bad))
+        assert "full name as text" in harness.last_reply(NEWCOMER.id).text
+        assert await harness.state(NEWCOMER.id).get_state() == Registration.full_name.state
+    await harness.feed(message_update(NEWCOMER, None, sticker=None, photo=[]))
+    assert "as a text message" in harness.last_reply(NEWCOMER.id).text
+
+
+async def test_back_keeps_the_name_and_cancel_leaves(harness, sessionmaker) -> None:
+    await add_branches(sessionmaker, 1)
+    await harness.feed(message_update(NEWCOMER, "/start"))
+    await harness.feed(message_update(NEWCOMER, "Петров Пётр"))
+    await harness.feed(callback_update(NEWCOMER, DialogNav(action="back").pack()))
+    assert "You entered: Петров Пётр" in harness.last_reply(NEWCOMER.id).text
+    assert await harness.state(NEWCOMER.id).get_data() == {"full_name": "Петров Пётр"}
+
+    await harness.feed(message_update(NEWCOMER, "/cancel"))
+    assert "Cancelled" in harness.last_reply(NEWCOMER.id).text
+    assert await harness.state(NEWCOMER.id).get_state() is None
+    assert await db_user(sessionmaker, NEWCOMER.id) is None
+
+
+async def test_owner_approves_and_second_admin_is_told(harness, sessionmaker) -> None:
+    async with sessionmaker() as session:
+        branch = await factories.branch(session)
+        admin = await factories.user(session, 2000, role=Role.ADMIN, full_name="Админов А.")
+        pending = await factories.user(
+            session,
+            NEWCOMER.id,
+            status=UserStatus.PENDING,
+            branch_row=branch,
+            full_name="Петров Пётр",
+        )
+        await session.commit()
+    owner = tg_user(OWNER_ID, "Owner")
+    await harness.feed(message_update(owner, "/start"))  # owners need no approval
+
+    approve = RegistrationDecision(user_id=pending.id, approve=True).pack()
+    await harness.feed(callback_update(owner, approve))
+    assert "approved" in harness.last_reply(OWNER_ID).text
+    assert (await db_user(sessionmaker, NEWCOMER.id)).status == UserStatus.APPROVED
+
+    reject = RegistrationDecision(user_id=pending.id, approve=False).pack()
+    await harness.feed(callback_update(tg_user(admin.telegram_id), reject))
+    assert "already decided" in harness.last_reply(admin.telegram_id).text
+    assert (await db_user(sessionmaker, NEWCOMER.id)).status == UserStatus.APPROVED
+
+    async with sessionmaker() as session:
+        templates = (
+            (
+                await session.execute(
+                    select(OutboxMessage.template).where(OutboxMessage.chat_id == NEWCOMER.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert templates == ["registration.approved"]
+
+
+async def test_forged_approval_by_a_plain_user_changes_nothing(harness, sessionmaker) -> None:
+    async with sessionmaker() as session:
+        plain = await factories.user(session, 3000)
+        pending = await factories.user(session, NEWCOMER.id, status=UserStatus.PENDING)
+        await session.commit()
+    forged = RegistrationDecision(user_id=pending.id, approve=True).pack()
+    await harness.feed(callback_update(tg_user(plain.telegram_id), forged))
+    answer = harness.callback_answer()
+    assert "not allowed" in answer.text and answer.show_alert
+    assert (await db_user(sessionmaker, NEWCOMER.id)).status == UserStatus.PENDING
+    # A forged callback that matches no handler is refused too, never ignored.
+    await harness.feed(callback_update(tg_user(plain.telegram_id), "regd:garbage"))
+    assert "no longer valid" in harness.callback_answer().text
+
+
+async def test_deactivated_user_gets_one_polite_line(harness, sessionmaker) -> None:
+    async with sessionmaker() as session:
+        user = await factories.user(session, 3000)
+        user.is_active = False
+        await session.commit()
+    for text in ("/start", "/help", "hello"):
+        await harness.feed(message_update(tg_user(3000), text))
+        assert harness.replies(3000) == [
+            "Your access to the helpdesk is switched off. Please contact your administrator."
+        ]
