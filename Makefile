@@ -16,7 +16,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 ## The real bot process against the local Bot API emulator, in a terminal chat (no token needed).
 demo: install
-	$(PY) -m emulator.demo
+	$(PY) -m demo
 
 ## The bot against Telegram (or TELEGRAM_API_URL); needs BOT_TOKEN in .env or the environment.
 run: install

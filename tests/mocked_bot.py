@@ -14,7 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiogram import Bot
+from aiogram.client.default import Default, DefaultBotProperties
 from aiogram.client.session.base import BaseSession
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import (
     EditMessageReplyMarkup,
     EditMessageText,
@@ -26,6 +29,8 @@ from aiogram.methods import (
 )
 from aiogram.methods.base import Response
 from aiogram.types import Chat, Message, ResponseParameters, User
+
+from emulator.html_check import EntityParseError, parse_html
 
 BOT_ID = 42
 
@@ -44,6 +49,7 @@ class MockedSession(BaseSession):
         self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
     ) -> Any:
         self.calls.append(method)
+        self._check_html(bot, method)
         if self.responses and isinstance(method, self.responses[0][0]):
             _, response = self.responses.popleft()
             self.check_response(
@@ -54,6 +60,18 @@ class MockedSession(BaseSession):
             )
             return response.result
         return self._default_result(bot, method)
+
+    def _check_html(self, bot: Bot, method: TelegramMethod[Any]) -> None:
+        """Refuse malformed HTML the way Telegram does (unescaped user text is a bug)."""
+        text = getattr(method, "text", None) or getattr(method, "caption", None)
+        parse_mode = getattr(method, "parse_mode", None)
+        if isinstance(parse_mode, Default):
+            parse_mode = bot.default[parse_mode.name]
+        if text and parse_mode == ParseMode.HTML:
+            try:
+                parse_html(text)
+            except EntityParseError as exc:
+                raise TelegramBadRequest(method, f"Bad Request: can't parse entities: {exc}")
 
     def _default_result(self, bot: Bot, method: TelegramMethod[Any]) -> Any:
         if isinstance(method, GetMe):
@@ -86,9 +104,12 @@ class MockedSession(BaseSession):
 
 
 class MockedBot(Bot):
+    """Defaults as in production: HTML parse mode."""
+
     session: MockedSession
 
     def __init__(self, token: str = f"{BOT_ID}:TEST", **kwargs: Any) -> None:
+        kwargs.setdefault("default", DefaultBotProperties(parse_mode=ParseMode.HTML))
         super().__init__(token, session=MockedSession(), **kwargs)
 
     @property

@@ -14,12 +14,15 @@ from bot.callbacks import DialogNav, LanguagePick
 from bot.commands import commands_for, set_chat_menu
 from bot.keyboards.people import languages
 from bot.texts import LANGUAGE_NAMES, role_name
-from database.enums import Role
+from database.enums import Role, UserStatus
 from services import users
 from services.actor import Actor
 
 
 async def help_command(message: Message, actor: Actor) -> None:
+    if actor.user is not None and actor.user.status == UserStatus.PENDING:
+        await message.answer(_("Your registration is waiting for an administrator's approval."))
+        return
     if not actor.is_approved:
         await message.answer(
             _(

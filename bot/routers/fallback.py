@@ -6,12 +6,13 @@ from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from database.enums import UserStatus
 from services.actor import Actor
 
 
 async def unexpected_message(message: Message, actor: Actor | None = None) -> None:
     if actor is None or not actor.is_approved:
-        if actor is not None and actor.user is not None and actor.user.status == "pending":
+        if actor is not None and actor.user is not None and actor.user.status == UserStatus.PENDING:
             text = _("Your registration is waiting for an administrator's approval.")
         else:
             text = _("To use the helpdesk, please register first: send /start.")

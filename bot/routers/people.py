@@ -31,13 +31,12 @@ async def role_command(
     roles = {r.value for r in ASSIGNABLE_ROLES}
     if len(args) not in (2, 3) or args[1] not in roles:
         codes = ", ".join(c.code for c in await org.categories(session))
-        await message.answer(
-            _(
-                "Usage: /role <Telegram ID or @username> <role> [categories]\n"
-                "Roles: {roles}\nCategories (comma-separated, for executors): {codes}\n"
-                "Example: /role @ivanov executor cartridges,it"
-            ).format(roles=", ".join(sorted(roles)), codes=codes)
-        )
+        usage = _(
+            "Usage: /role <Telegram ID or @username> <role> [categories]\n"
+            "Roles: {roles}\nCategories (comma-separated, for executors): {codes}\n"
+            "Example: /role @ivanov executor cartridges,it"
+        ).format(roles=", ".join(sorted(roles)), codes=codes)
+        await message.answer(html.quote(usage))  # the usage has angle brackets
         return
     target = await users.find(session, args[0])
     if target is None:
@@ -66,11 +65,8 @@ async def _set_active(
     ref = (command.args or "").strip()
     target = await users.find(session, ref) if ref else None
     if target is None:
-        await message.answer(
-            _("Usage: /{command} <Telegram ID or @username> of a registered user.").format(
-                command=command.command
-            )
-        )
+        usage = _("Usage: /{command} <Telegram ID or @username> of a registered user.")
+        await message.answer(html.quote(usage.format(command=command.command)))
         return
     await users.set_active(session, actor, target, active, owner_ids=owner_ids)
     text = (

@@ -15,9 +15,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from database.enums import OutboxStatus
 from database.models import BotMessageLink, OutboxMessage, User
@@ -85,25 +84,20 @@ async def add_many(
 
 
 async def due(session: AsyncSession, now: datetime, limit: int = 100) -> list[OutboxMessage]:
-    """Pending rows due at `now`, oldest first.
+    """The oldest pending row of each chat, where that row is due at `now`; oldest first.
 
-    A chat's rows are delivered in the order they were queued: a row is held back while an
-    older pending row of the same chat is not due yet (waiting for a retry or being delivered).
+    A chat's rows go out in the order they were queued: the next one becomes visible only when
+    the one before it is settled (sent, failed, undeliverable). One row per chat also means a
+    burst to one chat never hides the rows of other chats behind it.
     """
-    older = aliased(OutboxMessage)
-    held_back = exists().where(
-        older.chat_id == OutboxMessage.chat_id,
-        older.status == OutboxStatus.PENDING,
-        older.id < OutboxMessage.id,
-        older.next_attempt_at > now,
+    heads = (
+        select(func.min(OutboxMessage.id))
+        .where(OutboxMessage.status == OutboxStatus.PENDING)
+        .group_by(OutboxMessage.chat_id)
     )
     stmt = (
         select(OutboxMessage)
-        .where(
-            OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.next_attempt_at <= now,
-            ~held_back,
-        )
+        .where(OutboxMessage.id.in_(heads), OutboxMessage.next_attempt_at <= now)
         .order_by(OutboxMessage.id)
         .limit(limit)
     )

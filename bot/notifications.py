@@ -1,0 +1,82 @@
+"""How each notification template looks, rendered in the recipient's language at delivery."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aiogram import html
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.keyboards.registration import decision
+from bot.outbox.renderers import RenderedMessage, RendererRegistry
+from bot.texts import role_name
+from database.models import User
+
+Render = Callable[[dict[str, Any]], RenderedMessage]
+
+
+def create_renderers(i18n: I18n) -> RendererRegistry:
+    registry = RendererRegistry(default_language=i18n.default_locale)
+
+    def add(template: str, render: Render) -> None:
+        async def renderer(
+            payload: dict[str, Any], recipient: User | None, language: str
+        ) -> RenderedMessage:
+            with i18n.context(), i18n.use_locale(language):
+                return render(payload)
+
+        registry.add(template, renderer)
+
+    add("registration.request", _registration_request)
+    add("registration.approved", _registration_approved)
+    add("registration.rejected", _registration_rejected)
+    add("invite.used", _invite_used)
+    add("user.role_changed", _role_changed)
+    return registry
+
+
+def _registration_request(p: dict[str, Any]) -> RenderedMessage:
+    username = f" (@{html.quote(p['username'])})" if p.get("username") else ""
+    text = _(
+        "New registration request:\n{name}{username}, Telegram ID {telegram_id}\nBranch: {branch}"
+    ).format(
+        name=html.quote(p["full_name"]),
+        username=username,
+        telegram_id=p["telegram_id"],
+        branch=html.quote(p["branch"]),
+    )
+    return RenderedMessage(text=text, reply_markup=decision(p["user_id"]))
+
+
+def _registration_approved(p: dict[str, Any]) -> RenderedMessage:
+    return RenderedMessage(
+        text=_("Your registration has been approved. Welcome! /help lists your commands.")
+    )
+
+
+def _registration_rejected(p: dict[str, Any]) -> RenderedMessage:
+    return RenderedMessage(
+        text=_(
+            "Your registration has not been approved. If this is a mistake, please contact your "
+            "administrator; you can apply again with /start."
+        )
+    )
+
+
+def _invite_used(p: dict[str, Any]) -> RenderedMessage:
+    return RenderedMessage(
+        text=_("{name} joined with your invite as {role}.").format(
+            name=html.quote(p["full_name"]), role=role_name(p["role"])
+        )
+    )
+
+
+def _role_changed(p: dict[str, Any]) -> RenderedMessage:
+    categories = ", ".join(p.get("categories") or []) or "—"
+    return RenderedMessage(
+        text=_(
+            "Your role is now: {role}. Categories: {categories}. /help lists your commands."
+        ).format(role=role_name(p["role"]), categories=html.quote(categories))
+    )
