@@ -52,8 +52,11 @@ async def run(args: argparse.Namespace) -> int:
         if person is not NEWCOMER:
             emu.add_user(person.tg)  # they pressed Start in Telegram before
     os.environ.update(
-        BOT_TOKEN=DEMO_TOKEN, ADMIN_IDS=str(OWNER.tg.id), DATABASE_URL=url,
-        DEFAULT_LANGUAGE=args.language, POLLING_TIMEOUT="10",
+        BOT_TOKEN=DEMO_TOKEN,
+        ADMIN_IDS=str(OWNER.tg.id),
+        DATABASE_URL=url,
+        DEFAULT_LANGUAGE=args.language,
+        POLLING_TIMEOUT="10",
     )
     os.environ.pop("REDIS_URL", None)
     log = args.dir / "bot.log"

@@ -25,10 +25,15 @@ OWNER = DemoPerson(TgUser(1000, "Ольга", "Владимирова", "vladimi
 PEOPLE = [
     NEWCOMER,
     OWNER,
-    DemoPerson(TgUser(1001, "Иван", "Иванов", "ivanov"), Role.EXECUTOR, "Склад №1",
-               ("cartridges",)),
-    DemoPerson(TgUser(1002, "Сергей", "Техников", "tehnikov"), Role.EXECUTOR,
-               "Центральный офис", ("repair", "maintenance", "it", "other")),
+    DemoPerson(
+        TgUser(1001, "Иван", "Иванов", "ivanov"), Role.EXECUTOR, "Склад №1", ("cartridges",)
+    ),
+    DemoPerson(
+        TgUser(1002, "Сергей", "Техников", "tehnikov"),
+        Role.EXECUTOR,
+        "Центральный офис",
+        ("repair", "maintenance", "it", "other"),
+    ),
     DemoPerson(TgUser(1003, "Анна", "Смирнова", "smirnova"), Role.USER, "Филиал «Север»"),
 ]
 
@@ -42,8 +47,10 @@ async def add_people(session: AsyncSession) -> None:
             continue
         branch_id = await session.scalar(select(Branch.id).where(Branch.name == person.branch))
         categories = (
-            await session.execute(select(Category).where(Category.code.in_(person.categories)))
-        ).scalars().all()
+            (await session.execute(select(Category).where(Category.code.in_(person.categories))))
+            .scalars()
+            .all()
+        )
         session.add(
             User(
                 telegram_id=person.tg.id,

@@ -71,7 +71,9 @@ class MockedSession(BaseSession):
             try:
                 parse_html(text)
             except EntityParseError as exc:
-                raise TelegramBadRequest(method, f"Bad Request: can't parse entities: {exc}")
+                raise TelegramBadRequest(
+                    method, f"Bad Request: can't parse entities: {exc}"
+                ) from exc
 
     def _default_result(self, bot: Bot, method: TelegramMethod[Any]) -> Any:
         if isinstance(method, GetMe):

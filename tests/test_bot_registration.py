@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
 from bot.callbacks import BranchPage, BranchPick, DialogNav, RegistrationDecision
@@ -161,3 +163,18 @@ async def test_deactivated_user_gets_one_polite_line(harness, sessionmaker) -> N
         assert harness.replies(3000) == [
             "Your access to the helpdesk is switched off. Please contact your administrator."
         ]
+
+
+async def test_double_tap_on_a_branch_files_one_registration(harness, sessionmaker) -> None:
+    branch_ids = await add_branches(sessionmaker, 1)
+    await harness.feed(message_update(NEWCOMER, "/start"))
+    await harness.feed(message_update(NEWCOMER, "Петров Пётр"))
+    pick = BranchPick(dialog="reg", branch_id=branch_ids[0]).pack()
+    taps = [callback_update(NEWCOMER, pick), callback_update(NEWCOMER, pick)]
+    await asyncio.gather(*(harness.dp.feed_update(harness.bot, tap) for tap in taps))
+
+    async with sessionmaker() as session:
+        queued = (await session.execute(select(OutboxMessage))).scalars().all()
+    assert len(queued) == 1  # one request to the one owner
+    assert "sent to the administrators" in " ".join(harness.replies(NEWCOMER.id))
+    assert "no longer valid" in harness.callback_answer().text  # the second tap

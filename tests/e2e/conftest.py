@@ -34,8 +34,13 @@ class BotProcess:
     async def start(self, emu: BotApiEmulator) -> None:
         with self.log.open("ab") as out:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot",
-                cwd=self.workdir, env=self.env, stdout=out, stderr=out,
+                sys.executable,
+                "-m",
+                "bot",
+                cwd=self.workdir,
+                env=self.env,
+                stdout=out,
+                stderr=out,
             )
         await emu.wait_for_polling(timeout=30)
 

@@ -30,8 +30,12 @@ async def add_user(url: str, tg: TgUser, role: Role) -> None:
     engine = create_engine(url)
     async with create_sessionmaker(engine)() as session:
         session.add(
-            User(telegram_id=tg.id, full_name=f"{tg.last_name} {tg.first_name}", role=role,
-                 status=UserStatus.APPROVED)
+            User(
+                telegram_id=tg.id,
+                full_name=f"{tg.last_name} {tg.first_name}",
+                role=role,
+                status=UserStatus.APPROVED,
+            )
         )
         await session.commit()
     await engine.dispose()
@@ -60,8 +64,13 @@ async def press_branch(emu: BotApiEmulator, user: TgUser, name: str) -> None:
 async def test_without_token_one_line_names_bot_token(tmp_path) -> None:
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     lines = err.decode().strip().splitlines()
@@ -154,7 +163,8 @@ async def test_update_in_flight_at_sigkill_is_handled_after_restart(
     await emu.wait_for_message(NEWCOMER.id, lambda m: "отправлена" in m.text, timeout=20)
     requests = await query_db(
         database_url,
-        select(func.count()).select_from(OutboxMessage)
+        select(func.count())
+        .select_from(OutboxMessage)
         .where(OutboxMessage.template == "registration.request"),
     )
     assert requests == [(1,)]  # handled once: the killed attempt left nothing behind

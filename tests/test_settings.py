@@ -1,0 +1,92 @@
+"""Settings: read from the environment; a bad or missing one stops start-up with one line."""
+
+from __future__ import annotations
+
+import pytest
+
+from utils.settings import SettingsError, load_settings
+
+REQUIRED = {"BOT_TOKEN": "123456:ABC"}
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # no .env of the developer's
+    for name in (
+        "BOT_TOKEN",
+        "ADMIN_IDS",
+        "DATABASE_URL",
+        "TELEGRAM_API_URL",
+        "TIMEZONE",
+        "DEFAULT_LANGUAGE",
+        "LOG_LEVEL",
+        "REDIS_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+    def set_env(**values: str) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+
+    return set_env
+
+
+def test_defaults(env) -> None:
+    env(**REQUIRED)
+    settings = load_settings()
+    assert settings.database_url == "sqlite+aiosqlite:///data/helpdesk.db"
+    assert settings.telegram_api_url == "https://api.telegram.org"
+    assert (settings.timezone, settings.default_language, settings.log_level) == (
+        "Europe/Moscow",
+        "ru",
+        "INFO",
+    )
+    assert settings.admin_ids == frozenset()
+    assert settings.redis_url is None
+
+
+def test_values_from_the_environment(env) -> None:
+    env(
+        **REQUIRED,
+        ADMIN_IDS="111, 222,333",
+        TELEGRAM_API_URL="http://127.0.0.1:8081/",
+        TIMEZONE="Asia/Yekaterinburg",
+        DEFAULT_LANGUAGE="en",
+        LOG_LEVEL="debug",
+    )
+    settings = load_settings()
+    assert settings.admin_ids == frozenset({111, 222, 333})
+    assert settings.telegram_api_url == "http://127.0.0.1:8081"
+    assert settings.tz.key == "Asia/Yekaterinburg"
+    assert settings.log_level == "DEBUG"
+    assert settings.bot_token.get_secret_value() == "123456:ABC"
+    assert "ABC" not in repr(settings)  # the token is a secret
+
+
+def test_env_file_is_read(env, tmp_path) -> None:
+    (tmp_path / ".env").write_text("BOT_TOKEN=42:FROMFILE\nADMIN_IDS=7\n")
+    settings = load_settings()
+    assert settings.bot_token.get_secret_value() == "42:FROMFILE"
+    assert settings.admin_ids == frozenset({7})
+
+
+@pytest.mark.parametrize(
+    ("values", "name"),
+    [
+        ({}, "BOT_TOKEN"),
+        ({"BOT_TOKEN": "not-a-token"}, "BOT_TOKEN"),
+        ({**REQUIRED, "ADMIN_IDS": "12,abc"}, "ADMIN_IDS"),
+        ({**REQUIRED, "TIMEZONE": "Mars/Olympus"}, "TIMEZONE"),
+        ({**REQUIRED, "DEFAULT_LANGUAGE": "de"}, "DEFAULT_LANGUAGE"),
+        ({**REQUIRED, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({**REQUIRED, "TELEGRAM_API_URL": "ftp://x"}, "TELEGRAM_API_URL"),
+        ({**REQUIRED, "INVITE_TTL_DAYS": "0"}, "INVITE_TTL_DAYS"),
+    ],
+)
+def test_bad_or_missing_setting_is_one_line_naming_it(env, values, name) -> None:
+    env(**values)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert name in message and "\n" not in message
+    assert caught.value.code == message  # SystemExit prints it and exits non-zero
