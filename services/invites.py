@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import Role, UserStatus
 from database.models import Invite, User, utcnow
+from database.repositories import audit
 from database.repositories import invites as invites_repo
 from database.repositories import org as org_repo
 from database.repositories import users as users_repo
-from services import audit
 from services.actor import Actor, role_level
 from services.errors import Conflict, NotFound, PermissionDenied
 from services.notifications import notify
@@ -60,7 +60,7 @@ async def create(
             expires_at=utcnow() + timedelta(days=ttl_days),
         ),
     )
-    await audit.record(
+    await audit.add(
         session,
         actor_id=actor.user_id,
         action="invite.created",
@@ -105,7 +105,7 @@ async def redeem(
     await session.flush()
     if not await invites_repo.claim(session, invite.id, user.id, now):
         raise Conflict("invite used concurrently")
-    await audit.record(
+    await audit.add(
         session,
         actor_id=user.id,
         action="user.registered_by_invite",

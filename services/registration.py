@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import Role, UserStatus
 from database.models import User, utcnow
+from database.repositories import audit
 from database.repositories import org as org_repo
 from database.repositories import users as users_repo
-from services import audit
 from services.actor import Actor
 from services.errors import NotFound
 from services.notifications import notify_many
@@ -57,7 +57,7 @@ async def ensure_owner(
         )
         session.add(user)
         await session.flush()
-        await audit.record(
+        await audit.add(
             session,
             actor_id=user.id,
             action="user.owner_joined",
@@ -99,7 +99,7 @@ async def submit(
     user.status = UserStatus.PENDING
     user.role = Role.USER
     await session.flush()
-    await audit.record(
+    await audit.add(
         session,
         actor_id=user.id,
         action="user.registration_submitted",
@@ -140,7 +140,7 @@ async def decide(
         await session.refresh(user)
         return DecisionResult(Decision.ALREADY_DECIDED, user)
     await session.refresh(user)
-    await audit.record(
+    await audit.add(
         session,
         actor_id=actor.user_id,
         action="user.approved" if approve else "user.rejected",

@@ -6,9 +6,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import Role, UserStatus
 from database.models import User
+from database.repositories import audit
 from database.repositories import org as org_repo
 from database.repositories import users as users_repo
-from services import audit
 from services.actor import Actor, role_level
 from services.errors import NotFound, PermissionDenied
 from services.notifications import notify
@@ -58,7 +58,7 @@ async def set_role(
             raise NotFound("category")
         await users_repo.set_categories(session, target, categories)
     after_codes = sorted(c.code for c in target.categories)
-    await audit.record(
+    await audit.add(
         session,
         actor_id=actor.user_id,
         action="user.role_changed",
@@ -78,7 +78,7 @@ async def set_active(
 ) -> User:
     _check_can_manage(actor, target, owner_ids)
     if target.is_active != active:
-        await audit.record(
+        await audit.add(
             session,
             actor_id=actor.user_id,
             action="user.activated" if active else "user.deactivated",
@@ -95,7 +95,7 @@ async def set_language(session: AsyncSession, user: User, language: str) -> None
     if language not in SUPPORTED_LANGUAGES:
         raise NotFound("language")
     if user.language != language:
-        await audit.record(
+        await audit.add(
             session,
             actor_id=user.id,
             action="user.language_changed",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.models import AuditLog
@@ -17,9 +16,10 @@ async def add(
     action: str,
     object_type: str,
     object_id: int | None,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
 ) -> None:
+    """One audit row in the caller's transaction: who did what to which object."""
     session.add(
         AuditLog(
             actor_id=actor_id,
@@ -30,12 +30,3 @@ async def add(
             after=after,
         )
     )
-
-
-async def for_object(session: AsyncSession, object_type: str, object_id: int) -> list[AuditLog]:
-    result = await session.execute(
-        select(AuditLog)
-        .where(AuditLog.object_type == object_type, AuditLog.object_id == object_id)
-        .order_by(AuditLog.id)
-    )
-    return list(result.scalars())

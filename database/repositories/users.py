@@ -6,7 +6,6 @@ from collections.abc import Iterable
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from database.enums import Role, UserStatus
 from database.models import Category, User
@@ -67,13 +66,6 @@ async def decide_registration(
 async def load_categories(session: AsyncSession, user: User) -> list[Category]:
     await session.refresh(user, attribute_names=["categories"])
     return list(user.categories)
-
-
-async def with_categories(session: AsyncSession, user_id: int) -> User | None:
-    result = await session.execute(
-        select(User).where(User.id == user_id).options(selectinload(User.categories))
-    )
-    return result.scalar_one_or_none()
 
 
 async def set_categories(session: AsyncSession, user: User, categories: Iterable[Category]) -> None:
