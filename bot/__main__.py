@@ -15,6 +15,7 @@ from bot.outbox.sender import OutboxSender
 from database.engine import create_engine, create_sessionmaker
 from database.migrate import upgrade_to_head
 from database.repositories import users as users_repo
+from services import registration
 from utils.logging import setup_logging
 from utils.settings import Settings, SettingsError, load_settings
 
@@ -43,6 +44,8 @@ async def run(settings: Settings) -> None:
         # Polling needs no webhook; updates that arrived while we were down are kept.
         await bot.delete_webhook(drop_pending_updates=False)
         async with sessionmaker() as session:
+            await registration.sync_owners(session, settings.admin_ids)
+            await session.commit()
             privileged = await users_repo.privileged(session)
         await register_menus(bot, i18n, privileged, settings.admin_ids)
         # handle_as_tasks=False: an update is fully handled (and committed) before the next

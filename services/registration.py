@@ -52,6 +52,7 @@ async def ensure_owner(
             telegram_id=telegram_id,
             username=username,
             full_name=full_name,
+            role=Role.OWNER,
             status=UserStatus.APPROVED,
             approved_at=utcnow(),
         )
@@ -65,10 +66,24 @@ async def ensure_owner(
             object_id=user.id,
             after={"telegram_id": telegram_id},
         )
-    elif user.status != UserStatus.APPROVED:
+    elif user.status != UserStatus.APPROVED or user.role != Role.OWNER:
         user.status = UserStatus.APPROVED
-        user.approved_at = utcnow()
+        user.role = Role.OWNER
+        user.approved_at = user.approved_at or utcnow()
     return user
+
+
+async def sync_owners(session: AsyncSession, owner_ids: frozenset[int]) -> None:
+    """At start-up: the stored role `owner` follows ADMIN_IDS (a removed owner becomes a user)."""
+    for user in await users_repo.sync_owners(session, owner_ids):
+        await audit.add(
+            session,
+            actor_id=None,
+            action="user.owner_synced",
+            object_type="user",
+            object_id=user.id,
+            after={"role": user.role},
+        )
 
 
 async def submit(
@@ -108,7 +123,8 @@ async def submit(
         before=before,
         after={"full_name": full_name, "branch_id": branch.id, "status": UserStatus.PENDING},
     )
-    recipients = set(owner_ids) | set(await users_repo.admin_telegram_ids(session))
+    admins = await users_repo.with_role(session, Role.ADMIN, Role.OWNER)
+    recipients = set(owner_ids) | {admin.telegram_id for admin in admins}
     await notify_many(
         session,
         sorted(recipients),

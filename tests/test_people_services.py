@@ -206,3 +206,13 @@ async def test_owners_and_peers_cannot_be_demoted(session) -> None:
     await users.set_role(session, owner_actor, other_admin, Role.USER, None, owner_ids=owners)
     assert other_admin.role == Role.USER
     assert owner_actor.role is Role.OWNER and owner_actor.at_least(Role.ADMIN)
+
+
+async def test_stored_owner_role_follows_admin_ids(session) -> None:
+    kept = await factories.user(session, OWNER, role=Role.USER)
+    former = await factories.user(session, 1001, role=Role.OWNER)
+    await registration.sync_owners(session, frozenset({OWNER}))
+    assert (kept.role, former.role) == (Role.OWNER, Role.USER)
+    assert await audit_actions(session) == ["user.owner_synced", "user.owner_synced"]
+    await registration.sync_owners(session, frozenset({OWNER}))
+    assert len(await audit_actions(session)) == 2  # nothing changed the second time

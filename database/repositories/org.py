@@ -39,3 +39,8 @@ async def active_categories(session: AsyncSession) -> list[Category]:
         select(Category).where(Category.is_active.is_(True)).order_by(Category.sort_order)
     )
     return list(result.scalars())
+
+
+async def category_by_code(session: AsyncSession, code: str) -> Category | None:
+    result = await session.execute(select(Category).where(Category.code == code))
+    return result.scalar_one_or_none()

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import Role, UserStatus
 from database.models import Category, User
+from database.models.users import user_categories
 
 
 async def by_telegram_id(session: AsyncSession, telegram_id: int) -> User | None:
@@ -25,18 +26,6 @@ async def by_username(session: AsyncSession, username: str) -> User | None:
         select(User).where(func.lower(User.username) == username.lower().lstrip("@"))
     )
     return result.scalars().first()
-
-
-async def admin_telegram_ids(session: AsyncSession) -> list[int]:
-    """Telegram IDs of approved, active admins stored in the database (owners not included)."""
-    result = await session.execute(
-        select(User.telegram_id).where(
-            User.role == Role.ADMIN,
-            User.status == UserStatus.APPROVED,
-            User.is_active.is_(True),
-        )
-    )
-    return list(result.scalars())
 
 
 async def privileged(session: AsyncSession) -> list[User]:
@@ -71,3 +60,54 @@ async def load_categories(session: AsyncSession, user: User) -> list[Category]:
 async def set_categories(session: AsyncSession, user: User, categories: Iterable[Category]) -> None:
     await session.refresh(user, attribute_names=["categories"])
     user.categories = list(categories)
+
+
+async def serves_category(session: AsyncSession, user_id: int | None, category_id: int) -> bool:
+    if user_id is None:
+        return False
+    found = await session.scalar(
+        select(user_categories.c.user_id).where(
+            user_categories.c.user_id == user_id, user_categories.c.category_id == category_id
+        )
+    )
+    return found is not None
+
+
+async def executors_of(session: AsyncSession, category_id: int) -> list[User]:
+    """Approved, active executors who serve the category."""
+    result = await session.execute(
+        select(User)
+        .join(user_categories, user_categories.c.user_id == User.id)
+        .where(
+            user_categories.c.category_id == category_id,
+            User.role == Role.EXECUTOR,
+            User.status == UserStatus.APPROVED,
+            User.is_active.is_(True),
+        )
+        .order_by(User.full_name)
+    )
+    return list(result.scalars())
+
+
+async def with_role(session: AsyncSession, *roles: Role) -> list[User]:
+    """Approved, active users with one of the roles."""
+    result = await session.execute(
+        select(User).where(
+            User.role.in_(roles), User.status == UserStatus.APPROVED, User.is_active.is_(True)
+        )
+    )
+    return list(result.scalars())
+
+
+async def sync_owners(session: AsyncSession, owner_ids: frozenset[int]) -> list[User]:
+    """Store role `owner` exactly for the rows of ADMIN_IDS; return the rows that changed."""
+    result = await session.execute(
+        select(User).where(User.telegram_id.in_(owner_ids) | (User.role == Role.OWNER))
+    )
+    changed = []
+    for user in result.scalars():
+        role = Role.OWNER if user.telegram_id in owner_ids else Role.USER
+        if user.role != role:
+            changed.append(user)
+            user.role = role
+    return changed

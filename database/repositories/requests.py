@@ -1,0 +1,109 @@
+"""Requests: numbering, creation, atomic status changes, lists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from database.enums import OPEN_STATUSES, RequestStatus
+from database.models import Attachment, Request, RequestCounter
+
+
+async def next_sequence(session: AsyncSession, prefix: str, year: int) -> int:
+    """The next number for prefix and year; concurrent callers never get the same one."""
+    dialect = session.bind.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(RequestCounter)
+        .values(prefix=prefix, year=year, last_value=1)
+        .on_conflict_do_update(
+            index_elements=[RequestCounter.prefix, RequestCounter.year],
+            set_={"last_value": RequestCounter.last_value + 1},
+        )
+        .returning(RequestCounter.last_value)
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def by_client_token(session: AsyncSession, token: str) -> Request | None:
+    result = await session.execute(
+        select(Request).where(Request.client_token == token).options(selectinload(Request.items))
+    )
+    return result.scalar_one_or_none()
+
+
+async def by_id(session: AsyncSession, request_id: int) -> Request | None:
+    result = await session.execute(
+        select(Request)
+        .where(Request.id == request_id)
+        .options(selectinload(Request.items))
+        .execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()
+
+
+async def add(session: AsyncSession, request: Request) -> Request:
+    session.add(request)
+    await session.flush()
+    return request
+
+
+async def change_status(
+    session: AsyncSession,
+    request_id: int,
+    *,
+    from_statuses: Iterable[RequestStatus],
+    values: dict[str, Any],
+    assignee_id: int | None = None,
+    require_assignee: bool = False,
+) -> bool:
+    """Move the request only if it is still in one of `from_statuses` (and, when required,
+    still assigned to `assignee_id`): of two concurrent changes exactly one succeeds."""
+    conditions = [Request.id == request_id, Request.status.in_(list(from_statuses))]
+    if require_assignee:
+        conditions.append(Request.assignee_id == assignee_id)
+    result = await session.execute(
+        update(Request)
+        .where(*conditions)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+async def attachments(session: AsyncSession, request_id: int) -> list[Attachment]:
+    result = await session.execute(
+        select(Attachment).where(Attachment.request_id == request_id).order_by(Attachment.id)
+    )
+    return list(result.scalars())
+
+
+async def page(
+    session: AsyncSession,
+    *,
+    conditions: Sequence[Any],
+    offset: int,
+    limit: int,
+    newest_first: bool = True,
+) -> tuple[list[Request], int]:
+    total = await session.scalar(select(func.count()).select_from(Request).where(*conditions))
+    order = Request.id.desc() if newest_first else Request.id
+    result = await session.execute(
+        select(Request)
+        .where(*conditions)
+        .options(selectinload(Request.items))
+        .order_by(order)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(result.scalars()), int(total or 0)
+
+
+def open_condition(active: bool) -> Any:
+    statuses = list(OPEN_STATUSES)
+    return Request.status.in_(statuses) if active else Request.status.not_in(statuses)

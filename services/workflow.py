@@ -1,0 +1,193 @@
+"""The status flow of every request: one transition table, checked in one place.
+
+`new → accepted → in_progress → done → closed`, plus `rejected` (with a reason) and
+`cancelled` (by the requester while new). Each transition is atomic (of two storekeepers
+pressing Take at once exactly one wins), writes an audit row and queues the requester's
+notification in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from database.enums import RequestKind, RequestStatus, Role
+from database.models import Request, utcnow
+from database.repositories import audit
+from database.repositories import requests as requests_repo
+from database.repositories import users as users_repo
+from services.actor import Actor
+from services.errors import DomainError, NotFound, PermissionDenied
+from services.notifications import notify
+
+S = RequestStatus
+REASON_MAX = 500
+
+
+class Action(StrEnum):
+    TAKE = "take"
+    ASSIGN = "assign"
+    START = "start"
+    DONE = "done"  # orders: issued; tickets: resolved
+    CONFIRM = "confirm"
+    AUTO_CLOSE = "auto_close"
+    REJECT = "reject"
+    CANCEL = "cancel"
+
+
+class Who(StrEnum):
+    AUTHOR = "author"  # the requester
+    CATEGORY = "category"  # an executor of the request's category, or a supervisor and above
+    HANDLER = "handler"  # the assignee, or a supervisor and above
+    SUPERVISOR = "supervisor"
+    SYSTEM = "system"  # scheduled jobs
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    sources: tuple[RequestStatus, ...]
+    target: RequestStatus
+    who: Who
+    stamp: str | None = None  # timestamp column set by the transition
+
+
+TRANSITIONS: dict[Action, Rule] = {
+    Action.TAKE: Rule((S.NEW,), S.ACCEPTED, Who.CATEGORY, "accepted_at"),
+    Action.ASSIGN: Rule(
+        (S.NEW, S.ACCEPTED, S.IN_PROGRESS), S.ACCEPTED, Who.SUPERVISOR, "accepted_at"
+    ),
+    Action.START: Rule((S.ACCEPTED,), S.IN_PROGRESS, Who.HANDLER, "started_at"),
+    Action.DONE: Rule((S.ACCEPTED, S.IN_PROGRESS), S.DONE, Who.HANDLER, "done_at"),
+    Action.CONFIRM: Rule((S.DONE,), S.CLOSED, Who.AUTHOR, "closed_at"),
+    Action.AUTO_CLOSE: Rule((S.DONE,), S.CLOSED, Who.SYSTEM, "closed_at"),
+    Action.REJECT: Rule((S.NEW, S.ACCEPTED, S.IN_PROGRESS), S.REJECTED, Who.CATEGORY, "closed_at"),
+    Action.CANCEL: Rule((S.NEW,), S.CANCELLED, Who.AUTHOR, "closed_at"),
+}
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    STALE = "stale"  # someone moved the request first; `request` shows where it is now
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionResult:
+    outcome: Outcome
+    request: Request
+
+
+class ReasonRequired(DomainError):
+    """Rejecting needs a reason (1 to REASON_MAX characters)."""
+
+
+async def may(session: AsyncSession, actor: Actor | None, request: Request, who: Who) -> bool:
+    """Whether the actor may act as `who` on this request (server-side, whatever a button said)."""
+    if who is Who.SYSTEM:
+        return actor is None
+    if actor is None or not actor.is_approved or not actor.is_active:
+        return False
+    if who is Who.AUTHOR:
+        return actor.user_id == request.author_id
+    if actor.at_least(Role.SUPERVISOR):
+        return True
+    if who is Who.HANDLER:
+        return actor.user_id is not None and actor.user_id == request.assignee_id
+    if who is Who.CATEGORY:
+        return actor.at_least(Role.EXECUTOR) and await users_repo.serves_category(
+            session, actor.user_id, request.category_id
+        )
+    return False
+
+
+def allowed_actions(request: Request) -> list[Action]:
+    """Actions whose source status matches, in table order (for building buttons)."""
+    return [a for a, rule in TRANSITIONS.items() if request.status in rule.sources]
+
+
+async def apply(
+    session: AsyncSession,
+    actor: Actor | None,
+    request_id: int,
+    action: Action,
+    *,
+    reason: str = "",
+    assignee_id: int | None = None,
+    now: datetime | None = None,
+) -> TransitionResult:
+    now = now or utcnow()
+    request = await requests_repo.by_id(session, request_id)
+    if request is None:
+        raise NotFound("request")
+    rule = TRANSITIONS[action]
+    if not await may(session, actor, request, rule.who):
+        raise PermissionDenied(f"{action} on {request.number}")
+    if request.status not in rule.sources:
+        return TransitionResult(Outcome.STALE, request)
+
+    values: dict[str, object] = {"status": rule.target, "updated_at": now}
+    if rule.stamp:
+        values[rule.stamp] = now
+    if action is Action.TAKE:
+        values["assignee_id"] = actor.user_id
+    elif action is Action.ASSIGN:
+        assignee = await users_repo.by_id(session, assignee_id) if assignee_id else None
+        if assignee is None or not await users_repo.serves_category(
+            session, assignee.id, request.category_id
+        ):
+            raise NotFound("executor")
+        values["assignee_id"] = assignee.id
+    elif action is Action.REJECT:
+        reason = reason.strip()
+        if not 1 <= len(reason) <= REASON_MAX:
+            raise ReasonRequired
+        values["reject_reason"] = reason
+
+    before = {"status": request.status, "assignee_id": request.assignee_id}
+    if not await requests_repo.change_status(
+        session, request.id, from_statuses=rule.sources, values=values
+    ):
+        return TransitionResult(Outcome.STALE, await requests_repo.by_id(session, request.id))
+    request = await requests_repo.by_id(session, request.id)
+    await audit.add(
+        session,
+        actor_id=actor.user_id if actor else None,
+        action=f"request.{action}",
+        object_type="request",
+        object_id=request.id,
+        before=before,
+        after={"status": request.status, "assignee_id": request.assignee_id, "reason": reason}
+        if reason
+        else {"status": request.status, "assignee_id": request.assignee_id},
+    )
+    await _notify_requester(session, actor, request, action)
+    return TransitionResult(Outcome.DONE, request)
+
+
+async def _notify_requester(
+    session: AsyncSession, actor: Actor | None, request: Request, action: Action
+) -> None:
+    if actor is not None and actor.user_id == request.author_id:
+        return  # the requester did it and sees the answer in their chat
+    author = await users_repo.by_id(session, request.author_id)
+    if author is None:
+        return
+    assignee = await users_repo.by_id(session, request.assignee_id) if request.assignee_id else None
+    await notify(
+        session,
+        author.telegram_id,
+        "request.status",
+        {
+            "request_id": request.id,
+            "number": request.number,
+            "kind": request.kind,
+            "status": request.status,
+            "action": action,
+            "assignee": assignee.full_name if assignee else "",
+            "reason": request.reject_reason,
+            "can_confirm": request.status == S.DONE and request.kind == RequestKind.ORDER,
+        },
+        request_id=request.id,
+    )
