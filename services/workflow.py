@@ -19,6 +19,7 @@ from database.models import Request, utcnow
 from database.repositories import audit
 from database.repositories import requests as requests_repo
 from database.repositories import users as users_repo
+from services import stock
 from services.actor import Actor
 from services.errors import DomainError, NotFound, PermissionDenied
 from services.notifications import notify
@@ -115,8 +116,14 @@ async def apply(
     *,
     reason: str = "",
     assignee_id: int | None = None,
+    allow_shortage: bool = False,
     now: datetime | None = None,
 ) -> TransitionResult:
+    """Move the request by `action` if the actor may and it is still where the action starts.
+
+    Issuing an order (DONE) takes its lines off the stock; a shortage raises
+    `stock.InsufficientStock` (roll back) unless `allow_shortage` records an override.
+    """
     now = now or utcnow()
     request = await requests_repo.by_id(session, request_id)
     if request is None:
@@ -151,6 +158,8 @@ async def apply(
     ):
         return TransitionResult(Outcome.STALE, await requests_repo.by_id(session, request.id))
     request = await requests_repo.by_id(session, request.id)
+    if action is Action.DONE and request.kind == RequestKind.ORDER:
+        await stock.issue(session, actor, request, allow_shortage=allow_shortage)
     await audit.add(
         session,
         actor_id=actor.user_id if actor else None,

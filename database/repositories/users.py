@@ -111,3 +111,10 @@ async def sync_owners(session: AsyncSession, owner_ids: frozenset[int]) -> list[
             changed.append(user)
             user.role = role
     return changed
+
+
+async def category_ids(session: AsyncSession, user_id: int | None) -> list[int]:
+    result = await session.execute(
+        select(user_categories.c.category_id).where(user_categories.c.user_id == user_id)
+    )
+    return list(result.scalars())

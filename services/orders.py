@@ -1,0 +1,172 @@
+"""Cartridge orders: validated creation, exactly once per confirmation, and routing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from database.enums import Priority, RequestKind, RequestStatus, Role
+from database.models import Attachment, Request, RequestItem, utcnow
+from database.repositories import audit
+from database.repositories import catalogue as catalogue_repo
+from database.repositories import org as org_repo
+from database.repositories import requests as requests_repo
+from services import routing
+from services.actor import Actor
+from services.errors import DomainError, NotFound, PermissionDenied
+from services.notifications import notify, notify_many
+from services.views import request_view
+from utils.formatting import request_number
+
+CATEGORY = "cartridges"
+COMMENT_MAX = 1000
+PHOTOS_MAX = 10
+LINES_MAX = 20
+DEFAULT_MAX_QUANTITY = 20
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    cartridge_type_id: int
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedOrder:
+    request: Request
+    created: bool  # False: this confirmation had already created it (double tap, redelivery)
+
+
+class InvalidOrder(DomainError):
+    """The order breaks a rule the dialog should have enforced (stale or forged input)."""
+
+
+def check_quantity(value: int, max_quantity: int = DEFAULT_MAX_QUANTITY) -> bool:
+    return 1 <= value <= max_quantity
+
+
+async def ordering_branches(session: AsyncSession, actor: Actor) -> list[int]:
+    """Branches the actor may order for: their own and any extra ones."""
+    if actor.user is None:
+        return []
+    await session.refresh(actor.user, attribute_names=["extra_branches"])
+    ids = [b.id for b in actor.user.extra_branches if b.is_active]
+    if actor.user.branch_id is not None and actor.user.branch_id not in ids:
+        ids.insert(0, actor.user.branch_id)
+    return ids
+
+
+async def create(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    client_token: str,
+    branch_id: int,
+    lines: list[OrderLine],
+    comment: str = "",
+    photo_file_ids: list[tuple[str, str]] = (),
+    max_quantity: int = DEFAULT_MAX_QUANTITY,
+    now: datetime | None = None,
+) -> CreatedOrder:
+    """Create the order once per `client_token`; the same token again returns the same order."""
+    existing = await requests_repo.by_client_token(session, client_token)
+    if existing is not None:
+        if existing.author_id != actor.user_id:
+            raise PermissionDenied("someone else's order")
+        return CreatedOrder(existing, created=False)
+    actor.require(Role.USER)
+    if not actor.at_least(Role.SUPERVISOR) and branch_id not in await ordering_branches(
+        session, actor
+    ):
+        raise PermissionDenied("ordering for a branch that is not the user's")
+    if await org_repo.branch(session, branch_id) is None:
+        raise NotFound("branch")
+    if not lines or len(lines) > LINES_MAX:
+        raise InvalidOrder("lines")
+    if any(not check_quantity(line.quantity, max_quantity) for line in lines):
+        raise InvalidOrder("quantity")
+    types = await catalogue_repo.by_ids(session, [line.cartridge_type_id for line in lines])
+    if any(t is None or not t.is_active for t in (types.get(ln.cartridge_type_id) for ln in lines)):
+        raise NotFound("cartridge type")
+    if len(comment) > COMMENT_MAX or len(photo_file_ids) > PHOTOS_MAX:
+        raise InvalidOrder("comment or photos")
+    category = await org_repo.category_by_code(session, CATEGORY)
+    if category is None:
+        raise NotFound("category")
+
+    now = now or utcnow()
+    sequence = await requests_repo.next_sequence(session, "К", now.year)
+    request = await requests_repo.add(
+        session,
+        Request(
+            number=request_number(RequestKind.ORDER, now.year, sequence),
+            kind=RequestKind.ORDER,
+            category_id=category.id,
+            priority=Priority.NORMAL,
+            status=RequestStatus.NEW,
+            branch_id=branch_id,
+            author_id=actor.user_id,
+            description=comment.strip(),
+            client_token=client_token,
+            created_at=now,
+            updated_at=now,
+            items=[
+                RequestItem(cartridge_type_id=ln.cartridge_type_id, quantity=ln.quantity)
+                for ln in lines
+            ],
+        ),
+    )
+    for file_id, file_unique_id in photo_file_ids:
+        session.add(
+            Attachment(
+                request_id=request.id,
+                kind="photo",
+                file_id=file_id,
+                file_unique_id=file_unique_id,
+                uploaded_by_id=actor.user_id,
+            )
+        )
+    await audit.add(
+        session,
+        actor_id=actor.user_id,
+        action="request.created",
+        object_type="request",
+        object_id=request.id,
+        after={
+            "number": request.number,
+            "branch_id": branch_id,
+            "lines": [[ln.cartridge_type_id, ln.quantity] for ln in lines],
+        },
+    )
+    await _route(session, request, [fid for fid, _ in photo_file_ids])
+    return CreatedOrder(request, created=True)
+
+
+async def _route(session: AsyncSession, request: Request, photos: list[str]) -> None:
+    recipients = await routing.for_new_request(session, request)
+    view = await request_view(session, request.id)
+    for user in recipients.executors + recipients.supervisors:
+        for file_id in photos:
+            await notify(
+                session,
+                user.telegram_id,
+                "request.photo",
+                {"number": request.number, "file_id": file_id},
+                request_id=request.id,
+            )
+    await notify_many(
+        session,
+        [u.telegram_id for u in recipients.executors],
+        "request.new",
+        {"view": view, "can_assign": False},
+        request_id=request.id,
+    )
+    await notify_many(
+        session,
+        [u.telegram_id for u in recipients.supervisors],
+        "request.new",
+        {"view": view, "can_assign": True},
+        request_id=request.id,
+    )
