@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aiogram.types import KeyboardButton, ReplyKeyboardMarkup
-from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
 from database.enums import Role
@@ -18,10 +17,10 @@ HELP = __("Help")
 
 
 def main_menu(actor: Actor) -> ReplyKeyboardMarkup:
-    rows = [[KeyboardButton(text=_("Order cartridges")), KeyboardButton(text=_("My requests"))]]
+    rows = [[KeyboardButton(text=str(ORDER)), KeyboardButton(text=str(MY_REQUESTS))]]
     if actor.at_least(Role.EXECUTOR):
-        rows.append([KeyboardButton(text=_("Queue")), KeyboardButton(text=_("My work"))])
+        rows.append([KeyboardButton(text=str(QUEUE)), KeyboardButton(text=str(MY_WORK))])
     if actor.at_least(Role.ADMIN):
-        rows.append([KeyboardButton(text=_("Administration"))])
-    rows.append([KeyboardButton(text=_("Help"))])
+        rows.append([KeyboardButton(text=str(ADMIN))])
+    rows.append([KeyboardButton(text=str(HELP))])
     return ReplyKeyboardMarkup(keyboard=rows, resize_keyboard=True, is_persistent=True)
