@@ -9,6 +9,7 @@ from aiogram import html
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.keyboards.menu import user_menu
 from bot.keyboards.registration import decision
 from bot.outbox.renderers import RenderedMessage, RendererRegistry
 from bot.texts import role_name
@@ -52,7 +53,8 @@ def _registration_request(p: dict[str, Any]) -> RenderedMessage:
 
 def _registration_approved(p: dict[str, Any]) -> RenderedMessage:
     return RenderedMessage(
-        text=_("Your registration has been approved. Welcome! /help lists your commands.")
+        text=_("Your registration has been approved. Welcome! /help lists your commands."),
+        reply_markup=user_menu(),
     )
 
 

@@ -28,7 +28,7 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.methods.base import Response
-from aiogram.types import Chat, Message, ResponseParameters, User
+from aiogram.types import Chat, InlineKeyboardMarkup, Message, ResponseParameters, User
 
 from emulator.html_check import EntityParseError, parse_html
 
@@ -81,6 +81,7 @@ class MockedSession(BaseSession):
         if isinstance(method, SendMessage | SendPhoto | SendDocument | EditMessageText):
             chat_id = int(getattr(method, "chat_id", 0) or 0)
             message_id = getattr(method, "message_id", None) or next(self._message_ids)
+            markup = getattr(method, "reply_markup", None)  # a sent message keeps inline ones
             return Message(
                 message_id=message_id,
                 date=datetime.now(UTC),
@@ -88,7 +89,7 @@ class MockedSession(BaseSession):
                 from_user=User(id=bot.id, is_bot=True, first_name="Helpdesk"),
                 text=getattr(method, "text", None),
                 caption=getattr(method, "caption", None),
-                reply_markup=getattr(method, "reply_markup", None),
+                reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
             )
         if isinstance(method, EditMessageReplyMarkup):
             return True

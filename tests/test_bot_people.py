@@ -122,3 +122,25 @@ async def test_lang_switches_the_interface(harness, sessionmaker) -> None:
     assert user.language == "ru"
     await harness.feed(callback_update(tg_user(3000), LanguagePick(code="xx").pack()))
     assert harness.callback_answer().show_alert
+
+
+async def test_start_shows_the_main_menu_of_the_role(harness, sessionmaker) -> None:
+    await seed_people(sessionmaker)
+
+    def menu(chat_id: int) -> list[str]:
+        markup = harness.last_reply(chat_id).reply_markup
+        return [button.text for row in markup.keyboard for button in row]
+
+    await harness.feed(message_update(tg_user(3000), "/start"))
+    assert menu(3000) == ["Order cartridges", "My requests", "Help"]
+    await harness.feed(message_update(ADMIN, "/start"))
+    assert menu(ADMIN.id) == [
+        "Order cartridges",
+        "My requests",
+        "Queue",
+        "My work",
+        "Administration",
+        "Help",
+    ]
+    await harness.feed(message_update(tg_user(3000), "Help"))
+    assert "/lang" in harness.last_reply(3000).text

@@ -16,11 +16,22 @@ ADMIN = __("Administration")
 HELP = __("Help")
 
 
+def user_menu() -> ReplyKeyboardMarkup:
+    """The menu of a plain user (for notifications, where no Actor is at hand)."""
+    return _menu([])
+
+
 def main_menu(actor: Actor) -> ReplyKeyboardMarkup:
-    rows = [[KeyboardButton(text=str(ORDER)), KeyboardButton(text=str(MY_REQUESTS))]]
+    rows = []
     if actor.at_least(Role.EXECUTOR):
         rows.append([KeyboardButton(text=str(QUEUE)), KeyboardButton(text=str(MY_WORK))])
     if actor.at_least(Role.ADMIN):
         rows.append([KeyboardButton(text=str(ADMIN))])
+    return _menu(rows)
+
+
+def _menu(extra_rows: list[list[KeyboardButton]]) -> ReplyKeyboardMarkup:
+    rows = [[KeyboardButton(text=str(ORDER)), KeyboardButton(text=str(MY_REQUESTS))]]
+    rows += extra_rows
     rows.append([KeyboardButton(text=str(HELP))])
     return ReplyKeyboardMarkup(keyboard=rows, resize_keyboard=True, is_persistent=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiogram.enums import ParseMode
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup
 
 from database.models import User
 
@@ -35,7 +35,7 @@ class RenderedMessage:
     """
 
     text: str
-    reply_markup: InlineKeyboardMarkup | None = None
+    reply_markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None
     parse_mode: str | None = ParseMode.HTML
     photo: str | None = None
     document: str | None = None

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import BranchPage, BranchPick, DialogNav
 from bot.keyboards.common import BRANCHES_PER_PAGE, branch_page
+from bot.keyboards.menu import main_menu
 from bot.states import Registration
 from bot.texts import role_name
 from database.enums import UserStatus
@@ -42,7 +43,8 @@ async def start(
         await message.answer(
             _(
                 "Hello, {name}! You are an owner of this helpdesk. /help lists your commands."
-            ).format(name=html.quote(user.full_name or _display_name(message)))
+            ).format(name=html.quote(user.full_name or _display_name(message))),
+            reply_markup=main_menu(Actor.build(actor.telegram_id, user, owner_ids)),
         )
         return
     user = actor.user
@@ -50,7 +52,8 @@ async def start(
         await message.answer(
             _("Hello, {name}! You are registered as {role}. /help lists your commands.").format(
                 name=html.quote(user.full_name), role=role_name(user.role)
-            )
+            ),
+            reply_markup=main_menu(actor),
         )
         return
     if user is not None and user.status == UserStatus.PENDING:
@@ -110,7 +113,8 @@ async def start_with_invite(
         await message.answer(
             _("Welcome, {name}! You are registered as {role}. /help lists your commands.").format(
                 name=html.quote(result.user.full_name), role=role_name(result.user.role)
-            )
+            ),
+            reply_markup=main_menu(Actor.build(actor.telegram_id, result.user, owner_ids)),
         )
         return
     await message.answer(texts[result.outcome])
