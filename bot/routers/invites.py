@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import Bot, F, Router, html
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
@@ -107,15 +107,17 @@ def build() -> Router:
     router = Router(name="invites")
     router.message.register(invite_command, Command("invite"))
     router.callback_query.register(
-        page_turned, InviteDialog.branch, BranchPage.filter(F.dialog == DIALOG)
+        page_turned, StateFilter(InviteDialog.branch), BranchPage.filter(F.dialog == DIALOG)
     )
     router.callback_query.register(
-        branch_chosen, InviteDialog.branch, BranchPick.filter(F.dialog == DIALOG)
+        branch_chosen, StateFilter(InviteDialog.branch), BranchPick.filter(F.dialog == DIALOG)
     )
-    router.callback_query.register(role_chosen, InviteDialog.role, InviteRolePick.filter())
     router.callback_query.register(
-        role_step_back, InviteDialog.role, DialogNav.filter(F.action == "back")
+        role_chosen, StateFilter(InviteDialog.role), InviteRolePick.filter()
     )
-    router.message.register(unexpected_text, InviteDialog.branch)
-    router.message.register(unexpected_text, InviteDialog.role)
+    router.callback_query.register(
+        role_step_back, StateFilter(InviteDialog.role), DialogNav.filter(F.action == "back")
+    )
+    router.message.register(unexpected_text, StateFilter(InviteDialog.branch))
+    router.message.register(unexpected_text, StateFilter(InviteDialog.role))
     return router

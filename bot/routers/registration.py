@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import F, Router, html
-from aiogram.filters import CommandObject, CommandStart
+from aiogram.filters import CommandObject, CommandStart, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
@@ -203,16 +203,18 @@ def build() -> Router:
     router = Router(name="registration")
     router.message.register(start_with_invite, CommandStart(deep_link=True))
     router.message.register(start, CommandStart())
-    router.message.register(full_name_entered, Registration.full_name, F.text)
-    router.message.register(full_name_not_text, Registration.full_name)
+    router.message.register(
+        full_name_entered, StateFilter(Registration.full_name), MagicData(F.event.text)
+    )
+    router.message.register(full_name_not_text, StateFilter(Registration.full_name))
     router.callback_query.register(
-        branch_page_turned, Registration.branch, BranchPage.filter(F.dialog == DIALOG)
+        branch_page_turned, StateFilter(Registration.branch), BranchPage.filter(F.dialog == DIALOG)
     )
     router.callback_query.register(
-        branch_chosen, Registration.branch, BranchPick.filter(F.dialog == DIALOG)
+        branch_chosen, StateFilter(Registration.branch), BranchPick.filter(F.dialog == DIALOG)
     )
     router.callback_query.register(
-        branch_step_back, Registration.branch, DialogNav.filter(F.action == "back")
+        branch_step_back, StateFilter(Registration.branch), DialogNav.filter(F.action == "back")
     )
-    router.message.register(branch_step_text, Registration.branch)
+    router.message.register(branch_step_text, StateFilter(Registration.branch))
     return router

@@ -1,0 +1,1 @@
+"""Benchmarks that print ratios against their floors (DESIGN.md, "Performance targets")."""

@@ -1,0 +1,218 @@
+"""The card of a request: its text (HTML) from `services.views.request_view` and the buttons a
+viewer gets for its status and their rights.
+
+Pure rendering: texts go through the catalogue in the current locale (the handler's or the
+outbox renderer's), user and database text is escaped, and the card stays under Telegram's
+4096-character limit however long the comment or the list of lines is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram import html
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.keyboards.requests import CardAction, RequestAct
+from database.enums import RequestKind, RequestStatus
+from utils.formatting import local_time
+
+S = RequestStatus
+TEXT_LIMIT = 4096
+COMMENT_MAX = 1000  # shown on the card; the rest is cut with "…"
+DEFAULT_TZ = ZoneInfo("Europe/Moscow")
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """What the person looking at the card may do (computed on the server by the services)."""
+
+    author: bool = False  # the requester
+    category: bool = False  # an executor of the request's category (or a supervisor)
+    handler: bool = False  # the assignee (or a supervisor)
+    supervisor: bool = False
+
+
+def status_name(status: str, kind: str = RequestKind.ORDER) -> str:
+    if status == S.DONE:
+        return _("issued") if kind == RequestKind.ORDER else _("resolved")
+    names = {
+        S.NEW: _("new"),
+        S.ACCEPTED: _("accepted"),
+        S.IN_PROGRESS: _("in progress"),
+        S.WAITING: _("waiting for the requester"),
+        S.CLOSED: _("closed"),
+        S.REJECTED: _("rejected"),
+        S.CANCELLED: _("cancelled"),
+    }
+    return names.get(status, status)
+
+
+def _locale() -> str:
+    try:
+        return get_i18n().current_locale
+    except LookupError:
+        return "ru"
+
+
+def category_name(view: dict[str, Any]) -> str:
+    category = view.get("category") or {}
+    return category.get(_locale()) or category.get("ru") or category.get("code") or ""
+
+
+def user_link(name: str, telegram_id: int | None, username: str | None = None) -> str:
+    """The requester's name linking to their profile, escaped."""
+    shown = html.quote(name or "—")
+    link = f'<a href="tg://user?id={int(telegram_id)}">{shown}</a>' if telegram_id else shown
+    if username:
+        link += f" (@{html.quote(username)})"
+    return link
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
+
+
+def _line(line: dict[str, Any], issued: bool) -> str:
+    model = html.quote(line["model"])
+    if issued:
+        return _("• {model} × {quantity} (issued: {issued})").format(
+            model=model, quantity=line["quantity"], issued=line["issued"]
+        )
+    return _("• {model} × {quantity} (in stock: {stock})").format(
+        model=model, quantity=line["quantity"], stock=line["stock"]
+    )
+
+
+def render_card(view: dict[str, Any], tz: ZoneInfo | None = None, *, extra: str = "") -> str:
+    """The card's HTML text; `extra` (already HTML) is appended, e.g. a question to the viewer."""
+    tz = tz or DEFAULT_TZ
+    comment = view.get("comment") or view.get("subject") or ""
+    lines = list(view.get("lines") or [])
+    comment_limit = COMMENT_MAX
+    shown_lines = len(lines)
+    while True:
+        shown_comment = _cut(comment, comment_limit)
+        text = _compose(view, tz, shown_comment, lines, shown_lines, extra)
+        excess = len(text) - TEXT_LIMIT
+        if excess <= 0:
+            return text
+        if len(shown_comment) > 1:
+            comment_limit = _fitting_prefix(shown_comment, len(html.quote(shown_comment)) - excess)
+        elif shown_lines > 1:
+            shown_lines -= 1
+        else:  # not reachable with the services' limits on names and lines
+            return html.quote(_cut(text, TEXT_LIMIT // 6))
+
+
+def _fitting_prefix(text: str, budget: int) -> int:
+    """How many characters of `text` fit in `budget` characters once escaped (at least 1)."""
+    used = 0
+    for index, char in enumerate(text):
+        used += len(html.quote(char))
+        if used > budget - 1:  # room for the "…"
+            return max(1, index)
+    return max(1, len(text))
+
+
+def _compose(
+    view: dict[str, Any],
+    tz: ZoneInfo,
+    comment: str,
+    lines: list[dict[str, Any]],
+    shown_lines: int,
+    extra: str,
+) -> str:
+    kind = view.get("kind", RequestKind.ORDER)
+    status = view["status"]
+    parts = [
+        _("<b>Request {number}</b> — {status}").format(
+            number=html.quote(view["number"]), status=status_name(status, kind)
+        )
+    ]
+    category = category_name(view)
+    if category:
+        parts.append(_("Category: {category}").format(category=html.quote(category)))
+    if view.get("branch"):
+        parts.append(_("Branch: {branch}").format(branch=html.quote(view["branch"])))
+    if lines:
+        issued = status in (S.DONE, S.CLOSED) or any(line.get("issued") for line in lines)
+        parts.append(_("Cartridges:"))
+        parts += [_line(line, issued) for line in lines[:shown_lines]]
+        if shown_lines < len(lines):
+            parts.append(_("… and {count} more").format(count=len(lines) - shown_lines))
+    if comment:
+        parts.append(_("Comment: {comment}").format(comment=html.quote(comment)))
+    if view.get("photos"):
+        parts.append(_("Photos: {count}").format(count=len(view["photos"])))
+    author = view.get("author") or {}
+    requester = user_link(author.get("name", ""), author.get("telegram_id"), author.get("username"))
+    parts.append(_("Requester: {requester}").format(requester=requester))
+    if view.get("assignee"):
+        parts.append(_("Assignee: {assignee}").format(assignee=html.quote(view["assignee"])))
+    if view.get("reject_reason") and status == S.REJECTED:
+        parts.append(_("Reason: {reason}").format(reason=html.quote(view["reject_reason"])))
+    created = view.get("created_at")
+    if created:
+        parts.append(
+            _("Created: {time}").format(time=local_time(datetime.fromisoformat(created), tz))
+        )
+    text = "\n".join(parts)
+    return f"{text}\n\n{extra}" if extra else text
+
+
+def _button(text: str, action: CardAction, request_id: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text=text, callback_data=RequestAct(action=action, request_id=request_id).pack()
+    )
+
+
+def card_buttons(view: dict[str, Any], viewer: Viewer) -> list[list[InlineKeyboardButton]]:
+    """Rows of buttons for this viewer; the server re-checks every press."""
+    rid = int(view["id"])
+    status = view["status"]
+    order = view.get("kind", RequestKind.ORDER) == RequestKind.ORDER
+    rows: list[list[InlineKeyboardButton]] = []
+    if status == S.NEW:
+        if viewer.category:
+            rows.append(
+                [
+                    _button(_("Take"), CardAction.TAKE, rid),
+                    _button(_("Reject"), CardAction.REJECT, rid),
+                ]
+            )
+        if viewer.supervisor:
+            rows.append([_button(_("Assign"), CardAction.ASSIGN, rid)])
+        if viewer.author:
+            rows.append([_button(_("Cancel request"), CardAction.CANCEL, rid)])
+    elif status in (S.ACCEPTED, S.IN_PROGRESS):
+        if viewer.handler:
+            if status == S.ACCEPTED:
+                label = _("Start collecting") if order else _("Start work")
+                rows.append([_button(label, CardAction.START, rid)])
+            else:
+                label = _("Issue") if order else _("Mark resolved")
+                rows.append([_button(label, CardAction.DONE, rid)])
+            rows.append([_button(_("Reject"), CardAction.REJECT, rid)])
+        if viewer.supervisor:
+            rows.append([_button(_("Reassign"), CardAction.ASSIGN, rid)])
+    elif status == S.DONE and viewer.author:
+        label = _("Confirm receipt") if order else _("Confirm resolution")
+        rows.append([_button(label, CardAction.CONFIRM, rid)])
+    return rows
+
+
+def card_markup(view: dict[str, Any], viewer: Viewer) -> InlineKeyboardMarkup | None:
+    rows = card_buttons(view, viewer)
+    if not rows:
+        return None
+    builder = InlineKeyboardBuilder()
+    for row in rows:
+        builder.row(*row)
+    return builder.as_markup()

@@ -1,0 +1,137 @@
+"""Buttons and callback data of catalogue and stock administration (each pack under 64 bytes).
+
+The buttons carry ids and actions only; every handler re-checks the role and reloads the type.
+"""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.keyboards.common import nav_row
+from services.catalogue_admin import TypeCard, TypePage
+
+TYPES_PER_PAGE = 8
+BUTTON_TEXT_MAX = 60
+
+CATALOGUE = "cat"  # the list sections: catalogue cards or stock cards
+STOCK = "stk"
+
+
+class AdminMenu(CallbackData, prefix="adm"):
+    action: str  # menu, types, stock, import, add
+
+
+class TypeListPage(CallbackData, prefix="ctp"):
+    section: str
+    page: int
+
+
+class TypePick(CallbackData, prefix="ctk"):
+    section: str
+    type_id: int
+
+
+class TypeAction(CallbackData, prefix="cta"):
+    action: str  # model, printers, threshold, activate, deactivate, set, adjust
+    type_id: int
+
+
+class ImportConfirm(CallbackData, prefix="impc"):
+    token: str
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= BUTTON_TEXT_MAX else text[: BUTTON_TEXT_MAX - 1] + "…"
+
+
+def admin_menu() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Cartridges"), callback_data=AdminMenu(action="types"))
+    builder.button(text=_("Stock"), callback_data=AdminMenu(action="stock"))
+    builder.button(text=_("Import stock (.xlsx)"), callback_data=AdminMenu(action="import"))
+    builder.adjust(2, 1)
+    return builder.as_markup()
+
+
+def _back(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def type_list(section: str, page: TypePage) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for row in page.rows:
+        if section == STOCK:
+            text = f"{row.model} — {row.stock}"
+            if row.stock < row.threshold:
+                text = "⚠ " + text
+        else:
+            text = row.model if row.is_active else _("{model} (inactive)").format(model=row.model)
+        builder.row(
+            InlineKeyboardButton(
+                text=_cut(text), callback_data=TypePick(section=section, type_id=row.id).pack()
+            )
+        )
+    paging = []
+    if page.page > 0:
+        paging.append(_back(_("‹ Previous"), TypeListPage(section=section, page=page.page - 1)))
+    if page.page + 1 < page.pages:
+        paging.append(_back(_("Next ›"), TypeListPage(section=section, page=page.page + 1)))
+    if paging:
+        builder.row(*paging)
+    if section == CATALOGUE:
+        builder.row(_back(_("Add model"), AdminMenu(action="add")))
+    builder.row(_back(_("« Back"), AdminMenu(action="menu")))
+    return builder.as_markup()
+
+
+def catalogue_card(card: TypeCard) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Edit model"), callback_data=TypeAction(action="model", type_id=card.id))
+    builder.button(
+        text=_("Edit printers"), callback_data=TypeAction(action="printers", type_id=card.id)
+    )
+    builder.button(
+        text=_("Edit threshold"), callback_data=TypeAction(action="threshold", type_id=card.id)
+    )
+    if card.is_active:
+        builder.button(
+            text=_("Deactivate"), callback_data=TypeAction(action="deactivate", type_id=card.id)
+        )
+    else:
+        builder.button(
+            text=_("Activate"), callback_data=TypeAction(action="activate", type_id=card.id)
+        )
+    builder.adjust(2, 2)
+    builder.row(_back(_("« Back"), TypeListPage(section=CATALOGUE, page=card.page)))
+    return builder.as_markup()
+
+
+def stock_card(card: TypeCard) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Set quantity"), callback_data=TypeAction(action="set", type_id=card.id))
+    builder.button(
+        text=_("Adjust (+/−)"), callback_data=TypeAction(action="adjust", type_id=card.id)
+    )
+    builder.row(_back(_("« Back"), TypeListPage(section=STOCK, page=card.page)))
+    return builder.as_markup()
+
+
+def dialog_step(*, back: bool = True) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[nav_row(back=back)])
+
+
+def import_preview(token: str | None) -> InlineKeyboardMarkup:
+    rows = []
+    if token is not None:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=_("Confirm import"), callback_data=ImportConfirm(token=token).pack()
+                )
+            ]
+        )
+    rows.append(nav_row())
+    return InlineKeyboardMarkup(inline_keyboard=rows)

@@ -1,0 +1,126 @@
+"""Notification templates of requests and stock, rendered in the recipient's language.
+
+`register_request_templates(registry, i18n)` adds:
+
+- `request.new` {view, can_assign}: the card with the executor's buttons (Assign as well when
+  `can_assign`, i.e. for supervisors);
+- `request.photo` {number, file_id}: the photo with a caption naming the request;
+- `request.status` {request_id, number, kind, status, action, assignee, reason, can_confirm}:
+  to the requester, one line per change, with Confirm receipt when `can_confirm`;
+- `stock.low` {model, quantity, threshold}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram import html
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.cards import DEFAULT_TZ, Viewer, card_markup, render_card, status_name
+from bot.keyboards.requests import CardAction, RequestAct
+from bot.outbox.renderers import RenderedMessage, RendererRegistry
+from database.enums import RequestKind
+from database.models import User
+
+Render = Callable[[dict[str, Any]], RenderedMessage]
+
+
+def register_request_templates(
+    registry: RendererRegistry, i18n: I18n, *, tz: ZoneInfo | None = None
+) -> None:
+    """`tz`: the organisation's time zone for shown times (settings.tz; Moscow if not given)."""
+    zone = tz or DEFAULT_TZ
+
+    def add(template: str, render: Render) -> None:
+        async def renderer(
+            payload: dict[str, Any], recipient: User | None, language: str
+        ) -> RenderedMessage:
+            with i18n.context(), i18n.use_locale(language):
+                return render(payload)
+
+        registry.add(template, renderer)
+
+    add("request.new", lambda p: request_new(p, zone))
+    add("request.photo", request_photo)
+    add("request.status", request_status)
+    add("stock.low", stock_low)
+
+
+def request_new(p: dict[str, Any], tz: ZoneInfo) -> RenderedMessage:
+    view = p["view"]
+    viewer = Viewer(category=True, supervisor=bool(p.get("can_assign")))
+    return RenderedMessage(text=render_card(view, tz), reply_markup=card_markup(view, viewer))
+
+
+def request_photo(p: dict[str, Any]) -> RenderedMessage:
+    return RenderedMessage(
+        text=_("Photo of request {number}").format(number=html.quote(p["number"])),
+        photo=p["file_id"],
+    )
+
+
+def _confirm_markup(request_id: int, kind: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("Confirm receipt") if kind == RequestKind.ORDER else _("Confirm resolution"),
+        callback_data=RequestAct(action=CardAction.CONFIRM, request_id=request_id),
+    )
+    return builder.as_markup()
+
+
+def request_status(p: dict[str, Any]) -> RenderedMessage:
+    number = html.quote(p["number"])
+    kind = p.get("kind") or RequestKind.ORDER
+    order = kind == RequestKind.ORDER
+    assignee = html.quote(p.get("assignee") or "—")
+    action = p.get("action")
+    markup = None
+    if action == "take":
+        text = _("Request {number} has been taken: {assignee}")
+    elif action == "assign":
+        text = _("Request {number} has been assigned to {assignee}")
+    elif action == "start":
+        text = (
+            _("Request {number} is being collected: {assignee}")
+            if order
+            else _("Work on request {number} has started: {assignee}")
+        )
+    elif action == "done":
+        if p.get("can_confirm"):
+            text = _("Request {number} has been issued. Please confirm receipt.")
+            markup = _confirm_markup(int(p["request_id"]), kind)
+        elif order:
+            text = _("Request {number} has been issued.")
+        else:
+            text = _("Request {number} has been resolved.")
+    elif action in ("confirm", "auto_close"):
+        text = _("Request {number} is closed.")
+    elif action == "reject":
+        text = _("Request {number} has been rejected. Reason: {reason}")
+    elif action == "cancel":
+        text = _("Request {number} has been cancelled.")
+    else:
+        text = _("Request {number}: {status}.")
+    text = text.format(
+        number=number,
+        assignee=assignee,
+        reason=html.quote(p.get("reason") or "—"),
+        status=status_name(p.get("status", ""), kind),
+    )
+    if p.get("request_id"):
+        text += "\n" + _("Details: /view_{id}").format(id=int(p["request_id"]))
+    return RenderedMessage(text=text, reply_markup=markup)
+
+
+def stock_low(p: dict[str, Any]) -> RenderedMessage:
+    return RenderedMessage(
+        text=_("Stock of {model}: {quantity} pcs — below the threshold of {threshold}.").format(
+            model=html.quote(p["model"]), quantity=int(p["quantity"]), threshold=int(p["threshold"])
+        )
+    )

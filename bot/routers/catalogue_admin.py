@@ -1,0 +1,895 @@
+"""Administration of the cartridge catalogue and the stock: the "Administration" menu button
+(or /admin) → Cartridges (list, card, edits, add model), Stock (set or adjust with a reason),
+Import stock (.xlsx with a preview and a confirm).
+
+Admins and owners only: every handler checks the role first, whatever the button said; the
+services check it again. Dialog data in the FSM is plain JSON (ids, strings, lists).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from io import BytesIO
+
+from aiogram import Bot, F, Router, html
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiohttp import ClientError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import DialogNav
+from bot.keyboards import catalogue_admin as kb
+from bot.keyboards.catalogue_admin import (
+    CATALOGUE,
+    STOCK,
+    TYPES_PER_PAGE,
+    AdminMenu,
+    ImportConfirm,
+    TypeAction,
+    TypeListPage,
+    TypePick,
+)
+from bot.keyboards.menu import ADMIN
+from database.enums import Role
+from integrations import xlsx_stock
+from services import catalogue_admin as service
+from services.actor import Actor
+from services.catalogue_admin import DuplicateModel, ImportPlan, InvalidInput, PlanChange, TypeCard
+
+SHOWN_MAX = 60  # characters of a model, printer list entry or cell value shown in a line
+PREVIEW_BUDGET = 3800  # characters of a preview, safely under Telegram's 4096
+PREVIEW_CHANGES = 40
+PREVIEW_OTHERS = 15
+PRINTERS_SHOWN_MAX = 1500
+
+
+class CatalogueAdd(StatesGroup):
+    model = State()
+    vendor = State()
+    colour = State()
+    printers = State()
+    threshold = State()
+
+
+class CatalogueEdit(StatesGroup):
+    model = State()
+    printers = State()
+    threshold = State()
+
+
+class StockEdit(StatesGroup):
+    amount = State()
+    reason = State()
+
+
+class StockImport(StatesGroup):
+    file = State()
+    preview = State()
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+def _cut(text: str, limit: int = SHOWN_MAX) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _q(text: str, limit: int = SHOWN_MAX) -> str:
+    return html.quote(_cut(text, limit))
+
+
+def _printers_text(printers: list[str]) -> str:
+    if not printers:
+        return "—"
+    shown: list[str] = []
+    used = 0
+    for name in printers:
+        if used + len(name) > PRINTERS_SHOWN_MAX:
+            break
+        shown.append(name)
+        used += len(name) + 2
+    text = html.quote("; ".join(shown))
+    if len(shown) < len(printers):
+        text += " " + _("…and {count} more.").format(count=len(printers) - len(shown))
+    return text
+
+
+def _stock_line(card: TypeCard) -> str:
+    if card.warehouse is None:
+        return _("In stock: {stock} (no active warehouse)").format(stock=card.stock)
+    return _("In stock at {warehouse}: {stock}").format(
+        warehouse=html.quote(card.warehouse), stock=card.stock
+    )
+
+
+def _catalogue_card_text(card: TypeCard) -> str:
+    details = _(
+        "Vendor: {vendor}\nColour: {colour}\nPage yield: {page_yield}\n"
+        "Compatible printers: {printers}\nLow-stock threshold: {threshold}\nStatus: {status}"
+    ).format(
+        vendor=html.quote(card.vendor) or "—",
+        colour=html.quote(card.colour) or "—",
+        page_yield=card.page_yield if card.page_yield is not None else "—",
+        printers=_printers_text(card.printers),
+        threshold=card.threshold,
+        status=_("active") if card.is_active else _("inactive, cannot be ordered"),
+    )
+    return f"<b>{html.quote(card.model)}</b>\n{details}\n{_stock_line(card)}"
+
+
+def _stock_card_text(card: TypeCard) -> str:
+    threshold = _("Low-stock threshold: {threshold}").format(threshold=card.threshold)
+    return f"<b>{html.quote(card.model)}</b>\n{_stock_line(card)}\n{threshold}"
+
+
+def _hint(exc: InvalidInput, *, limit: int = 0, low: int = 0, high: int = 0) -> str:
+    if exc.code == "empty":
+        return _("Please send a non-empty text.")
+    if exc.code == "too_long":
+        return _("That is too long: at most {limit} characters.").format(limit=limit)
+    if exc.code == "too_many":
+        return _("That is too many printers: at most {limit}.").format(limit=service.PRINTERS_MAX)
+    if exc.code == "zero":
+        return _("The change cannot be zero. Send e.g. +5 or -3.")
+    if exc.code == "out_of_range":
+        return _("Please send a whole number from {low} to {high}.").format(low=low, high=high)
+    return _("Please send a whole number from {low} to {high}, digits only.").format(
+        low=low, high=high
+    )
+
+
+def _with_current(text: str, current: str | None) -> str:
+    if not current:
+        return text
+    return text + "\n" + _("Now: {value}").format(value=_q(current, 300))
+
+
+async def _show(
+    query: CallbackQuery,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    *,
+    notice: str | None = None,
+) -> None:
+    """Replace the pressed message (or send anew if it is too old to edit), answer the press."""
+    if isinstance(query.message, Message):
+        try:
+            await query.message.edit_text(text, reply_markup=markup)
+        except TelegramBadRequest as exc:  # a repeated tap: the same text and buttons
+            if "message is not modified" not in exc.message:
+                raise
+    else:
+        await query.bot.send_message(query.from_user.id, text, reply_markup=markup)
+    await query.answer(notice)
+
+
+async def _list_text_and_markup(
+    session: AsyncSession, actor: Actor, section: str, page: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    result = await service.type_page(session, actor, page, TYPES_PER_PAGE)
+    if section == STOCK:
+        text = _(
+            "Stock, page {page} of {pages}. Choose a type to set or adjust its quantity "
+            "(⚠ marks stock below the threshold):"
+        )
+    else:
+        text = _("Cartridge types: {total}, page {page} of {pages}. Choose one to see its card:")
+    text = text.format(total=result.total, page=result.page + 1, pages=result.pages)
+    return text, kb.type_list(section, result)
+
+
+async def _card_text_and_markup(
+    session: AsyncSession, actor: Actor, section: str, type_id: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    card = await service.card(session, actor, type_id, TYPES_PER_PAGE)
+    if section == STOCK:
+        return _stock_card_text(card), kb.stock_card(card)
+    return _catalogue_card_text(card), kb.catalogue_card(card)
+
+
+async def _send_card(
+    message: Message,
+    session: AsyncSession,
+    actor: Actor,
+    section: str,
+    type_id: int,
+    lead: str,
+) -> None:
+    text, markup = await _card_text_and_markup(session, actor, section, type_id)
+    await message.answer(f"{lead}\n\n{text}", reply_markup=markup)
+
+
+# --- menu, lists, cards -----------------------------------------------------------------------
+
+
+async def admin_command(message: Message, state: FSMContext, actor: Actor) -> None:
+    actor.require(Role.ADMIN)
+    await state.clear()
+    await message.answer(_("Administration. Choose a section:"), reply_markup=kb.admin_menu())
+
+
+def _import_prompt() -> str:
+    return _(
+        "Send the stock as an .xlsx file, up to 5 MB and {rows} rows. The first sheet needs a "
+        "header row with the columns model and quantity (or модель and количество), in any "
+        "order; the stock of each listed model is set to its quantity. You will see a preview "
+        "before anything changes."
+    ).format(rows=xlsx_stock.MAX_ROWS)
+
+
+def _add_prompt(step: State, data: dict) -> str:
+    if step == CatalogueAdd.model:
+        text = _("New cartridge type. Step 1 of 5: send the model name, e.g. CE285A (85A).")
+        return _with_current(text, data.get("model"))
+    if step == CatalogueAdd.vendor:
+        text = _("Step 2 of 5: send the vendor, e.g. HP, or - to leave it empty.")
+        return _with_current(text, data.get("vendor"))
+    if step == CatalogueAdd.colour:
+        text = _("Step 3 of 5: send the colour, e.g. black or cyan, or - for black.")
+        return _with_current(text, data.get("colour"))
+    if step == CatalogueAdd.printers:
+        text = _(
+            "Step 4 of 5: send the compatible printers separated by ';', "
+            "e.g. HP LaserJet P1102; HP LaserJet M1132, or - for none."
+        )
+        return _with_current(text, "; ".join(data.get("printers") or []))
+    return _("Step 5 of 5: send the low-stock threshold, a whole number from 0 to {high}.").format(
+        high=service.THRESHOLD_MAX
+    )
+
+
+async def menu_pressed(
+    query: CallbackQuery,
+    callback_data: AdminMenu,
+    state: FSMContext,
+    session: AsyncSession,
+    actor: Actor,
+) -> None:
+    actor.require(Role.ADMIN)
+    await state.clear()
+    action = callback_data.action
+    if action == "types":
+        await _show(query, *await _list_text_and_markup(session, actor, CATALOGUE, 0))
+    elif action == "stock":
+        await _show(query, *await _list_text_and_markup(session, actor, STOCK, 0))
+    elif action == "import":
+        await state.set_state(StockImport.file)
+        await _show(query, _import_prompt(), kb.dialog_step())
+    elif action == "add":
+        await state.set_state(CatalogueAdd.model)
+        await _show(query, _add_prompt(CatalogueAdd.model, {}), kb.dialog_step())
+    else:
+        await _show(query, _("Administration. Choose a section:"), kb.admin_menu())
+
+
+async def list_page(
+    query: CallbackQuery,
+    callback_data: TypeListPage,
+    state: FSMContext,
+    session: AsyncSession,
+    actor: Actor,
+) -> None:
+    actor.require(Role.ADMIN)
+    await state.clear()
+    section = STOCK if callback_data.section == STOCK else CATALOGUE
+    await _show(query, *await _list_text_and_markup(session, actor, section, callback_data.page))
+
+
+async def type_picked(
+    query: CallbackQuery,
+    callback_data: TypePick,
+    state: FSMContext,
+    session: AsyncSession,
+    actor: Actor,
+) -> None:
+    actor.require(Role.ADMIN)
+    await state.clear()
+    section = STOCK if callback_data.section == STOCK else CATALOGUE
+    await _show(query, *await _card_text_and_markup(session, actor, section, callback_data.type_id))
+
+
+async def type_action(
+    query: CallbackQuery,
+    callback_data: TypeAction,
+    state: FSMContext,
+    session: AsyncSession,
+    actor: Actor,
+) -> None:
+    actor.require(Role.ADMIN)
+    await state.clear()
+    type_id = callback_data.type_id
+    action = callback_data.action
+    if action in ("activate", "deactivate"):
+        await service.set_active(session, actor, type_id, action == "activate")
+        text, markup = await _card_text_and_markup(session, actor, CATALOGUE, type_id)
+        notice = _("Activated.") if action == "activate" else _("Deactivated.")
+        await _show(query, text, markup, notice=notice)
+        return
+    card = await service.card(session, actor, type_id, TYPES_PER_PAGE)
+    model = _q(card.model)
+    if action == "model":
+        await state.set_state(CatalogueEdit.model)
+        text = _("Send the new model name for {model}.").format(model=model)
+    elif action == "printers":
+        await state.set_state(CatalogueEdit.printers)
+        text = _(
+            "Send the compatible printers of {model} separated by ';', or - for none. "
+            "Printers not yet known are added."
+        ).format(model=model)
+        text = _with_current(text, "; ".join(card.printers))
+    elif action == "threshold":
+        await state.set_state(CatalogueEdit.threshold)
+        text = _(
+            "Send the low-stock threshold of {model}, a whole number from 0 to {high}."
+        ).format(model=model, high=service.THRESHOLD_MAX)
+        text = _with_current(text, str(card.threshold))
+    elif action in ("set", "adjust"):
+        await state.set_state(StockEdit.amount)
+        text = _amount_prompt(action, card.model, card.stock)
+    else:
+        await query.answer(
+            _("This button is no longer valid. Send /help to see what you can do."), show_alert=True
+        )
+        return
+    await state.set_data({"type_id": type_id, "mode": action})
+    await _show(query, text, kb.dialog_step())
+
+
+# --- adding a type ----------------------------------------------------------------------------
+
+
+_ADD_ORDER = [
+    CatalogueAdd.model,
+    CatalogueAdd.vendor,
+    CatalogueAdd.colour,
+    CatalogueAdd.printers,
+    CatalogueAdd.threshold,
+]
+
+
+async def _ask_add_step(message: Message, state: FSMContext, step: State) -> None:
+    await state.set_state(step)
+    await message.answer(_add_prompt(step, await state.get_data()), reply_markup=kb.dialog_step())
+
+
+def _command_typed(message: Message) -> bool:
+    return (message.text or "").startswith("/")
+
+
+async def _refuse_command(message: Message) -> None:
+    await message.answer(_("Please answer this step first, or send /cancel."))
+
+
+async def add_model_typed(
+    message: Message, state: FSMContext, session: AsyncSession, actor: Actor
+) -> None:
+    actor.require(Role.ADMIN)
+    if _command_typed(message):
+        await _refuse_command(message)
+        return
+    try:
+        model = service.parse_model(message.text)
+        await service.check_model_free(session, actor, model)
+    except InvalidInput as exc:
+        await message.answer(_hint(exc, limit=service.MODEL_MAX))
+        return
+    except DuplicateModel as exc:
+        await message.answer(_duplicate_hint(exc))
+        return
+    await state.update_data(model=model)
+    await _ask_add_step(message, state, CatalogueAdd.vendor)
+
+
+def _duplicate_hint(exc: DuplicateModel) -> str:
+    return _(
+        "The model {model} already exists. Send another model name, or open that type "
+        "in the Cartridges list to edit it."
+    ).format(model=_q(exc.existing))
+
+
+async def add_vendor_typed(message: Message, state: FSMContext, actor: Actor) -> None:
+    actor.require(Role.ADMIN)
+    if _command_typed(message):
+        await _refuse_command(message)
+        return
+    try:
+        vendor = service.parse_vendor(message.text)
+    except InvalidInput as exc:
+        await message.answer(_hint(exc, limit=service.VENDOR_MAX))
+        return
+    await state.update_data(vendor=vendor)
+    await _ask_add_step(message, state, CatalogueAdd.colour)
+
+
+async def add_colour_typed(message: Message, state: FSMContext, actor: Actor) -> None:
+    actor.require(Role.ADMIN)
+    if _command_typed(message):
+        await _refuse_command(message)
+        return
+    try:
+        colour = service.parse_colour(message.text)
+    except InvalidInput as exc:
+        await message.answer(_hint(exc, limit=service.COLOUR_MAX))
+        return
+    await state.update_data(colour=colour)
+    await _ask_add_step(message, state, CatalogueAdd.printers)
+
+
+async def add_printers_typed(message: Message, state: FSMContext, actor: Actor) -> None:
+    actor.require(Role.ADMIN)
+    if _command_typed(message):
+        await _refuse_command(message)
+        return
+    try:
+        printers = service.parse_printers(message.text)
+    except InvalidInput as exc:
+        await message.answer(_hint(exc, limit=service.PRINTER_MAX))
+        return
+    await state.update_data(printers=printers)
+    await _ask_add_step(message, state, CatalogueAdd.threshold)
+
+
+async def add_threshold_typed(
+    message: Message, state: FSMContext, session: AsyncSession, actor: Actor
+) -> None:
+    actor.require(Role.ADMIN)
+    if _command_typed(message):
+        await _refuse_command(message)
+        return
+    try:
+        threshold = service.parse_threshold(message.text)
+    except InvalidInput as exc:
+        await message.answer(_hint(exc, low=0, high=service.THRESHOLD_MAX))
+        return
+    data = await state.get_data()
+    try:
+        type_id = await service.create_type(
+            session,
+            actor,
+            model=data.get("model", ""),
+            vendor=data.get("vendor", ""),
+            colour=data.get("colour", service.DEFAULT_COLOUR),
+            printers=data.get("printers", []),
+            threshold=threshold,
+        )
+    except DuplicateModel as exc:  # taken while the dialog went on: ask for another name
+        await message.answer(_duplicate_hint(exc))
+        await _ask_add_step(message, state, CatalogueAdd.model)
+        return
+    await state.clear()
+    lead = _("Cartridge type {model} added.").format(model=_q(data.get("model", "")))
+    await _send_card(message, session, actor, CATALOGUE, type_id, lead)
+
+
+async def add_step_back(
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, actor: Actor
+) -> None:
+    actor.require(Role.ADMIN)
+    current = await state.get_state()
+    index = next((i for i, s in enumerate(_ADD_ORDER) if s.state == current), 0)
+    if index == 0:
+        await state.clear()
+        await _show(query, *await _list_text_and_markup(session, actor, CATALOGUE, 0))
+        return
+    step = _ADD_ORDER[index - 1]
+    await state.set_state(step)
+    await _show(query, _add_prompt(step, await state.get_data()), kb.dialog_step())
+
+
+# --- editing a type ---------------------------------------------------------------------------
+
+
+async def _edited(
+    message: Message, state: FSMContext, session: AsyncSession, actor: Actor, type_id: int
+) -> None:
+    await state.clear()
+    await _send_card(message, session, actor, CATALOGUE, type_id, _("Saved."))
+
+
+async def edit_model_typed(
+    message: Message, state: FSMContext, session: AsyncSession, actor: Actor
+) -> None:
+    actor.require(Role.ADMIN)
+    if _command_typed(message):
+        await _refuse_command(message)
+        return
+    type_id = (await state.get_data())["type_id"]
+    try:
+        model = service.parse_model(message.text)
+        await service.check_model_free(session, actor, model, exclude_id=type_id)
+    except InvalidInput as exc:
+        await message.answer(_hint(exc, limit=service.MODEL_MAX))
+        return
+    except DuplicateModel as exc:
+        await message.answer(_duplicate_hint(exc))
+        return
+    await service.rename(session, actor, type_id, model)
+    await _edited(message, state, session, actor, type_id)
+
+
+async def edit_printers_typed(
+    message: Message, state: FSMContext, session: AsyncSession, actor: Actor
+) -> None:
+    actor.require(Role.ADMIN)
+    if _command_typed(message):
+        await _refuse_command(message)
+        return
+    try:
+        printers = service.parse_printers(message.text)
+    except InvalidInput as exc:
+        await message.answer(_hint(exc, limit=service.PRINTER_MAX))
+        return
+    type_id = (await state.get_data())["type_id"]
+    await service.set_printers(session, actor, type_id, printers)
+    await _edited(message, state, session, actor, type_id)
+
+
+async def edit_threshold_typed(
+    message: Message, state: FSMContext, session: AsyncSession, actor: Actor
+) -> None:
+    actor.require(Role.ADMIN)
+    if _command_typed(message):
+        await _refuse_command(message)
+        return
+    try:
+        threshold = service.parse_threshold(message.text)
+    except InvalidInput as exc:
+        await message.answer(_hint(exc, low=0, high=service.THRESHOLD_MAX))
+        return
+    type_id = (await state.get_data())["type_id"]
+    await service.set_threshold(session, actor, type_id, threshold)
+    await _edited(message, state, session, actor, type_id)
+
+
+async def edit_step_back(
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, actor: Actor
+) -> None:
+    """Back from an edit (or a stock step started from a card): the card again."""
+    actor.require(Role.ADMIN)
+    data = await state.get_data()
+    section = STOCK if await state.get_state() == StockEdit.amount.state else CATALOGUE
+    await state.clear()
+    type_id = data.get("type_id")
+    if type_id is None:
+        await _show(query, _("Administration. Choose a section:"), kb.admin_menu())
+        return
+    await _show(query, *await _card_text_and_markup(session, actor, section, type_id))
+
+
+# --- stock ------------------------------------------------------------------------------------
+
+
+def _amount_prompt(mode: str, model: str, stock: int) -> str:
+    if mode == "set":
+        return _(
+            "Send the new quantity of {model} (now {stock}), a whole number from 0 to {high}."
+        ).format(model=_q(model), stock=stock, high=service.QUANTITY_MAX)
+    return _(
+        "Send the change for {model} (now {stock}), e.g. +5 or -3, at most {high} either way."
+    ).format(model=_q(model), stock=stock, high=service.DELTA_MAX)
+
+
+def _reason_prompt() -> str:
+    return _(
+        "Send the reason for the change, up to {limit} characters, e.g. inventory count."
+    ).format(limit=service.REASON_MAX)
+
+
+async def amount_typed(
+    message: Message, state: FSMContext, session: AsyncSession, actor: Actor
+) -> None:
+    actor.require(Role.ADMIN)
+    if _command_typed(message):
+        await _refuse_command(message)
+        return
+    data = await state.get_data()
+    current = await service.current_stock(session, actor, data["type_id"])
+    try:
+        if data["mode"] == "set":
+            value = service.parse_quantity(message.text)
+        else:
+            value = service.parse_delta(message.text)
+            service.check_stays_non_negative(current.before, value)
+    except InvalidInput as exc:
+        await message.answer(_amount_hint(exc, data["mode"], current))
+        return
+    await state.update_data(value=value)
+    await state.set_state(StockEdit.reason)
+    await message.answer(_reason_prompt(), reply_markup=kb.dialog_step())
+
+
+def _amount_hint(exc: InvalidInput, mode: str, current: service.StockChange) -> str:
+    if exc.code == "below_zero":
+        return _("{model} has {stock} in stock: it cannot go below zero.").format(
+            model=_q(current.model), stock=current.before
+        )
+    if mode == "set":
+        return _hint(exc, low=0, high=service.QUANTITY_MAX)
+    if exc.code == "zero":
+        return _hint(exc)
+    return _(
+        "Please send a whole number with a sign, e.g. +5 or -3, at most {high} either way."
+    ).format(high=service.DELTA_MAX)
+
+
+async def reason_typed(
+    message: Message, state: FSMContext, session: AsyncSession, actor: Actor
+) -> None:
+    actor.require(Role.ADMIN)
+    if _command_typed(message):
+        await _refuse_command(message)
+        return
+    try:
+        reason = service.parse_reason(message.text)
+    except InvalidInput as exc:
+        await message.answer(_hint(exc, limit=service.REASON_MAX))
+        return
+    data = await state.get_data()
+    value = data["value"]
+    amount = {"quantity": value} if data["mode"] == "set" else {"delta": value}
+    try:
+        change = await service.change_stock(
+            session, actor, data["type_id"], reason=reason, **amount
+        )
+    except InvalidInput as exc:  # the stock moved meanwhile: ask for the amount again
+        current = await service.current_stock(session, actor, data["type_id"])
+        await state.set_state(StockEdit.amount)
+        await message.answer(
+            _amount_hint(exc, data["mode"], current)
+            + "\n"
+            + _amount_prompt(data["mode"], current.model, current.before),
+            reply_markup=kb.dialog_step(),
+        )
+        return
+    await state.clear()
+    lead = _("Stock of {model}: {before} → {after}.").format(
+        model=_q(change.model), before=change.before, after=change.after
+    )
+    await _send_card(message, session, actor, STOCK, data["type_id"], lead)
+
+
+async def reason_step_back(
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, actor: Actor
+) -> None:
+    actor.require(Role.ADMIN)
+    data = await state.get_data()
+    current = await service.current_stock(session, actor, data["type_id"])
+    await state.set_state(StockEdit.amount)
+    text = _amount_prompt(data["mode"], current.model, current.before)
+    await _show(query, _with_current(text, str(data.get("value", ""))), kb.dialog_step())
+
+
+# --- import -----------------------------------------------------------------------------------
+
+
+class _FileTooLarge(Exception):
+    pass
+
+
+class _CappedBuffer(BytesIO):
+    """Refuses to grow past the import limit, whatever size Telegram announced."""
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        if self.tell() + len(data) > xlsx_stock.MAX_FILE_BYTES:
+            raise _FileTooLarge
+        return super().write(data)
+
+
+def _file_error(exc: xlsx_stock.XlsxStockError) -> str:
+    if exc.code == "too_large":
+        return _("The file is too large: at most 5 MB. Please send a smaller file.")
+    if exc.code == "too_many_rows":
+        return _(
+            "The sheet has more than {limit} rows. Please split it into several files."
+        ).format(limit=xlsx_stock.MAX_ROWS)
+    if exc.code == "no_columns":
+        return _(
+            "The first row of the first sheet must name the columns model and quantity "
+            "(or модель and количество). Missing: {missing}."
+        ).format(missing=", ".join(exc.missing))
+    return _("This is not an .xlsx workbook. Please save the table as .xlsx and send it again.")
+
+
+def _problem_text(problem: xlsx_stock.RowProblem) -> str:
+    value = _q(problem.value)
+    texts = {
+        "unknown_header": _('row {line}: unknown column "{value}", ignored'),
+        "empty_model": _("row {line}: the model is empty"),
+        "bad_quantity": _('row {line}: the quantity "{value}" is not a whole number'),
+        "negative_quantity": _("row {line}: the quantity {value} is negative"),
+        "quantity_too_large": _("row {line}: the quantity {value} is above {limit}"),
+        "duplicate_model": _('row {line}: the model "{value}" is repeated, its first row counts'),
+    }
+    text = texts.get(problem.code, _("row {line}: cannot be read"))
+    return text.format(line=problem.line, value=value, limit=service.QUANTITY_MAX)
+
+
+def _section(out: list[str], budget: int, title: str, lines: list[str], cap: int) -> int:
+    """Append a titled list, at most `cap` lines and what fits in `budget`; return the rest."""
+    if not lines:
+        return budget
+    out.append("")
+    out.append(title)
+    budget -= len(title) + 2
+    shown = 0
+    for line in lines[:cap]:
+        if len(line) + 1 > budget - 60:  # keep room for the "…and N more" line
+            break
+        out.append(line)
+        budget -= len(line) + 1
+        shown += 1
+    if shown < len(lines):
+        more = _("…and {count} more.").format(count=len(lines) - shown)
+        out.append(more)
+        budget -= len(more) + 1
+    return budget
+
+
+def preview_text(plan: ImportPlan, file_name: str) -> str:
+    """The import preview, under PREVIEW_BUDGET characters whatever the file held."""
+    header = _("Import from {file}: {changes} of {rows} known models will change.").format(
+        file=_q(file_name), changes=len(plan.changes), rows=plan.rows
+    )
+    if plan.changes:
+        footer = _("Press Confirm import to apply these changes.")
+    else:
+        footer = _("Nothing to change. Send another file, or /cancel.")
+    out = [header]
+    budget = PREVIEW_BUDGET - len(header) - len(footer) - 2
+    changes = [f"{_q(c.model)}: {c.before} → {c.after}" for c in plan.changes]
+    budget = _section(out, budget, _("Changes:"), changes, PREVIEW_CHANGES)
+    unknown = [
+        _("row {line}: {model}").format(line=row.line, model=_q(row.model)) for row in plan.unknown
+    ]
+    budget = _section(
+        out,
+        budget,
+        _("Unknown models, not imported ({count}):").format(count=len(unknown)),
+        unknown,
+        PREVIEW_OTHERS,
+    )
+    problems = [_problem_text(p) for p in plan.problems]
+    _section(
+        out,
+        budget,
+        _("Problems, rows skipped ({count}):").format(count=len(problems)),
+        problems,
+        PREVIEW_OTHERS,
+    )
+    out += ["", footer]
+    return "\n".join(out)
+
+
+async def import_file_sent(
+    message: Message, state: FSMContext, session: AsyncSession, actor: Actor, bot: Bot
+) -> None:
+    actor.require(Role.ADMIN)
+    document = message.document
+    file_name = document.file_name or "file.xlsx"
+    too_large = xlsx_stock.XlsxStockError("too_large")
+    if (document.file_size or 0) > xlsx_stock.MAX_FILE_BYTES:
+        await message.answer(_file_error(too_large))
+        return
+    buffer = _CappedBuffer()
+    try:
+        await bot.download(document, destination=buffer)
+    except _FileTooLarge:
+        await message.answer(_file_error(too_large))
+        return
+    except (TelegramAPIError, ClientError, TimeoutError):
+        await message.answer(_("Could not download the file. Please send it again."))
+        return
+    try:
+        sheet = await asyncio.to_thread(xlsx_stock.parse, buffer.getvalue())
+    except xlsx_stock.XlsxStockError as exc:
+        await message.answer(_file_error(exc))
+        return
+    plan = await service.plan_import(session, actor, sheet)
+    token = None
+    if plan.changes:
+        token = secrets.token_hex(8)
+        await state.set_state(StockImport.preview)
+        await state.set_data(
+            {
+                "token": token,
+                "file": file_name,
+                "changes": [change.to_json() for change in plan.changes],
+            }
+        )
+    await message.answer(preview_text(plan, file_name), reply_markup=kb.import_preview(token))
+
+
+async def import_wrong_content(message: Message, actor: Actor) -> None:
+    actor.require(Role.ADMIN)
+    await message.answer(_("Please send the .xlsx file as a document, or /cancel."))
+
+
+async def import_confirmed(
+    query: CallbackQuery,
+    callback_data: ImportConfirm,
+    state: FSMContext,
+    session: AsyncSession,
+    actor: Actor,
+) -> None:
+    actor.require(Role.ADMIN)
+    data = await state.get_data()
+    current = await state.get_state()
+    if current != StockImport.preview.state or data.get("token") != callback_data.token:
+        await query.answer(_("This import was already applied or cancelled."), show_alert=True)
+        return
+    await state.clear()  # first: a second tap (serialised per user) finds nothing to apply
+    changes = [PlanChange.from_json(value) for value in data.get("changes", [])]
+    file_name = data.get("file", "")
+    applied = await service.apply_import(session, actor, changes, file_name)
+    done = _("Import from {file} applied: the stock of {count} models changed.")
+    await _show(query, done.format(file=_q(file_name), count=applied))
+
+
+async def import_step_back(query: CallbackQuery, state: FSMContext, actor: Actor) -> None:
+    actor.require(Role.ADMIN)
+    if await state.get_state() == StockImport.preview.state:
+        await state.set_data({})
+        await state.set_state(StockImport.file)
+        await _show(query, _import_prompt(), kb.dialog_step())
+        return
+    await state.clear()
+    await _show(query, _("Administration. Choose a section:"), kb.admin_menu())
+
+
+# --- anything else inside these dialogs -------------------------------------------------------
+
+
+async def text_expected(message: Message, actor: Actor) -> None:
+    actor.require(Role.ADMIN)
+    await message.answer(_("Please send the answer as a text message, or /cancel."))
+
+
+async def buttons_expected(message: Message, actor: Actor) -> None:
+    actor.require(Role.ADMIN)
+    await message.answer(_("Please use the buttons above, or send /cancel."))
+
+
+def build() -> Router:
+    router = Router(name="catalogue_admin")
+    router.message.register(admin_command, Command("admin"))
+    router.message.register(admin_command, F.text == ADMIN)
+    router.callback_query.register(menu_pressed, AdminMenu.filter())
+    router.callback_query.register(list_page, TypeListPage.filter())
+    router.callback_query.register(type_picked, TypePick.filter())
+    router.callback_query.register(type_action, TypeAction.filter())
+    router.callback_query.register(import_confirmed, ImportConfirm.filter())
+
+    back = DialogNav.filter(F.action == "back")
+    router.callback_query.register(add_step_back, CatalogueAdd(), back)
+    router.callback_query.register(edit_step_back, CatalogueEdit(), back)
+    router.callback_query.register(edit_step_back, StockEdit.amount, back)
+    router.callback_query.register(reason_step_back, StockEdit.reason, back)
+    router.callback_query.register(import_step_back, StockImport(), back)
+
+    text_steps = (
+        (CatalogueAdd.model, add_model_typed),
+        (CatalogueAdd.vendor, add_vendor_typed),
+        (CatalogueAdd.colour, add_colour_typed),
+        (CatalogueAdd.printers, add_printers_typed),
+        (CatalogueAdd.threshold, add_threshold_typed),
+        (CatalogueEdit.model, edit_model_typed),
+        (CatalogueEdit.printers, edit_printers_typed),
+        (CatalogueEdit.threshold, edit_threshold_typed),
+        (StockEdit.amount, amount_typed),
+        (StockEdit.reason, reason_typed),
+    )
+    for step, handler in text_steps:
+        router.message.register(handler, step, F.text)
+    router.message.register(text_expected, CatalogueAdd())
+    router.message.register(text_expected, CatalogueEdit())
+    router.message.register(text_expected, StockEdit())
+
+    router.message.register(import_file_sent, StockImport.file, F.document)
+    router.message.register(import_wrong_content, StockImport.file)
+    router.message.register(buttons_expected, StockImport.preview)
+    return router

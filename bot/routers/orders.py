@@ -1,0 +1,946 @@
+"""The cartridge order dialog (main-menu button ORDER and /order) for approved users.
+
+branch (only if the user may order for several) → cartridge type (the branch's fitting types,
+"Other types…" paginated, or typed search) → quantity → cart (add another, change or remove a
+line) → comment (optional) → photos (optional) → summary → Confirm.
+
+FSM data, JSON values only (the database storage refuses anything else):
+
+    branches   [{"id": int, "name": str}]  branches the user may order for
+    branch_id  int, branch: str           the chosen branch
+    lines      [{"id": int, "model": str, "qty": int}]  the cart, one line per cartridge type
+    pick       {"id": int, "model": str, "stock": int, "edit": bool}  the type whose quantity
+               is asked (edit: the number replaces the cart's quantity instead of adding to it)
+    list       {"view": "fit" | "all" | "search", "page": int, "q": str}  the type list shown
+    comment    str
+    photos     [{"id": file_id, "uid": file_unique_id}]
+    token      str  client token of the summary on screen; its Confirm button carries it too
+
+Confirm is handled in any state: the token in the button finds the order it already created
+(a double tap, the same update delivered twice, a restart between the tap and the answer).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+
+from aiogram import F, Router, html
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callbacks import DialogNav
+from bot.keyboards import orders as kb
+from bot.keyboards.menu import ORDER
+from bot.keyboards.orders import (
+    OrderBranch,
+    OrderCart,
+    OrderConfirm,
+    OrderQuantity,
+    OrderStep,
+    OrderType,
+    OrderTypes,
+    short,
+)
+from database.enums import RequestStatus, UserStatus
+from database.repositories import catalogue as catalogue_repo
+from database.repositories import org as org_repo
+from database.repositories import requests as requests_repo
+from database.repositories import stock as stock_repo
+from services import catalogue, orders
+from services.actor import Actor
+from services.orders import DEFAULT_MAX_QUANTITY, OrderLine
+from services.views import request_view
+
+
+class OrderDialog(StatesGroup):
+    branch = State()
+    cartridge = State()
+    quantity = State()
+    cart = State()
+    comment = State()
+    photo = State()
+    summary = State()
+
+
+TYPES_PER_PAGE = 8
+FIT_SHOWN = 30  # fitting types shown as buttons; the rest are behind "Other types…" and search
+SEARCH_SHOWN = 100  # characters of a search text kept and shown
+TEXT_LIMIT = 4096  # Telegram's limit, in UTF-16 code units
+# Model width and comment budget of a long text, tried in turn until the text fits the limit
+# (20 lines of 200-character models plus a 1000-character comment of "<" included).
+LAYOUTS = ((100, 1500), (60, 1200), (40, 900), (24, 600), (12, 300))
+
+_NUMBER = re.compile(r"[0-9]{1,9}")
+
+Screen = tuple[str, InlineKeyboardMarkup | None]
+BACK = DialogNav.filter(F.action == "back")
+
+
+# --- text helpers -------------------------------------------------------------------------------
+
+
+def _length(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _quote(text: str, budget: int) -> str:
+    """`html.quote(text)`, cut with an ellipsis so that it takes at most `budget` units."""
+    quoted = html.quote(text)
+    if _length(quoted) <= budget:
+        return quoted
+    parts: list[str] = []
+    used = 1  # the ellipsis
+    for char in text:
+        piece = html.quote(char)
+        used += _length(piece)
+        if used > budget:
+            break
+        parts.append(piece)
+    return "".join(parts).rstrip() + "…"
+
+
+def _model(model: str, width: int = 100) -> str:
+    return html.quote(short(model, width))
+
+
+def _fit(build: Callable[[int, int], str]) -> str:
+    """The first layout (model width, comment budget) whose text fits one message."""
+    text = ""
+    for width, budget in LAYOUTS:
+        text = build(width, budget)
+        if _length(text) <= TEXT_LIMIT:
+            break
+    return text
+
+
+def _line(number: int, model: str, quantity: int, width: int) -> str:
+    return f"{number}. {_model(model, width)} × {quantity}"  # the same in every language
+
+
+def _status_name(status: str) -> str:
+    names = {
+        RequestStatus.NEW: _("new"),
+        RequestStatus.ACCEPTED: _("accepted"),
+        RequestStatus.IN_PROGRESS: _("in progress"),
+        RequestStatus.WAITING: _("waiting for the requester"),
+        RequestStatus.DONE: _("done"),
+        RequestStatus.CLOSED: _("closed"),
+        RequestStatus.REJECTED: _("rejected"),
+        RequestStatus.CANCELLED: _("cancelled"),
+    }
+    return names.get(status, html.quote(str(status)))
+
+
+def _parse_quantity(text: str, max_quantity: int) -> int | None:
+    text = text.strip()
+    if not _NUMBER.fullmatch(text):
+        return None
+    value = int(text)
+    return value if orders.check_quantity(value, max_quantity) else None
+
+
+# --- showing a screen ---------------------------------------------------------------------------
+
+
+async def _show(event: Message | CallbackQuery, screen: Screen) -> None:
+    """A typed message gets a new message; a button press edits the message it belongs to."""
+    text, markup = screen
+    if isinstance(event, Message):
+        await event.answer(text, reply_markup=markup)
+        return
+    message = event.message
+    if isinstance(message, Message):
+        try:
+            await message.edit_text(text, reply_markup=markup)
+        except TelegramBadRequest as exc:
+            if "message is not modified" not in exc.message:
+                await message.answer(text, reply_markup=markup)  # too old or gone: send anew
+    else:
+        await event.bot.send_message(event.from_user.id, text, reply_markup=markup)
+    await event.answer()
+
+
+async def _alert(query: CallbackQuery, text: str) -> None:
+    await query.answer(text, show_alert=True)
+
+
+# --- screens ------------------------------------------------------------------------------------
+
+
+def _branch_screen(data: dict) -> Screen:
+    text = _("New order. Choose the branch to order for:")
+    if data.get("branch_id"):
+        text += "\n" + _("Now: {branch}").format(branch=_quote(data["branch"], 200))
+    markup = kb.branches(data["branches"], data.get("branch_id"), back=bool(data.get("lines")))
+    return text, markup
+
+
+def _cartridge_back(data: dict) -> bool:
+    view = (data.get("list") or {}).get("view", "fit")
+    return view != "fit" or bool(data.get("lines")) or len(data.get("branches", [])) > 1
+
+
+async def _cartridge_screen(session: AsyncSession, data: dict, note: str = "") -> Screen:
+    view = data.get("list") or {"view": "fit"}
+    head = _("Order for {branch}:").format(branch=_quote(data["branch"], 200))
+    if note:
+        head = note + "\n\n" + head
+    search_hint = _("You can also type part of a model or printer name to search.")
+    if view["view"] == "all":
+        page = max(int(view.get("page", 0)), 0)
+        entries, total = await catalogue.all_active(session, page=page, per_page=TYPES_PER_PAGE)
+        pages = max(1, -(-total // TYPES_PER_PAGE))
+        if page >= pages:  # a stale page button past the end: show the last page
+            page = pages - 1
+            entries, total = await catalogue.all_active(session, page=page, per_page=TYPES_PER_PAGE)
+        text = _("All cartridge types, page {page} of {pages}. Choose one:").format(
+            page=page + 1, pages=pages
+        )
+        markup = kb.cartridge_types(entries, others=False, page=page, pages=pages)
+    elif view["view"] == "search":
+        query = view.get("q", "")
+        entries = await catalogue.search(session, query)
+        if entries:
+            text = _("Found for «{query}». Choose one:").format(query=html.quote(query))
+        else:
+            text = _(
+                "Nothing found for «{query}». Try another part of the name, or look through "
+                "all types."
+            ).format(query=html.quote(query))
+        markup = kb.cartridge_types(entries, others=True)
+    else:
+        entries = await catalogue.for_branch(session, data["branch_id"])
+        if entries:
+            text = _("Choose the cartridge type (these fit the printers of the branch):")
+        else:
+            text = _("No cartridge types are linked to the printers of this branch yet.")
+        markup = kb.cartridge_types(entries[:FIT_SHOWN], others=True, back=_cartridge_back(data))
+    return f"{head}\n{text}\n{search_hint}", markup
+
+
+def _quantity_screen(data: dict, max_quantity: int, note: str = "") -> Screen:
+    pick = data["pick"]
+    parts = [note] if note else []
+    parts.append(
+        _("{model}: {stock} pcs in stock.").format(model=_model(pick["model"]), stock=pick["stock"])
+    )
+    current = next((ln["qty"] for ln in data.get("lines", []) if ln["id"] == pick["id"]), None)
+    if current is not None and pick.get("edit"):
+        parts.append(
+            _("In the cart now: {quantity}. The number you choose replaces it.").format(
+                quantity=current
+            )
+        )
+    elif current is not None:
+        parts.append(
+            _(
+                "Already in the cart: {quantity}. The number you choose is added to it "
+                "(at most {max} in all)."
+            ).format(quantity=current, max=max_quantity)
+        )
+    parts.append(
+        _("How many do you need? Press a button or send a number from 1 to {max}.").format(
+            max=max_quantity
+        )
+    )
+    return "\n".join(parts), kb.quantities(max_quantity)
+
+
+def _cart_screen(data: dict, note: str = "") -> Screen:
+    lines = data.get("lines", [])
+
+    def build(width: int, budget: int) -> str:
+        parts = [note, ""] if note else []
+        parts.append(_("Order for {branch}:").format(branch=_quote(data["branch"], 200)))
+        parts += [_line(n, ln["model"], ln["qty"], width) for n, ln in enumerate(lines, 1)]
+        parts.append("")
+        parts.append(_("Add another cartridge type, change or remove a line, or press Next."))
+        return "\n".join(parts)
+
+    markup = kb.cart(
+        lines,
+        can_add=len(lines) < orders.LINES_MAX,
+        change_branch=len(data.get("branches", [])) > 1,
+    )
+    return _fit(build), markup
+
+
+def _comment_screen(data: dict) -> Screen:
+    text = _(
+        "Add a comment for the storekeeper if needed (up to {max} characters), or press Skip."
+    ).format(max=orders.COMMENT_MAX)
+    comment = data.get("comment", "")
+    if comment:
+        text += "\n\n" + _("Your comment:\n{comment}").format(comment=_quote(comment, 3000))
+        text += "\n\n" + _("Send a new text to replace it.")
+    return text, kb.comment(bool(comment))
+
+
+def _photo_screen(data: dict, note: str = "") -> Screen:
+    count = len(data.get("photos", []))
+    parts = [note] if note else []
+    parts.append(
+        _(
+            "You can attach photos (up to {max}), for example of the printer's label. Send them, "
+            "then press Done; or press Skip."
+        ).format(max=orders.PHOTOS_MAX)
+    )
+    if count:
+        parts.append(_("Photos attached: {count}.").format(count=count))
+    return "\n".join(parts), kb.photos(count)
+
+
+async def _summary_screen(session: AsyncSession, data: dict) -> tuple[Screen | None, list[str]]:
+    """The summary with fresh stock and a new token (kept in `data`); drops retired types.
+
+    Returns (None, notes) when no line is left.
+    """
+    ids = [line["id"] for line in data.get("lines", [])]
+    types = await catalogue_repo.by_ids(session, ids)
+    stock = await stock_repo.totals(session, ids)
+    lines, notes = [], []
+    for line in data.get("lines", []):
+        row = types.get(line["id"])
+        if row is None or not row.is_active:
+            notes.append(
+                _("{model} is no longer available and was removed from the order.").format(
+                    model=_model(line["model"])
+                )
+            )
+            continue
+        lines.append({**line, "model": row.model})
+    data["lines"] = lines
+    if not lines:
+        return None, notes
+    token = secrets.token_urlsafe(12)
+    data["token"] = token
+    over = any(line["qty"] > stock.get(line["id"], 0) for line in lines)
+
+    def build(width: int, budget: int) -> str:
+        parts = [*notes, ""] if notes else []
+        parts.append(_("Please check your order."))
+        parts.append(_("Branch: {branch}").format(branch=_quote(data["branch"], 200)))
+        for number, line in enumerate(lines, 1):
+            values = {
+                "number": number,
+                "model": _model(line["model"], width),
+                "quantity": line["qty"],
+                "stock": stock.get(line["id"], 0),
+            }
+            if line["qty"] > values["stock"]:
+                parts.append(
+                    _(
+                        "{number}. {model} × {quantity} (in stock: {stock}) — more than in stock"
+                    ).format(**values)
+                )
+            else:
+                parts.append(
+                    _("{number}. {model} × {quantity} (in stock: {stock})").format(**values)
+                )
+        comment = data.get("comment", "")
+        parts.append(
+            _("Comment: {comment}").format(comment=_quote(comment, budget) if comment else "—")
+        )
+        parts.append(_("Photos: {count}").format(count=len(data.get("photos", []))))
+        if over:
+            parts.append("")
+            parts.append(
+                _("Ordering more than is in stock is allowed; the storekeeper will see the flag.")
+            )
+        return "\n".join(parts)
+
+    return (_fit(build), kb.summary(token)), notes
+
+
+def _card(view: dict) -> str:
+    def build(width: int, budget: int) -> str:
+        parts = [
+            _("Order {number} is filed.").format(number=html.quote(view["number"])),
+            _("Branch: {branch}").format(branch=_quote(view["branch"], 200)),
+        ]
+        parts += [
+            _line(n, line["model"], line["quantity"], width)
+            for n, line in enumerate(view["lines"], 1)
+        ]
+        if view.get("comment"):
+            parts.append(_("Comment: {comment}").format(comment=_quote(view["comment"], budget)))
+        if view.get("photos"):
+            parts.append(_("Photos: {count}").format(count=len(view["photos"])))
+        parts.append(_("Status: {status}").format(status=_status_name(view["status"])))
+        return "\n".join(parts)
+
+    return _fit(build)
+
+
+# --- entry --------------------------------------------------------------------------------------
+
+
+async def start_order(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    actor: Actor,
+    raw_state: str | None = None,
+) -> None:
+    if not actor.is_approved:
+        if actor.user is not None and actor.user.status == UserStatus.PENDING:
+            text = _("Your registration is waiting for an administrator's approval.")
+        else:
+            text = _("Only registered users can order cartridges. Send /start to register.")
+        await message.answer(text)
+        return
+    if raw_state in OrderDialog:
+        data = await state.get_data()
+        if data.get("lines") and data.get("branch_id"):
+            # Pressing ORDER again must not throw away a cart: show it instead.
+            data.pop("pick", None)
+            data.pop("token", None)
+            await state.set_state(OrderDialog.cart)
+            await state.set_data(data)
+            note = _("You have an unfinished order, here it is. Press Cancel to drop it.")
+            await _show(message, _cart_screen(data, note))
+            return
+    branches = []
+    for branch_id in await orders.ordering_branches(session, actor):
+        branch = await org_repo.branch(session, branch_id)
+        if branch is not None and branch.is_active:
+            branches.append({"id": branch.id, "name": branch.name})
+    if not branches:
+        await state.clear()
+        await message.answer(
+            _("Your profile has no branch to order for. Please ask your administrator.")
+        )
+        return
+    data = {"branches": branches, "lines": [], "comment": "", "photos": []}
+    if len(branches) == 1:
+        data.update(branch_id=branches[0]["id"], branch=branches[0]["name"], list={"view": "fit"})
+        await state.set_state(OrderDialog.cartridge)
+        await state.set_data(data)
+        await _show(message, await _cartridge_screen(session, data))
+        return
+    await state.set_state(OrderDialog.branch)
+    await state.set_data(data)
+    await _show(message, _branch_screen(data))
+
+
+# --- branch -------------------------------------------------------------------------------------
+
+
+async def branch_chosen(
+    query: CallbackQuery,
+    callback_data: OrderBranch,
+    state: FSMContext,
+    session: AsyncSession,
+    actor: Actor,
+) -> None:
+    data = await state.get_data()
+    allowed = await orders.ordering_branches(session, actor)  # checked again, whatever it said
+    branch = next((b for b in data.get("branches", []) if b["id"] == callback_data.branch_id), None)
+    if branch is None or branch["id"] not in allowed:
+        await _alert(query, _("Sorry, you are not allowed to do this."))
+        return
+    data.update(branch_id=branch["id"], branch=branch["name"])
+    if data.get("lines"):
+        await state.set_state(OrderDialog.cart)
+        await state.set_data(data)
+        await _show(query, _cart_screen(data))
+        return
+    data["list"] = {"view": "fit"}
+    await state.set_state(OrderDialog.cartridge)
+    await state.set_data(data)
+    await _show(query, await _cartridge_screen(session, data))
+
+
+async def branch_back(query: CallbackQuery, state: FSMContext) -> None:
+    data = await state.get_data()
+    if data.get("lines") and data.get("branch_id"):
+        await state.set_state(OrderDialog.cart)
+        await _show(query, _cart_screen(data))
+        return
+    await _show(query, _branch_screen(data))  # the first step: nothing before it
+
+
+# --- cartridge type -----------------------------------------------------------------------------
+
+
+async def types_listed(
+    query: CallbackQuery, callback_data: OrderTypes, state: FSMContext, session: AsyncSession
+) -> None:
+    data = await state.get_data()
+    if callback_data.view == "all":
+        data["list"] = {"view": "all", "page": max(callback_data.page, 0)}
+    else:
+        data["list"] = {"view": "fit"}
+    await state.set_data(data)
+    await _show(query, await _cartridge_screen(session, data))
+
+
+async def type_chosen(
+    query: CallbackQuery,
+    callback_data: OrderType,
+    state: FSMContext,
+    session: AsyncSession,
+    order_max_quantity: int = DEFAULT_MAX_QUANTITY,
+) -> None:
+    entry = await catalogue.entry(session, callback_data.type_id)
+    if entry is None:
+        await _alert(query, _("This cartridge type is no longer available."))
+        return
+    data = await state.get_data()
+    lines = data.get("lines", [])
+    if all(line["id"] != entry.id for line in lines) and len(lines) >= orders.LINES_MAX:
+        await _alert(query, _lines_max_text())
+        return
+    data["pick"] = {"id": entry.id, "model": entry.model, "stock": entry.stock, "edit": False}
+    await state.set_state(OrderDialog.quantity)
+    await state.set_data(data)
+    await _show(query, _quantity_screen(data, order_max_quantity))
+
+
+def _lines_max_text() -> str:
+    return _(
+        "An order can have at most {max} cartridge types. Remove a line to add another."
+    ).format(max=orders.LINES_MAX)
+
+
+async def cartridge_back(query: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
+    data = await state.get_data()
+    if (data.get("list") or {}).get("view", "fit") != "fit":
+        data["list"] = {"view": "fit"}
+        await state.set_data(data)
+        await _show(query, await _cartridge_screen(session, data))
+    elif data.get("lines"):
+        await state.set_state(OrderDialog.cart)
+        await _show(query, _cart_screen(data))
+    elif len(data.get("branches", [])) > 1:
+        await state.set_state(OrderDialog.branch)
+        await _show(query, _branch_screen(data))
+    else:
+        await _show(query, await _cartridge_screen(session, data))  # the first step
+
+
+async def search_typed(message: Message, state: FSMContext, session: AsyncSession) -> None:
+    text = message.text.strip()
+    if len(text) < catalogue.SEARCH_MIN:
+        await message.answer(
+            _(
+                "Type at least {min} characters of a model or printer name, or choose a button "
+                "above."
+            ).format(min=catalogue.SEARCH_MIN)
+        )
+        return
+    data = await state.get_data()
+    data["list"] = {"view": "search", "q": text[:SEARCH_SHOWN]}
+    await state.set_data(data)
+    await _show(message, await _cartridge_screen(session, data))
+
+
+async def search_not_text(message: Message) -> None:
+    await message.answer(
+        _("Please type part of a model or printer name as text, or choose a button above.")
+    )
+
+
+# --- quantity -----------------------------------------------------------------------------------
+
+
+def _quantity_hint(max_quantity: int) -> str:
+    return _("Please send a whole number from 1 to {max}, for example 2.").format(max=max_quantity)
+
+
+async def quantity_pressed(
+    query: CallbackQuery,
+    callback_data: OrderQuantity,
+    state: FSMContext,
+    session: AsyncSession,
+    order_max_quantity: int = DEFAULT_MAX_QUANTITY,
+) -> None:
+    if not orders.check_quantity(callback_data.quantity, order_max_quantity):
+        await _alert(query, _quantity_hint(order_max_quantity))
+        return
+    await _quantity_chosen(query, state, session, callback_data.quantity, order_max_quantity)
+
+
+async def quantity_typed(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    order_max_quantity: int = DEFAULT_MAX_QUANTITY,
+) -> None:
+    quantity = _parse_quantity(message.text, order_max_quantity)
+    if quantity is None:
+        await message.answer(
+            _quantity_hint(order_max_quantity), reply_markup=kb.quantities(order_max_quantity)
+        )
+        return
+    await _quantity_chosen(message, state, session, quantity, order_max_quantity)
+
+
+async def quantity_not_text(
+    message: Message, order_max_quantity: int = DEFAULT_MAX_QUANTITY
+) -> None:
+    await message.answer(
+        _quantity_hint(order_max_quantity), reply_markup=kb.quantities(order_max_quantity)
+    )
+
+
+async def _quantity_chosen(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    quantity: int,
+    max_quantity: int,
+) -> None:
+    data = await state.get_data()
+    pick = data.pop("pick", None)
+    if pick is None:  # cannot happen through the buttons; be safe rather than crash
+        data["list"] = {"view": "fit"}
+        await state.set_state(OrderDialog.cartridge)
+        await state.set_data(data)
+        await _show(event, await _cartridge_screen(session, data))
+        return
+    lines = [dict(line) for line in data.get("lines", [])]
+    note = ""
+    line = next((ln for ln in lines if ln["id"] == pick["id"]), None)
+    if line is None:
+        lines.append({"id": pick["id"], "model": pick["model"], "qty": quantity})
+    elif pick.get("edit"):
+        line["qty"] = quantity
+    else:
+        total = line["qty"] + quantity
+        line["qty"] = min(total, max_quantity)
+        if total > max_quantity:
+            note = _("{model}: at most {max} per order, so the quantity is {max}.").format(
+                model=_model(pick["model"]), max=max_quantity
+            )
+        else:
+            note = _("{model} was already in the cart: the quantities were added up.").format(
+                model=_model(pick["model"])
+            )
+    data["lines"] = lines
+    await state.set_state(OrderDialog.cart)
+    await state.set_data(data)
+    await _show(event, _cart_screen(data, note))
+
+
+async def quantity_back(query: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
+    data = await state.get_data()
+    pick = data.pop("pick", None) or {}
+    if pick.get("edit"):
+        await state.set_state(OrderDialog.cart)
+        await state.set_data(data)
+        await _show(query, _cart_screen(data))
+        return
+    await state.set_state(OrderDialog.cartridge)
+    await state.set_data(data)
+    await _show(query, await _cartridge_screen(session, data))
+
+
+# --- cart ---------------------------------------------------------------------------------------
+
+
+async def cart_action(
+    query: CallbackQuery,
+    callback_data: OrderCart,
+    state: FSMContext,
+    session: AsyncSession,
+    order_max_quantity: int = DEFAULT_MAX_QUANTITY,
+) -> None:
+    data = await state.get_data()
+    lines = data.get("lines", [])
+    action = callback_data.action
+    if action == "add":
+        if len(lines) >= orders.LINES_MAX:
+            await _alert(query, _lines_max_text())
+            return
+        data["list"] = {"view": "fit"}
+        await state.set_state(OrderDialog.cartridge)
+        await state.set_data(data)
+        await _show(query, await _cartridge_screen(session, data))
+    elif action == "next":
+        if not lines:
+            await _alert(query, _("The cart is empty: add a cartridge first."))
+            return
+        await state.set_state(OrderDialog.comment)
+        await _show(query, _comment_screen(data))
+    elif action == "branch" and len(data.get("branches", [])) > 1:
+        await state.set_state(OrderDialog.branch)
+        await _show(query, _branch_screen(data))
+    elif action in ("edit", "del"):
+        line = next((ln for ln in lines if ln["id"] == callback_data.type_id), None)
+        if line is None:
+            await _alert(query, _("This line is no longer in the cart."))
+            return
+        if action == "edit":
+            await _edit_line(query, state, session, data, line, order_max_quantity)
+            return
+        data["lines"] = [ln for ln in lines if ln["id"] != line["id"]]
+        if data["lines"]:
+            await state.set_data(data)
+            await _show(query, _cart_screen(data))
+            return
+        data["list"] = {"view": "fit"}
+        await state.set_state(OrderDialog.cartridge)
+        await state.set_data(data)
+        await _show(query, await _cartridge_screen(session, data, _("The cart is empty.")))
+    else:
+        await _alert(query, _("This button is no longer valid. Send /help to see what you can do."))
+
+
+async def _edit_line(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    data: dict,
+    line: dict,
+    max_quantity: int,
+) -> None:
+    entry = await catalogue.entry(session, line["id"])
+    stock = entry.stock if entry is not None else 0
+    data["pick"] = {"id": line["id"], "model": line["model"], "stock": stock, "edit": True}
+    await state.set_state(OrderDialog.quantity)
+    await state.set_data(data)
+    await _show(query, _quantity_screen(data, max_quantity))
+
+
+async def cart_back(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    order_max_quantity: int = DEFAULT_MAX_QUANTITY,
+) -> None:
+    """Back from the cart: the quantity of the line added last, showing its current value."""
+    data = await state.get_data()
+    lines = data.get("lines", [])
+    if not lines:
+        data["list"] = {"view": "fit"}
+        await state.set_state(OrderDialog.cartridge)
+        await state.set_data(data)
+        await _show(query, await _cartridge_screen(session, data))
+        return
+    await _edit_line(query, state, session, data, lines[-1], order_max_quantity)
+
+
+# --- comment ------------------------------------------------------------------------------------
+
+
+async def comment_step(query: CallbackQuery, callback_data: OrderStep, state: FSMContext) -> None:
+    data = await state.get_data()
+    if callback_data.action == "clear":
+        data["comment"] = ""
+        await state.set_data(data)
+        await _show(query, _comment_screen(data))
+        return
+    await state.set_state(OrderDialog.photo)
+    await _show(query, _photo_screen(data))
+
+
+async def comment_typed(message: Message, state: FSMContext) -> None:
+    text = message.text.strip()
+    if len(text) > orders.COMMENT_MAX:
+        await message.answer(
+            _(
+                "The comment is too long: {length} characters, the limit is {max}. "
+                "Please shorten it and send it again."
+            ).format(length=len(text), max=orders.COMMENT_MAX)
+        )
+        return
+    data = await state.get_data()
+    data["comment"] = text
+    await state.set_state(OrderDialog.photo)
+    await state.set_data(data)
+    await _show(message, _photo_screen(data))
+
+
+async def comment_not_text(message: Message) -> None:
+    await message.answer(_("Please send the comment as a text message, or press Skip."))
+
+
+async def comment_back(query: CallbackQuery, state: FSMContext) -> None:
+    data = await state.get_data()
+    await state.set_state(OrderDialog.cart)
+    await _show(query, _cart_screen(data))
+
+
+# --- photos -------------------------------------------------------------------------------------
+
+
+async def photo_received(message: Message, state: FSMContext) -> None:
+    data = await state.get_data()
+    photos = list(data.get("photos", []))
+    largest = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
+    if any(p["uid"] == largest.file_unique_id for p in photos):
+        await _show(message, _photo_screen(data))
+        return
+    if len(photos) >= orders.PHOTOS_MAX:
+        note = _("You have attached the maximum of {max} photos. Press Done.").format(
+            max=orders.PHOTOS_MAX
+        )
+        await _show(message, _photo_screen(data, note))
+        return
+    photos.append({"id": largest.file_id, "uid": largest.file_unique_id})
+    data["photos"] = photos
+    await state.set_data(data)
+    await _show(message, _photo_screen(data, _("Photo received.")))
+
+
+async def photo_not_photo(message: Message) -> None:
+    await message.answer(
+        _("Please send a photo (as a picture, not as a file), or use the buttons above.")
+    )
+
+
+async def photo_step(
+    query: CallbackQuery, callback_data: OrderStep, state: FSMContext, session: AsyncSession
+) -> None:
+    data = await state.get_data()
+    if callback_data.action == "clear":
+        data["photos"] = []
+        await state.set_data(data)
+        await _show(query, _photo_screen(data))
+        return
+    await _to_summary(query, state, session, data)
+
+
+async def photo_back(query: CallbackQuery, state: FSMContext) -> None:
+    data = await state.get_data()
+    await state.set_state(OrderDialog.comment)
+    await _show(query, _comment_screen(data))
+
+
+# --- summary and confirmation -------------------------------------------------------------------
+
+
+async def _to_summary(
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, data: dict
+) -> None:
+    screen, notes = await _summary_screen(session, data)
+    if screen is None:
+        data["list"] = {"view": "fit"}
+        await state.set_state(OrderDialog.cartridge)
+        await state.set_data(data)
+        await _show(query, await _cartridge_screen(session, data, "\n".join(notes)))
+        return
+    await state.set_state(OrderDialog.summary)
+    await state.set_data(data)
+    await _show(query, screen)
+
+
+async def summary_edit(query: CallbackQuery, state: FSMContext) -> None:
+    data = await state.get_data()
+    data.pop("token", None)
+    await state.set_state(OrderDialog.cart)
+    await state.set_data(data)
+    await _show(query, _cart_screen(data))
+
+
+async def summary_back(query: CallbackQuery, state: FSMContext) -> None:
+    data = await state.get_data()
+    data.pop("token", None)
+    await state.set_state(OrderDialog.photo)
+    await state.set_data(data)
+    await _show(query, _photo_screen(data))
+
+
+async def confirm(
+    query: CallbackQuery,
+    callback_data: OrderConfirm,
+    state: FSMContext,
+    session: AsyncSession,
+    actor: Actor,
+    raw_state: str | None = None,
+    order_max_quantity: int = DEFAULT_MAX_QUANTITY,
+) -> None:
+    token = callback_data.token
+    data = await state.get_data() if raw_state == OrderDialog.summary.state else {}
+    if data.get("token") == token:
+        result = await orders.create(
+            session,
+            actor,
+            client_token=token,
+            branch_id=data["branch_id"],
+            lines=[OrderLine(line["id"], line["qty"]) for line in data["lines"]],
+            comment=data.get("comment", ""),
+            photo_file_ids=[(p["id"], p["uid"]) for p in data.get("photos", [])],
+            max_quantity=order_max_quantity,
+        )
+        await state.clear()
+    else:
+        # Not the summary on screen: a second tap, a redelivered update, a restart after the
+        # order was filed, or a stale or forged button. Only an order this token already
+        # created is shown, and only to its author (the service refuses anyone else).
+        existing = await requests_repo.by_client_token(session, token)
+        if existing is None:
+            await _alert(query, _("This order form is out of date. Start a new order with /order."))
+            return
+        result = await orders.create(
+            session,
+            actor,
+            client_token=token,
+            branch_id=existing.branch_id,
+            lines=[OrderLine(i.cartridge_type_id, i.quantity) for i in existing.items],
+        )
+    view = await request_view(session, result.request.id)
+    await _show(query, (_card(view), None))
+
+
+# --- anything else inside the dialog ------------------------------------------------------------
+
+
+async def use_the_buttons(message: Message) -> None:
+    await message.answer(_("Please use the buttons above, or send /cancel."))
+
+
+def build() -> Router:
+    router = Router(name="orders")
+    router.message.register(start_order, Command("order"))
+    router.message.register(start_order, F.text == ORDER)
+    router.callback_query.register(confirm, OrderConfirm.filter())  # in any state, see above
+
+    router.callback_query.register(branch_chosen, OrderDialog.branch, OrderBranch.filter())
+    router.callback_query.register(branch_back, OrderDialog.branch, BACK)
+
+    router.callback_query.register(types_listed, OrderDialog.cartridge, OrderTypes.filter())
+    router.callback_query.register(type_chosen, OrderDialog.cartridge, OrderType.filter())
+    router.callback_query.register(cartridge_back, OrderDialog.cartridge, BACK)
+    router.message.register(search_typed, OrderDialog.cartridge, F.text)
+    router.message.register(search_not_text, OrderDialog.cartridge)
+
+    router.callback_query.register(quantity_pressed, OrderDialog.quantity, OrderQuantity.filter())
+    router.callback_query.register(quantity_back, OrderDialog.quantity, BACK)
+    router.message.register(quantity_typed, OrderDialog.quantity, F.text)
+    router.message.register(quantity_not_text, OrderDialog.quantity)
+
+    router.callback_query.register(cart_action, OrderDialog.cart, OrderCart.filter())
+    router.callback_query.register(cart_back, OrderDialog.cart, BACK)
+
+    router.callback_query.register(
+        comment_step, OrderDialog.comment, OrderStep.filter(F.action.in_({"next", "clear"}))
+    )
+    router.callback_query.register(comment_back, OrderDialog.comment, BACK)
+    router.message.register(comment_typed, OrderDialog.comment, F.text)
+    router.message.register(comment_not_text, OrderDialog.comment)
+
+    router.callback_query.register(
+        photo_step, OrderDialog.photo, OrderStep.filter(F.action.in_({"next", "clear"}))
+    )
+    router.callback_query.register(photo_back, OrderDialog.photo, BACK)
+    router.message.register(photo_received, OrderDialog.photo, F.photo)
+    router.message.register(photo_not_photo, OrderDialog.photo)
+
+    router.callback_query.register(
+        summary_edit, OrderDialog.summary, OrderStep.filter(F.action == "cart")
+    )
+    router.callback_query.register(summary_back, OrderDialog.summary, BACK)
+
+    for step in (OrderDialog.branch, OrderDialog.cart, OrderDialog.summary):
+        router.message.register(use_the_buttons, step)
+    return router
