@@ -31,7 +31,7 @@ async def run(settings: Settings) -> None:
     sender = OutboxSender(
         bot,
         sessionmaker,
-        create_renderers(i18n),
+        create_renderers(i18n, settings.tz),
         rate_per_second=settings.outbox_rate_per_second,
         per_chat_interval=settings.outbox_per_chat_interval,
         max_attempts=settings.outbox_max_attempts,

@@ -65,6 +65,8 @@ def create_dispatcher(
         disable_fsm=True,  # registered below, inside the session middleware
         owner_ids=settings.admin_ids,
         invite_ttl_days=settings.invite_ttl_days,
+        tz=settings.tz,
+        order_max_quantity=settings.order_max_quantity,
     )
     dp.update.outer_middleware(DbSessionMiddleware(sessionmaker, dp.fsm, isolation, on_outbox))
     dp.update.outer_middleware(dp.fsm)

@@ -181,12 +181,10 @@ def card_buttons(view: dict[str, Any], viewer: Viewer) -> list[list[InlineKeyboa
     rows: list[list[InlineKeyboardButton]] = []
     if status == S.NEW:
         if viewer.category:
-            rows.append(
-                [
-                    _button(_("Take"), CardAction.TAKE, rid),
-                    _button(_("Reject"), CardAction.REJECT, rid),
-                ]
-            )
+            row = [_button(_("Reject"), CardAction.REJECT, rid)]
+            if not viewer.author:  # nobody takes their own request
+                row.insert(0, _button(_("Take"), CardAction.TAKE, rid))
+            rows.append(row)
         if viewer.supervisor:
             rows.append([_button(_("Assign"), CardAction.ASSIGN, rid)])
         if viewer.author:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram import html
 from aiogram.utils.i18n import I18n
@@ -12,13 +13,14 @@ from aiogram.utils.i18n import gettext as _
 from bot.keyboards.menu import user_menu
 from bot.keyboards.registration import decision
 from bot.outbox.renderers import RenderedMessage, RendererRegistry
+from bot.request_notifications import register_request_templates
 from bot.texts import role_name
 from database.models import User
 
 Render = Callable[[dict[str, Any]], RenderedMessage]
 
 
-def create_renderers(i18n: I18n) -> RendererRegistry:
+def create_renderers(i18n: I18n, tz: ZoneInfo) -> RendererRegistry:
     registry = RendererRegistry(default_language=i18n.default_locale)
 
     def add(template: str, render: Render) -> None:
@@ -35,6 +37,7 @@ def create_renderers(i18n: I18n) -> RendererRegistry:
     add("registration.rejected", _registration_rejected)
     add("invite.used", _invite_used)
     add("user.role_changed", _role_changed)
+    register_request_templates(registry, i18n, tz=tz)
     return registry
 
 

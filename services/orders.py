@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import Priority, RequestKind, RequestStatus, Role
@@ -16,7 +17,7 @@ from database.repositories import requests as requests_repo
 from services import routing
 from services.actor import Actor
 from services.errors import DomainError, NotFound, PermissionDenied
-from services.notifications import notify, notify_many
+from services.notifications import notify
 from services.views import request_view
 from utils.formatting import request_number
 
@@ -25,6 +26,9 @@ COMMENT_MAX = 1000
 PHOTOS_MAX = 10
 LINES_MAX = 20
 DEFAULT_MAX_QUANTITY = 20
+TOKEN_MAX = 64  # Request.client_token
+FILE_ID_MAX = 255  # Attachment.file_id
+FILE_UNIQUE_ID_MAX = 64  # Attachment.file_unique_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,18 @@ async def ordering_branches(session: AsyncSession, actor: Actor) -> list[int]:
     return ids
 
 
+async def _may_order_for(session: AsyncSession, actor: Actor, branch_id: int) -> bool:
+    if actor.at_least(Role.SUPERVISOR) or branch_id == actor.user.branch_id:
+        return True  # the common case needs no query
+    return branch_id in await ordering_branches(session, actor)
+
+
+def _replay(existing: Request, actor: Actor) -> CreatedOrder:
+    if existing.author_id != actor.user_id:
+        raise PermissionDenied("someone else's order")
+    return CreatedOrder(existing, created=False)
+
+
 async def create(
     session: AsyncSession,
     actor: Actor,
@@ -70,54 +86,76 @@ async def create(
     max_quantity: int = DEFAULT_MAX_QUANTITY,
     now: datetime | None = None,
 ) -> CreatedOrder:
-    """Create the order once per `client_token`; the same token again returns the same order."""
+    """Create the order once per `client_token`; the same token again returns the same order.
+
+    Exactly once also under concurrency: on SQLite the token check and the insert run under
+    the database's write lock (`BEGIN IMMEDIATE`); on PostgreSQL a concurrent transaction may
+    insert the same token first, and the unique index turns our insert into a replay.
+    """
+    if not client_token or len(client_token) > TOKEN_MAX:
+        raise InvalidOrder("client token")
     existing = await requests_repo.by_client_token(session, client_token)
     if existing is not None:
-        if existing.author_id != actor.user_id:
-            raise PermissionDenied("someone else's order")
-        return CreatedOrder(existing, created=False)
+        return _replay(existing, actor)
     actor.require(Role.USER)
-    if not actor.at_least(Role.SUPERVISOR) and branch_id not in await ordering_branches(
-        session, actor
-    ):
+    if actor.user is None:
+        raise PermissionDenied("only registered users order")
+    if not await _may_order_for(session, actor, branch_id):
         raise PermissionDenied("ordering for a branch that is not the user's")
-    if await org_repo.branch(session, branch_id) is None:
+    branch = await org_repo.branch(session, branch_id)
+    if branch is None or not branch.is_active:
         raise NotFound("branch")
     if not lines or len(lines) > LINES_MAX:
         raise InvalidOrder("lines")
     if any(not check_quantity(line.quantity, max_quantity) for line in lines):
         raise InvalidOrder("quantity")
-    types = await catalogue_repo.by_ids(session, [line.cartridge_type_id for line in lines])
-    if any(t is None or not t.is_active for t in (types.get(ln.cartridge_type_id) for ln in lines)):
+    type_ids = [line.cartridge_type_id for line in lines]
+    if len(set(type_ids)) != len(type_ids):
+        raise InvalidOrder("the same cartridge type twice")
+    types = await catalogue_repo.by_ids(session, type_ids)
+    if any(t is None or not t.is_active for t in (types.get(i) for i in type_ids)):
         raise NotFound("cartridge type")
     if len(comment) > COMMENT_MAX or len(photo_file_ids) > PHOTOS_MAX:
         raise InvalidOrder("comment or photos")
+    if any(
+        not file_id or len(file_id) > FILE_ID_MAX or len(unique_id) > FILE_UNIQUE_ID_MAX
+        for file_id, unique_id in photo_file_ids
+    ):
+        raise InvalidOrder("photo")
     category = await org_repo.category_by_code(session, CATEGORY)
     if category is None:
         raise NotFound("category")
 
     now = now or utcnow()
-    sequence = await requests_repo.next_sequence(session, "К", now.year)
-    request = await requests_repo.add(
-        session,
-        Request(
-            number=request_number(RequestKind.ORDER, now.year, sequence),
-            kind=RequestKind.ORDER,
-            category_id=category.id,
-            priority=Priority.NORMAL,
-            status=RequestStatus.NEW,
-            branch_id=branch_id,
-            author_id=actor.user_id,
-            description=comment.strip(),
-            client_token=client_token,
-            created_at=now,
-            updated_at=now,
-            items=[
-                RequestItem(cartridge_type_id=ln.cartridge_type_id, quantity=ln.quantity)
-                for ln in lines
-            ],
-        ),
-    )
+    try:
+        # The savepoint undoes the number too: a replay leaves no gap in the numbering.
+        async with session.begin_nested():
+            sequence = await requests_repo.next_sequence(session, "К", now.year)
+            request = await requests_repo.add(
+                session,
+                Request(
+                    number=request_number(RequestKind.ORDER, now.year, sequence),
+                    kind=RequestKind.ORDER,
+                    category_id=category.id,
+                    priority=Priority.NORMAL,
+                    status=RequestStatus.NEW,
+                    branch_id=branch_id,
+                    author_id=actor.user_id,
+                    description=comment.strip(),
+                    client_token=client_token,
+                    created_at=now,
+                    updated_at=now,
+                    items=[
+                        RequestItem(cartridge_type_id=ln.cartridge_type_id, quantity=ln.quantity)
+                        for ln in lines
+                    ],
+                ),
+            )
+    except IntegrityError:
+        existing = await requests_repo.by_client_token(session, client_token)
+        if existing is None:
+            raise
+        return _replay(existing, actor)
     for file_id, file_unique_id in photo_file_ids:
         session.add(
             Attachment(
@@ -145,9 +183,17 @@ async def create(
 
 
 async def _route(session: AsyncSession, request: Request, photos: list[str]) -> None:
+    """Queue the card for each recipient, preceded by the order's photos (same chat, in order)."""
     recipients = await routing.for_new_request(session, request)
     view = await request_view(session, request.id)
-    for user in recipients.executors + recipients.supervisors:
+    targets = [(u, False) for u in recipients.executors] + [
+        (u, True) for u in recipients.supervisors
+    ]
+    seen: set[int] = set()
+    for user, can_assign in targets:
+        if user.telegram_id in seen:
+            continue
+        seen.add(user.telegram_id)
         for file_id in photos:
             await notify(
                 session,
@@ -156,17 +202,10 @@ async def _route(session: AsyncSession, request: Request, photos: list[str]) -> 
                 {"number": request.number, "file_id": file_id},
                 request_id=request.id,
             )
-    await notify_many(
-        session,
-        [u.telegram_id for u in recipients.executors],
-        "request.new",
-        {"view": view, "can_assign": False},
-        request_id=request.id,
-    )
-    await notify_many(
-        session,
-        [u.telegram_id for u in recipients.supervisors],
-        "request.new",
-        {"view": view, "can_assign": True},
-        request_id=request.id,
-    )
+        await notify(
+            session,
+            user.telegram_id,
+            "request.new",
+            {"view": view, "can_assign": can_assign},
+            request_id=request.id,
+        )

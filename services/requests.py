@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import RequestStatus, Role
 from database.models import Request
 from database.repositories import requests as requests_repo
 from database.repositories import users as users_repo
+from services import routing
 from services.actor import Actor
 from services.errors import NotFound, PermissionDenied
 from services.views import request_view
@@ -29,13 +31,21 @@ class RequestPage:
 
 
 async def can_view(session: AsyncSession, actor: Actor, request: Request) -> bool:
+    """The requester, the assignee, executors of the category, the branch's own executor,
+    supervisors and above; nobody else."""
     if not actor.is_approved or not actor.is_active:
         return False
-    if actor.user_id in (request.author_id, request.assignee_id) or actor.at_least(Role.SUPERVISOR):
+    if actor.at_least(Role.SUPERVISOR):
         return True
-    return actor.at_least(Role.EXECUTOR) and await users_repo.serves_category(
+    if actor.user_id is None:
+        return False
+    if actor.user_id in (request.author_id, request.assignee_id):
+        return True
+    if not actor.at_least(Role.EXECUTOR):
+        return False
+    return await users_repo.serves_category(
         session, actor.user_id, request.category_id
-    )
+    ) or await routing.is_branch_executor(session, actor.user_id, request)
 
 
 async def view(session: AsyncSession, actor: Actor, request_id: int) -> dict:
@@ -82,5 +92,9 @@ async def queue(session: AsyncSession, actor: Actor, *, page: int) -> RequestPag
     conditions = [Request.status == RequestStatus.NEW, Request.archived.is_(False)]
     if not actor.at_least(Role.SUPERVISOR):
         category_ids = await users_repo.category_ids(session, actor.user_id)
-        conditions.append(Request.category_id.in_(category_ids))
+        branch_ids = await users_repo.own_branch_ids(session, actor.user_id)
+        mine = Request.category_id.in_(category_ids)
+        if branch_ids:  # the branch's own executor gets the branch's requests too
+            mine = or_(mine, Request.branch_id.in_(branch_ids))
+        conditions.append(mine)
     return await _page(session, conditions, page)

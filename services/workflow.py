@@ -8,19 +8,20 @@ notification in the same transaction.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from database.enums import RequestKind, RequestStatus, Role
-from database.models import Request, utcnow
+from database.enums import RequestKind, RequestStatus, Role, UserStatus
+from database.models import Request, User, utcnow
 from database.repositories import audit
 from database.repositories import requests as requests_repo
 from database.repositories import users as users_repo
-from services import stock
-from services.actor import Actor
+from services import routing, stock
+from services.actor import Actor, role_level
 from services.errors import DomainError, NotFound, PermissionDenied
 from services.notifications import notify
 
@@ -41,8 +42,12 @@ class Action(StrEnum):
 
 class Who(StrEnum):
     AUTHOR = "author"  # the requester
-    CATEGORY = "category"  # an executor of the request's category, or a supervisor and above
+    # An executor of the request's category or the branch's own executor, or a supervisor+.
+    CATEGORY = "category"
     HANDLER = "handler"  # the assignee, or a supervisor and above
+    # Before anyone took the request: as CATEGORY; once it has an assignee: as HANDLER
+    # (a storekeeper cannot reject what a colleague is working on).
+    RESPONDER = "responder"
     SUPERVISOR = "supervisor"
     SYSTEM = "system"  # scheduled jobs
 
@@ -64,7 +69,7 @@ TRANSITIONS: dict[Action, Rule] = {
     Action.DONE: Rule((S.ACCEPTED, S.IN_PROGRESS), S.DONE, Who.HANDLER, "done_at"),
     Action.CONFIRM: Rule((S.DONE,), S.CLOSED, Who.AUTHOR, "closed_at"),
     Action.AUTO_CLOSE: Rule((S.DONE,), S.CLOSED, Who.SYSTEM, "closed_at"),
-    Action.REJECT: Rule((S.NEW, S.ACCEPTED, S.IN_PROGRESS), S.REJECTED, Who.CATEGORY, "closed_at"),
+    Action.REJECT: Rule((S.NEW, S.ACCEPTED, S.IN_PROGRESS), S.REJECTED, Who.RESPONDER, "closed_at"),
     Action.CANCEL: Rule((S.NEW,), S.CANCELLED, Who.AUTHOR, "closed_at"),
 }
 
@@ -91,14 +96,17 @@ async def may(session: AsyncSession, actor: Actor | None, request: Request, who:
     if actor is None or not actor.is_approved or not actor.is_active:
         return False
     if who is Who.AUTHOR:
-        return actor.user_id == request.author_id
+        return actor.user_id is not None and actor.user_id == request.author_id
     if actor.at_least(Role.SUPERVISOR):
         return True
+    if who is Who.RESPONDER:
+        who = Who.HANDLER if request.assignee_id is not None else Who.CATEGORY
     if who is Who.HANDLER:
         return actor.user_id is not None and actor.user_id == request.assignee_id
     if who is Who.CATEGORY:
-        return actor.at_least(Role.EXECUTOR) and await users_repo.serves_category(
-            session, actor.user_id, request.category_id
+        return actor.at_least(Role.EXECUTOR) and (
+            await users_repo.serves_category(session, actor.user_id, request.category_id)
+            or await routing.is_branch_executor(session, actor.user_id, request)
         )
     return False
 
@@ -106,6 +114,20 @@ async def may(session: AsyncSession, actor: Actor | None, request: Request, who:
 def allowed_actions(request: Request) -> list[Action]:
     """Actions whose source status matches, in table order (for building buttons)."""
     return [a for a, rule in TRANSITIONS.items() if request.status in rule.sources]
+
+
+async def may_handle(session: AsyncSession, user: User, request: Request) -> bool:
+    """Whether a request may be assigned to the user: an approved, active executor of its
+    category or the branch's own executor, or any supervisor and above."""
+    if not user.is_active or user.status != UserStatus.APPROVED:
+        return False
+    level = role_level(user.role)
+    if level >= role_level(Role.SUPERVISOR):
+        return True
+    return level >= role_level(Role.EXECUTOR) and (
+        await users_repo.serves_category(session, user.id, request.category_id)
+        or await routing.is_branch_executor(session, user.id, request)
+    )
 
 
 async def apply(
@@ -121,8 +143,15 @@ async def apply(
 ) -> TransitionResult:
     """Move the request by `action` if the actor may and it is still where the action starts.
 
+    Atomic: the change is a compare-and-set on the status and assignee this call checked, so of
+    two concurrent changes exactly one is applied and the other gets `Outcome.STALE` with the
+    request as it is now (on PostgreSQL the second UPDATE waits for the first to commit and
+    then matches nothing; on SQLite writers are serialised by `BEGIN IMMEDIATE`, so the second
+    already reads the moved request).
+
     Issuing an order (DONE) takes its lines off the stock; a shortage raises
-    `stock.InsufficientStock` (roll back) unless `allow_shortage` records an override.
+    `stock.InsufficientStock` and leaves the request and the stock untouched (the change runs
+    in a savepoint) unless `allow_shortage` records an override.
     """
     now = now or utcnow()
     request = await requests_repo.by_id(session, request_id)
@@ -131,6 +160,8 @@ async def apply(
     rule = TRANSITIONS[action]
     if not await may(session, actor, request, rule.who):
         raise PermissionDenied(f"{action} on {request.number}")
+    if action is Action.TAKE and (actor.user_id is None or actor.user_id == request.author_id):
+        raise PermissionDenied(f"{action} on {request.number}: not by its author or without a row")
     if request.status not in rule.sources:
         return TransitionResult(Outcome.STALE, request)
 
@@ -141,11 +172,11 @@ async def apply(
         values["assignee_id"] = actor.user_id
     elif action is Action.ASSIGN:
         assignee = await users_repo.by_id(session, assignee_id) if assignee_id else None
-        if assignee is None or not await users_repo.serves_category(
-            session, assignee.id, request.category_id
-        ):
+        if assignee is None or not await may_handle(session, assignee, request):
             raise NotFound("executor")
         values["assignee_id"] = assignee.id
+        if request.accepted_at is not None:
+            del values["accepted_at"]  # a reassignment: the request was accepted back then
     elif action is Action.REJECT:
         reason = reason.strip()
         if not 1 <= len(reason) <= REASON_MAX:
@@ -153,13 +184,32 @@ async def apply(
         values["reject_reason"] = reason
 
     before = {"status": request.status, "assignee_id": request.assignee_id}
-    if not await requests_repo.change_status(
-        session, request.id, from_statuses=rule.sources, values=values
-    ):
-        return TransitionResult(Outcome.STALE, await requests_repo.by_id(session, request.id))
-    request = await requests_repo.by_id(session, request.id)
-    if action is Action.DONE and request.kind == RequestKind.ORDER:
-        await stock.issue(session, actor, request, allow_shortage=allow_shortage)
+    issue = action is Action.DONE and request.kind == RequestKind.ORDER
+    try:
+        async with session.begin_nested() if issue else nullcontext():
+            if not await requests_repo.change_status(
+                session,
+                request.id,
+                from_statuses=(request.status,),
+                assignee_id=request.assignee_id,
+                require_assignee=True,
+                values=values,
+            ):
+                return TransitionResult(
+                    Outcome.STALE, await requests_repo.by_id(session, request.id)
+                )
+            request = await requests_repo.by_id(session, request.id)
+            if issue:
+                await stock.issue(session, actor, request, allow_shortage=allow_shortage)
+    except DomainError:
+        # A shortage or no warehouse: the savepoint undid the change, but the row loaded
+        # inside it still shows it. Read it again so the session holds what is stored.
+        if issue:
+            await requests_repo.by_id(session, request.id)
+        raise
+    after = {"status": request.status, "assignee_id": request.assignee_id}
+    if reason:
+        after["reason"] = reason
     await audit.add(
         session,
         actor_id=actor.user_id if actor else None,
@@ -167,9 +217,7 @@ async def apply(
         object_type="request",
         object_id=request.id,
         before=before,
-        after={"status": request.status, "assignee_id": request.assignee_id, "reason": reason}
-        if reason
-        else {"status": request.status, "assignee_id": request.assignee_id},
+        after=after,
     )
     await _notify_requester(session, actor, request, action)
     return TransitionResult(Outcome.DONE, request)

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     outbox_per_chat_interval: float = Field(default=1.0, ge=0)
     outbox_max_attempts: int = Field(default=10, ge=1)
     polling_timeout: int = Field(default=30, ge=0, le=50)
+    order_max_quantity: int = Field(default=20, ge=1, le=1000)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -6,14 +6,28 @@ from aiogram import Router
 
 
 def build_routers() -> list[Router]:
-    from bot.routers import approval, common, fallback, invites, people, registration
+    from bot.routers import (
+        approval,
+        catalogue_admin,
+        common,
+        fallback,
+        invites,
+        orders,
+        people,
+        registration,
+        requests,
+    )
 
-    # Order matters: dialogs and commands first, the catch-all fallback last.
+    # Order matters: commands and menu buttons of `requests` come before the free-text steps
+    # of the order dialog; the catch-all fallback is last.
     return [
         common.build(),
         registration.build(),
         approval.build(),
         invites.build(),
         people.build(),
+        requests.build(),
+        orders.build(),
+        catalogue_admin.build(),
         fallback.build(),
     ]

@@ -14,7 +14,7 @@ from io import BytesIO
 
 from aiogram import Bot, F, Router, html
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.filters import Command
+from aiogram.filters import Command, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -117,7 +117,7 @@ def _catalogue_card_text(card: TypeCard) -> str:
         page_yield=card.page_yield if card.page_yield is not None else "—",
         printers=_printers_text(card.printers),
         threshold=card.threshold,
-        status=_("active") if card.is_active else _("inactive, cannot be ordered"),
+        status=_("active, can be ordered") if card.is_active else _("inactive, cannot be ordered"),
     )
     return f"<b>{html.quote(card.model)}</b>\n{details}\n{_stock_line(card)}"
 
@@ -855,9 +855,11 @@ async def buttons_expected(message: Message, actor: Actor) -> None:
 
 
 def build() -> Router:
+    # Filters are async (StateFilter, MagicData, callback factories): a bare state or magic
+    # filter would run in a worker thread for every update.
     router = Router(name="catalogue_admin")
     router.message.register(admin_command, Command("admin"))
-    router.message.register(admin_command, F.text == ADMIN)
+    router.message.register(admin_command, MagicData(F.event.text == ADMIN))
     router.callback_query.register(menu_pressed, AdminMenu.filter())
     router.callback_query.register(list_page, TypeListPage.filter())
     router.callback_query.register(type_picked, TypePick.filter())
@@ -865,11 +867,12 @@ def build() -> Router:
     router.callback_query.register(import_confirmed, ImportConfirm.filter())
 
     back = DialogNav.filter(F.action == "back")
-    router.callback_query.register(add_step_back, CatalogueAdd(), back)
-    router.callback_query.register(edit_step_back, CatalogueEdit(), back)
-    router.callback_query.register(edit_step_back, StockEdit.amount, back)
-    router.callback_query.register(reason_step_back, StockEdit.reason, back)
-    router.callback_query.register(import_step_back, StockImport(), back)
+    router.callback_query.register(add_step_back, StateFilter(CatalogueAdd), back)
+    router.callback_query.register(
+        edit_step_back, StateFilter(CatalogueEdit, StockEdit.amount), back
+    )
+    router.callback_query.register(reason_step_back, StateFilter(StockEdit.reason), back)
+    router.callback_query.register(import_step_back, StateFilter(StockImport), back)
 
     text_steps = (
         (CatalogueAdd.model, add_model_typed),
@@ -884,12 +887,12 @@ def build() -> Router:
         (StockEdit.reason, reason_typed),
     )
     for step, handler in text_steps:
-        router.message.register(handler, step, F.text)
-    router.message.register(text_expected, CatalogueAdd())
-    router.message.register(text_expected, CatalogueEdit())
-    router.message.register(text_expected, StockEdit())
+        router.message.register(handler, StateFilter(step), MagicData(F.event.text))
+    router.message.register(text_expected, StateFilter(CatalogueAdd, CatalogueEdit, StockEdit))
 
-    router.message.register(import_file_sent, StockImport.file, F.document)
-    router.message.register(import_wrong_content, StockImport.file)
-    router.message.register(buttons_expected, StockImport.preview)
+    router.message.register(
+        import_file_sent, StateFilter(StockImport.file), MagicData(F.event.document)
+    )
+    router.message.register(import_wrong_content, StateFilter(StockImport.file))
+    router.message.register(buttons_expected, StateFilter(StockImport.preview))
     return router

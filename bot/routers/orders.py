@@ -25,10 +25,11 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from aiogram import F, Router, html
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command
+from aiogram.filters import Command, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -36,6 +37,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import DialogNav
+from bot.cards import Viewer, card_markup, render_card
 from bot.keyboards import orders as kb
 from bot.keyboards.menu import ORDER
 from bot.keyboards.orders import (
@@ -48,7 +50,7 @@ from bot.keyboards.orders import (
     OrderTypes,
     short,
 )
-from database.enums import RequestStatus, UserStatus
+from database.enums import UserStatus
 from database.repositories import catalogue as catalogue_repo
 from database.repositories import org as org_repo
 from database.repositories import requests as requests_repo
@@ -123,20 +125,6 @@ def _fit(build: Callable[[int, int], str]) -> str:
 
 def _line(number: int, model: str, quantity: int, width: int) -> str:
     return f"{number}. {_model(model, width)} × {quantity}"  # the same in every language
-
-
-def _status_name(status: str) -> str:
-    names = {
-        RequestStatus.NEW: _("new"),
-        RequestStatus.ACCEPTED: _("accepted"),
-        RequestStatus.IN_PROGRESS: _("in progress"),
-        RequestStatus.WAITING: _("waiting for the requester"),
-        RequestStatus.DONE: _("done"),
-        RequestStatus.CLOSED: _("closed"),
-        RequestStatus.REJECTED: _("rejected"),
-        RequestStatus.CANCELLED: _("cancelled"),
-    }
-    return names.get(status, html.quote(str(status)))
 
 
 def _parse_quantity(text: str, max_quantity: int) -> int | None:
@@ -358,26 +346,6 @@ async def _summary_screen(session: AsyncSession, data: dict) -> tuple[Screen | N
         return "\n".join(parts)
 
     return (_fit(build), kb.summary(token)), notes
-
-
-def _card(view: dict) -> str:
-    def build(width: int, budget: int) -> str:
-        parts = [
-            _("Order {number} is filed.").format(number=html.quote(view["number"])),
-            _("Branch: {branch}").format(branch=_quote(view["branch"], 200)),
-        ]
-        parts += [
-            _line(n, line["model"], line["quantity"], width)
-            for n, line in enumerate(view["lines"], 1)
-        ]
-        if view.get("comment"):
-            parts.append(_("Comment: {comment}").format(comment=_quote(view["comment"], budget)))
-        if view.get("photos"):
-            parts.append(_("Photos: {count}").format(count=len(view["photos"])))
-        parts.append(_("Status: {status}").format(status=_status_name(view["status"])))
-        return "\n".join(parts)
-
-    return _fit(build)
 
 
 # --- entry --------------------------------------------------------------------------------------
@@ -858,6 +826,7 @@ async def confirm(
     actor: Actor,
     raw_state: str | None = None,
     order_max_quantity: int = DEFAULT_MAX_QUANTITY,
+    tz: ZoneInfo | None = None,
 ) -> None:
     token = callback_data.token
     data = await state.get_data() if raw_state == OrderDialog.summary.state else {}
@@ -889,7 +858,10 @@ async def confirm(
             lines=[OrderLine(i.cartridge_type_id, i.quantity) for i in existing.items],
         )
     view = await request_view(session, result.request.id)
-    await _show(query, (_card(view), None))
+    filed = _("Order {number} is filed. You will get a message at every change.").format(
+        number=html.quote(view["number"])
+    )
+    await _show(query, (render_card(view, tz, extra=filed), card_markup(view, Viewer(author=True))))
 
 
 # --- anything else inside the dialog ------------------------------------------------------------
@@ -900,47 +872,49 @@ async def use_the_buttons(message: Message) -> None:
 
 
 def build() -> Router:
+    # Async filters only (StateFilter, MagicData, CallbackData filters): a plain State or magic
+    # filter is synchronous, and aiogram runs synchronous filters in a thread.
+    text, photo = MagicData(F.event.text), MagicData(F.event.photo)
+    s = OrderDialog
     router = Router(name="orders")
     router.message.register(start_order, Command("order"))
-    router.message.register(start_order, F.text == ORDER)
+    router.message.register(start_order, MagicData(F.event.text == ORDER))
     router.callback_query.register(confirm, OrderConfirm.filter())  # in any state, see above
 
-    router.callback_query.register(branch_chosen, OrderDialog.branch, OrderBranch.filter())
-    router.callback_query.register(branch_back, OrderDialog.branch, BACK)
+    router.callback_query.register(branch_chosen, StateFilter(s.branch), OrderBranch.filter())
+    router.callback_query.register(branch_back, StateFilter(s.branch), BACK)
 
-    router.callback_query.register(types_listed, OrderDialog.cartridge, OrderTypes.filter())
-    router.callback_query.register(type_chosen, OrderDialog.cartridge, OrderType.filter())
-    router.callback_query.register(cartridge_back, OrderDialog.cartridge, BACK)
-    router.message.register(search_typed, OrderDialog.cartridge, F.text)
-    router.message.register(search_not_text, OrderDialog.cartridge)
-
-    router.callback_query.register(quantity_pressed, OrderDialog.quantity, OrderQuantity.filter())
-    router.callback_query.register(quantity_back, OrderDialog.quantity, BACK)
-    router.message.register(quantity_typed, OrderDialog.quantity, F.text)
-    router.message.register(quantity_not_text, OrderDialog.quantity)
-
-    router.callback_query.register(cart_action, OrderDialog.cart, OrderCart.filter())
-    router.callback_query.register(cart_back, OrderDialog.cart, BACK)
+    router.callback_query.register(types_listed, StateFilter(s.cartridge), OrderTypes.filter())
+    router.callback_query.register(type_chosen, StateFilter(s.cartridge), OrderType.filter())
+    router.callback_query.register(cartridge_back, StateFilter(s.cartridge), BACK)
+    router.message.register(search_typed, StateFilter(s.cartridge), text)
+    router.message.register(search_not_text, StateFilter(s.cartridge))
 
     router.callback_query.register(
-        comment_step, OrderDialog.comment, OrderStep.filter(F.action.in_({"next", "clear"}))
+        quantity_pressed, StateFilter(s.quantity), OrderQuantity.filter()
     )
-    router.callback_query.register(comment_back, OrderDialog.comment, BACK)
-    router.message.register(comment_typed, OrderDialog.comment, F.text)
-    router.message.register(comment_not_text, OrderDialog.comment)
+    router.callback_query.register(quantity_back, StateFilter(s.quantity), BACK)
+    router.message.register(quantity_typed, StateFilter(s.quantity), text)
+    router.message.register(quantity_not_text, StateFilter(s.quantity))
+
+    router.callback_query.register(cart_action, StateFilter(s.cart), OrderCart.filter())
+    router.callback_query.register(cart_back, StateFilter(s.cart), BACK)
+
+    next_or_clear = OrderStep.filter(F.action.in_({"next", "clear"}))
+    router.callback_query.register(comment_step, StateFilter(s.comment), next_or_clear)
+    router.callback_query.register(comment_back, StateFilter(s.comment), BACK)
+    router.message.register(comment_typed, StateFilter(s.comment), text)
+    router.message.register(comment_not_text, StateFilter(s.comment))
+
+    router.callback_query.register(photo_step, StateFilter(s.photo), next_or_clear)
+    router.callback_query.register(photo_back, StateFilter(s.photo), BACK)
+    router.message.register(photo_received, StateFilter(s.photo), photo)
+    router.message.register(photo_not_photo, StateFilter(s.photo))
 
     router.callback_query.register(
-        photo_step, OrderDialog.photo, OrderStep.filter(F.action.in_({"next", "clear"}))
+        summary_edit, StateFilter(s.summary), OrderStep.filter(F.action == "cart")
     )
-    router.callback_query.register(photo_back, OrderDialog.photo, BACK)
-    router.message.register(photo_received, OrderDialog.photo, F.photo)
-    router.message.register(photo_not_photo, OrderDialog.photo)
+    router.callback_query.register(summary_back, StateFilter(s.summary), BACK)
 
-    router.callback_query.register(
-        summary_edit, OrderDialog.summary, OrderStep.filter(F.action == "cart")
-    )
-    router.callback_query.register(summary_back, OrderDialog.summary, BACK)
-
-    for step in (OrderDialog.branch, OrderDialog.cart, OrderDialog.summary):
-        router.message.register(use_the_buttons, step)
+    router.message.register(use_the_buttons, StateFilter(s.branch, s.cart, s.summary))
     return router

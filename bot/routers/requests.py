@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router, html
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -322,7 +322,7 @@ async def _ask_reason(
     tz: ZoneInfo | None,
 ) -> None:
     card = await people_queries.card(session, actor, rid)
-    if not card.rights.category:
+    if not card.rights.reject:
         raise PermissionDenied("reject")
     if card.view["status"] not in workflow.TRANSITIONS[Action.REJECT].sources:
         await query.answer(_stale_text(Action.REJECT, card.view), show_alert=True)
@@ -352,6 +352,10 @@ async def reason_entered(
         await message.answer(_reason_hint(), reply_markup=None)
         return
     data = await state.get_data()
+    if "request_id" not in data:  # state without its data: start again from the card
+        await state.clear()
+        await message.answer(_("Please press Reject on the request's card again."))
+        return
     rid = int(data["request_id"])
     result = await workflow.apply(session, actor, rid, Action.REJECT, reason=reason)
     await state.clear()
@@ -534,14 +538,15 @@ async def view_command(
 def build() -> Router:
     router = Router(name="requests")
     # The reason step first: in it every message is the reason (or gets a hint).
-    router.message.register(reason_entered, RejectDialog.reason, F.text)
-    router.message.register(reason_not_text, RejectDialog.reason)
+    reason_step = StateFilter(RejectDialog.reason)
+    router.message.register(reason_entered, reason_step, MagicData(F.event.text))
+    router.message.register(reason_not_text, reason_step)
     router.message.register(view_command, Command(VIEW_COMMAND))
-    router.message.register(my_requests, F.text == MY_REQUESTS)
+    router.message.register(my_requests, MagicData(F.event.text == MY_REQUESTS))
     router.message.register(my_work, Command("my"))
-    router.message.register(my_work, F.text == MY_WORK)
+    router.message.register(my_work, MagicData(F.event.text == MY_WORK))
     router.message.register(queue, Command("queue"))
-    router.message.register(queue, F.text == QUEUE)
+    router.message.register(queue, MagicData(F.event.text == QUEUE))
     router.callback_query.register(card_action, RequestAct.filter())
     router.callback_query.register(open_card, RequestOpen.filter())
     router.callback_query.register(issue_anyway, IssueAnyway.filter())

@@ -27,11 +27,18 @@ async def totals(session: AsyncSession, type_ids: list[int] | None = None) -> di
 
 
 async def item_for_update(session: AsyncSession, type_id: int, warehouse_id: int) -> StockItem:
-    """The stock row (created at 0 if missing), locked for the rest of the transaction."""
+    """The stock row (created at 0 if missing), locked for the rest of the transaction.
+
+    PostgreSQL locks the row (`FOR UPDATE`); SQLite ignores the clause, but there the whole
+    transaction already holds the database's write lock (`BEGIN IMMEDIATE`). The row is
+    re-read even when the session already holds it: a quantity cached before the lock was
+    taken would turn two concurrent issues into a lost update.
+    """
     stmt = (
         select(StockItem)
         .where(StockItem.cartridge_type_id == type_id, StockItem.warehouse_id == warehouse_id)
         .with_for_update()
+        .execution_options(populate_existing=True)
     )
     item = (await session.execute(stmt)).scalar_one_or_none()
     if item is None:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import Role, UserStatus
-from database.models import Category, User
+from database.models import Branch, Category, User
 from database.models.users import user_categories
 
 
@@ -92,9 +92,9 @@ async def executors_of(session: AsyncSession, category_id: int) -> list[User]:
 async def with_role(session: AsyncSession, *roles: Role) -> list[User]:
     """Approved, active users with one of the roles."""
     result = await session.execute(
-        select(User).where(
-            User.role.in_(roles), User.status == UserStatus.APPROVED, User.is_active.is_(True)
-        )
+        select(User)
+        .where(User.role.in_(roles), User.status == UserStatus.APPROVED, User.is_active.is_(True))
+        .order_by(User.id)
     )
     return list(result.scalars())
 
@@ -117,4 +117,12 @@ async def category_ids(session: AsyncSession, user_id: int | None) -> list[int]:
     result = await session.execute(
         select(user_categories.c.category_id).where(user_categories.c.user_id == user_id)
     )
+    return list(result.scalars())
+
+
+async def own_branch_ids(session: AsyncSession, user_id: int | None) -> list[int]:
+    """Branches whose own executor (`Branch.default_executor_id`) the user is."""
+    if user_id is None:
+        return []
+    result = await session.execute(select(Branch.id).where(Branch.default_executor_id == user_id))
     return list(result.scalars())

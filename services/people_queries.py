@@ -1,0 +1,69 @@
+"""Reads the request cards need: what the viewer may do, and whom a supervisor can assign.
+
+Read-only; every function checks the actor's access first, so a forged button learns nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from database.enums import Role
+from database.models import Request, User
+from database.repositories import people_queries as people_repo
+from database.repositories import requests as requests_repo
+from services.actor import Actor
+from services.errors import NotFound, PermissionDenied
+from services.requests import can_view
+from services.views import request_view
+from services.workflow import TRANSITIONS, Action, Who, may
+
+
+@dataclass(frozen=True, slots=True)
+class Rights:
+    author: bool
+    category: bool
+    handler: bool
+    supervisor: bool
+    reject: bool  # whoever the transition table lets reject it now
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    view: dict[str, Any]
+    rights: Rights
+
+
+async def rights(session: AsyncSession, actor: Actor, request: Request) -> Rights:
+    return Rights(
+        author=await may(session, actor, request, Who.AUTHOR),
+        category=await may(session, actor, request, Who.CATEGORY),
+        handler=await may(session, actor, request, Who.HANDLER),
+        supervisor=await may(session, actor, request, Who.SUPERVISOR),
+        reject=await may(session, actor, request, TRANSITIONS[Action.REJECT].who),
+    )
+
+
+async def _visible(session: AsyncSession, actor: Actor, request_id: int) -> Request:
+    request = await requests_repo.by_id(session, request_id)
+    if request is None:
+        raise NotFound("request")
+    if not await can_view(session, actor, request):
+        raise PermissionDenied("request of someone else")
+    return request
+
+
+async def card(session: AsyncSession, actor: Actor, request_id: int) -> Card:
+    """The card data and the viewer's rights; refused for anyone who may not see it."""
+    request = await _visible(session, actor, request_id)
+    return Card(await request_view(session, request.id), await rights(session, actor, request))
+
+
+async def assignable(session: AsyncSession, actor: Actor, request_id: int) -> list[User]:
+    """People a supervisor may assign the request to: those serving its category and the
+    branch's own executor (as `workflow.apply(..., Action.ASSIGN)` accepts them)."""
+    actor.require(Role.SUPERVISOR)
+    request = await _visible(session, actor, request_id)
+    return await people_repo.request_handlers(session, request.category_id, request.branch_id)

@@ -1,0 +1,292 @@
+"""Request cards and request notification templates, rendered without a database.
+
+Every rendered message is also delivered through the mocked bot, which refuses malformed HTML
+the way Telegram does.
+"""
+
+from __future__ import annotations
+
+import pytest
+from aiogram.methods import SendMessage, SendPhoto
+from aiogram.types import InlineKeyboardMarkup
+
+from bot.cards import TEXT_LIMIT, Viewer, card_markup, render_card
+from bot.keyboards.requests import (
+    AssignPick,
+    CardAction,
+    IssueAnyway,
+    ListScope,
+    RejectNav,
+    RequestAct,
+    RequestList,
+    RequestOpen,
+)
+from bot.outbox import RendererRegistry, build_calls
+from bot.request_notifications import register_request_templates
+from emulator.html_check import parse_html
+from tests.mocked_bot import MockedBot
+
+BIG = 2**63 - 1
+
+
+def make_view(**changes) -> dict:
+    view = {
+        "id": 7,
+        "number": "К-2026-000007",
+        "kind": "order",
+        "status": "new",
+        "priority": "normal",
+        "category": {"code": "cartridges", "ru": "Картриджи", "en": "Cartridges"},
+        "branch": "Филиал «Юг» & <Ко>",
+        "author": {"name": "Петров <b>П.</b>", "telegram_id": 3000, "username": "petrov_<x>"},
+        "assignee": "",
+        "lines": [
+            {"model": "CF226X (26X)", "quantity": 2, "stock": 15, "issued": 0},
+            {"model": "CE285A <85A>", "quantity": 1, "stock": 0, "issued": 0},
+        ],
+        "subject": "",
+        "comment": "срочно <i>нужно</i> & быстро",
+        "reject_reason": "",
+        "created_at": "2026-03-02T07:05:00+00:00",
+        "photos": [],
+    }
+    view.update(changes)
+    return view
+
+
+@pytest.fixture
+def en(i18n):
+    with i18n.context(), i18n.use_locale("en"):
+        yield
+
+
+def labels(markup: InlineKeyboardMarkup | None) -> list[str]:
+    if markup is None:
+        return []
+    return [b.text for row in markup.inline_keyboard for b in row]
+
+
+def actions(markup: InlineKeyboardMarkup | None) -> list[CardAction]:
+    if markup is None:
+        return []
+    return [
+        RequestAct.unpack(b.callback_data).action for row in markup.inline_keyboard for b in row
+    ]
+
+
+def test_card_shows_the_request_with_user_text_escaped(en) -> None:
+    text = render_card(make_view())
+    plain, entities = parse_html(text)
+    assert plain.startswith("Request К-2026-000007 — new")
+    assert "Category: Cartridges" in plain
+    assert "Branch: Филиал «Юг» & <Ко>" in plain
+    assert "• CF226X (26X) × 2 (in stock: 15)" in plain
+    assert "• CE285A <85A> × 1 (in stock: 0)" in plain
+    assert "Comment: срочно <i>нужно</i> & быстро" in plain
+    assert "Requester: Петров <b>П.</b> (@petrov_<x>)" in plain
+    assert "Created: 02.03.2026 10:05" in plain  # Europe/Moscow, UTC+3
+    link = [e for e in entities if e["type"] == "text_link"]
+    assert [e["url"] for e in link] == ["tg://user?id=3000"]
+    assert "Assignee" not in plain and "Reason" not in plain
+
+
+def test_card_of_an_issued_and_a_rejected_request(en) -> None:
+    lines = [{"model": "CF226X (26X)", "quantity": 2, "stock": 13, "issued": 2}]
+    plain, _ = parse_html(
+        render_card(make_view(status="done", assignee="Иванов <И.>", lines=lines))
+    )
+    assert "Request К-2026-000007 — issued" in plain
+    assert "• CF226X (26X) × 2 (issued: 2)" in plain
+    assert "Assignee: Иванов <И.>" in plain
+
+    plain, _ = parse_html(
+        render_card(make_view(status="rejected", reject_reason="нет <в> наличии"))
+    )
+    assert "— rejected" in plain and "Reason: нет <в> наличии" in plain
+
+
+def test_card_stays_under_the_limit_with_long_text(en) -> None:
+    lines = [
+        {"model": f"HP <{i}> & Co", "quantity": 20, "stock": 100000, "issued": 0} for i in range(20)
+    ]
+    view = make_view(comment="<&>" * 1000, lines=lines, branch="&" * 100)
+    text = render_card(view, extra="<b>Question?</b>")
+    assert TEXT_LIMIT - 10 <= len(text) <= TEXT_LIMIT  # the comment is cut just enough
+    plain, _ = parse_html(text)
+    assert "Comment: <&><&>" in plain and "…\nRequester:" in plain
+    assert plain.count("× 20") == 20 and plain.endswith("Question?")
+
+    many = [dict(line, model=f"<{i}>" * 40) for i, line in enumerate(lines)]  # lines alone too long
+    text = render_card(make_view(lines=many))
+    assert len(text) <= TEXT_LIMIT and "… and" in parse_html(text)[0]
+
+    huge = make_view(comment="x" * 5000)
+    text = render_card(huge)
+    assert len(text) <= TEXT_LIMIT and "x" * 900 in text and "…" in text
+
+
+@pytest.mark.parametrize(
+    ("status", "viewer", "expected"),
+    [
+        ("new", Viewer(category=True), [CardAction.TAKE, CardAction.REJECT]),
+        (
+            "new",
+            Viewer(category=True, handler=True, supervisor=True),
+            [CardAction.TAKE, CardAction.REJECT, CardAction.ASSIGN],
+        ),
+        ("new", Viewer(author=True), [CardAction.CANCEL]),
+        ("new", Viewer(author=True, category=True), [CardAction.REJECT, CardAction.CANCEL]),
+        ("new", Viewer(), []),
+        ("accepted", Viewer(category=True), []),
+        ("accepted", Viewer(category=True, handler=True), [CardAction.START, CardAction.REJECT]),
+        ("in_progress", Viewer(category=True, handler=True), [CardAction.DONE, CardAction.REJECT]),
+        (
+            "in_progress",
+            Viewer(category=True, handler=True, supervisor=True),
+            [CardAction.DONE, CardAction.REJECT, CardAction.ASSIGN],
+        ),
+        ("in_progress", Viewer(author=True), []),
+        ("done", Viewer(author=True), [CardAction.CONFIRM]),
+        ("done", Viewer(category=True, handler=True, supervisor=True), []),
+        ("closed", Viewer(author=True, category=True, handler=True, supervisor=True), []),
+        ("rejected", Viewer(author=True, category=True, handler=True, supervisor=True), []),
+    ],
+)
+def test_buttons_follow_status_and_rights(en, status, viewer, expected) -> None:
+    assert actions(card_markup(make_view(status=status), viewer)) == expected
+
+
+def test_button_labels(en) -> None:
+    view = make_view()
+    assert labels(card_markup(view, Viewer(category=True, supervisor=True))) == [
+        "Take",
+        "Reject",
+        "Assign",
+    ]
+    handler = Viewer(category=True, handler=True)
+    assert labels(card_markup(make_view(status="accepted"), handler))[0] == "Start collecting"
+    assert labels(card_markup(make_view(status="in_progress"), handler))[0] == "Issue"
+    ticket = make_view(status="in_progress", kind="ticket", lines=[])
+    assert labels(card_markup(ticket, handler))[0] == "Mark resolved"
+    assert labels(card_markup(make_view(status="done"), Viewer(author=True))) == ["Confirm receipt"]
+    assert labels(card_markup(view, Viewer(author=True))) == ["Cancel request"]
+
+
+def test_callback_data_fits_64_bytes() -> None:
+    packed = [
+        *(RequestAct(action=a, request_id=BIG).pack() for a in CardAction),
+        RequestOpen(request_id=BIG, edit=True).pack(),
+        *(RequestList(scope=s, active=False, page=BIG).pack() for s in ListScope),
+        AssignPick(request_id=BIG, user_id=BIG).pack(),
+        IssueAnyway(request_id=BIG).pack(),
+        RejectNav(request_id=BIG, action="cancel").pack(),
+    ]
+    assert all(len(p.encode()) <= 64 for p in packed), packed
+    assert RequestAct.unpack("rq:take:5") == RequestAct(action=CardAction.TAKE, request_id=5)
+    with pytest.raises(ValueError):
+        RequestAct.unpack("rq:auto_close:5")  # not a card action: no handler matches it
+
+
+# --- notification templates -------------------------------------------------------------
+
+
+@pytest.fixture
+def registry(i18n) -> RendererRegistry:
+    registry = RendererRegistry(default_language="en")
+    register_request_templates(registry, i18n)
+    return registry
+
+
+async def deliver(bot: MockedBot, rendered) -> list:
+    """Send like the outbox sender does; the mocked bot refuses malformed HTML."""
+    calls = build_calls(3000, rendered)
+    for call in calls:
+        await bot(call)
+    return calls
+
+
+async def render(registry: RendererRegistry, template: str, payload: dict) -> object:
+    return await registry.render(template, payload, None)
+
+
+async def test_new_request_template_is_the_card_with_executor_buttons(registry) -> None:
+    bot = MockedBot()
+    view = make_view(photos=["AgAD1", "AgAD2"])
+    executor = await render(registry, "request.new", {"view": view, "can_assign": False})
+    supervisor = await render(registry, "request.new", {"view": view, "can_assign": True})
+    for message in (executor, supervisor):
+        await deliver(bot, message)
+        plain, _ = parse_html(message.text)
+        assert "Request К-2026-000007 — new" in plain and "Photos: 2" in plain
+    assert labels(executor.reply_markup) == ["Take", "Reject"]
+    assert labels(supervisor.reply_markup) == ["Take", "Reject", "Assign"]
+    assert RequestAct.unpack(executor.reply_markup.inline_keyboard[0][0].callback_data) == (
+        RequestAct(action=CardAction.TAKE, request_id=7)
+    )
+
+
+async def test_photo_template(registry) -> None:
+    bot = MockedBot()
+    message = await render(registry, "request.photo", {"number": "К-2026-000007", "file_id": "F1"})
+    (call,) = await deliver(bot, message)
+    assert isinstance(call, SendPhoto)
+    assert call.photo == "F1" and call.caption == "Photo of request К-2026-000007"
+
+
+@pytest.mark.parametrize(
+    ("action", "status", "extra", "expected"),
+    [
+        ("take", "accepted", {}, "Request К-2026-000007 has been taken: Иванов <И.>"),
+        ("assign", "accepted", {}, "Request К-2026-000007 has been assigned to Иванов <И.>"),
+        ("start", "in_progress", {}, "Request К-2026-000007 is being collected: Иванов <И.>"),
+        (
+            "done",
+            "done",
+            {"can_confirm": True},
+            "Request К-2026-000007 has been issued. Please confirm receipt.",
+        ),
+        ("auto_close", "closed", {}, "Request К-2026-000007 is closed."),
+        (
+            "reject",
+            "rejected",
+            {"reason": "нет <b>в наличии</b> & всё"},
+            "Request К-2026-000007 has been rejected. Reason: нет <b>в наличии</b> & всё",
+        ),
+    ],
+)
+async def test_status_template(registry, action, status, extra, expected) -> None:
+    payload = {
+        "request_id": 7,
+        "number": "К-2026-000007",
+        "kind": "order",
+        "status": status,
+        "action": action,
+        "assignee": "Иванов <И.>",
+        "reason": "",
+        "can_confirm": False,
+        **extra,
+    }
+    message = await render(registry, "request.status", payload)
+    (call,) = await deliver(MockedBot(), message)
+    assert isinstance(call, SendMessage)
+    plain, _ = parse_html(message.text)
+    assert plain.splitlines() == [expected, "Details: /view_7"]
+    if action == "done":
+        assert labels(message.reply_markup) == ["Confirm receipt"]
+        assert actions(message.reply_markup) == [CardAction.CONFIRM]
+    else:
+        assert message.reply_markup is None
+
+
+async def test_low_stock_template(registry) -> None:
+    message = await render(
+        registry, "stock.low", {"model": "CF226X <26X>", "quantity": 1, "threshold": 2}
+    )
+    await deliver(MockedBot(), message)
+    assert parse_html(message.text)[0] == (
+        "Stock of CF226X <26X>: 1 pcs — below the threshold of 2."
+    )
+
+
+def test_all_templates_are_registered(registry) -> None:
+    assert registry.templates() == ["request.new", "request.photo", "request.status", "stock.low"]
