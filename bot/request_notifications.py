@@ -4,6 +4,7 @@
 
 - `request.new` {view, can_assign}: the card with the executor's buttons (Assign as well when
   `can_assign`, i.e. for supervisors);
+- `request.assigned` {view}: the card for the executor a supervisor assigned, with their buttons;
 - `request.photo` {number, file_id}: the photo with a caption naming the request;
 - `request.status` {request_id, number, kind, status, action, assignee, reason, can_confirm}:
   to the requester, one line per change, with Confirm receipt when `can_confirm`;
@@ -47,6 +48,7 @@ def register_request_templates(
         registry.add(template, renderer)
 
     add("request.new", lambda p: request_new(p, zone))
+    add("request.assigned", lambda p: request_assigned(p, zone))
     add("request.photo", request_photo)
     add("request.status", request_status)
     add("stock.low", stock_low)
@@ -56,6 +58,12 @@ def request_new(p: dict[str, Any], tz: ZoneInfo) -> RenderedMessage:
     view = p["view"]
     viewer = Viewer(category=True, supervisor=bool(p.get("can_assign")))
     return RenderedMessage(text=render_card(view, tz), reply_markup=card_markup(view, viewer))
+
+
+def request_assigned(p: dict[str, Any], tz: ZoneInfo) -> RenderedMessage:
+    view = p["view"]
+    text = render_card(view, tz, extra=_("This request has been assigned to you."))
+    return RenderedMessage(text=text, reply_markup=card_markup(view, Viewer(handler=True)))
 
 
 def request_photo(p: dict[str, Any]) -> RenderedMessage:

@@ -24,6 +24,7 @@ from services import routing, stock
 from services.actor import Actor, role_level
 from services.errors import DomainError, NotFound, PermissionDenied
 from services.notifications import notify
+from services.views import request_view
 
 S = RequestStatus
 REASON_MAX = 500
@@ -220,7 +221,21 @@ async def apply(
         after=after,
     )
     await _notify_requester(session, actor, request, action)
+    if action is Action.ASSIGN:
+        await _notify_assignee(session, request)
     return TransitionResult(Outcome.DONE, request)
+
+
+async def _notify_assignee(session: AsyncSession, request: Request) -> None:
+    """The executor a supervisor assigned gets the card with the handler's buttons."""
+    assignee = await users_repo.by_id(session, request.assignee_id)
+    await notify(
+        session,
+        assignee.telegram_id,
+        "request.assigned",
+        {"view": await request_view(session, request.id)},
+        request_id=request.id,
+    )
 
 
 async def _notify_requester(

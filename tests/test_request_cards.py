@@ -225,6 +225,14 @@ async def test_new_request_template_is_the_card_with_executor_buttons(registry) 
     )
 
 
+async def test_assigned_template_gives_the_assignee_the_handler_buttons(registry) -> None:
+    view = make_view(status="accepted", assignee="Иванов И.")
+    message = await render(registry, "request.assigned", {"view": view})
+    await deliver(MockedBot(), message)
+    assert "assigned to you" in message.text
+    assert labels(message.reply_markup)[0] == "Start collecting"
+
+
 async def test_photo_template(registry) -> None:
     bot = MockedBot()
     message = await render(registry, "request.photo", {"number": "К-2026-000007", "file_id": "F1"})
@@ -289,4 +297,10 @@ async def test_low_stock_template(registry) -> None:
 
 
 def test_all_templates_are_registered(registry) -> None:
-    assert registry.templates() == ["request.new", "request.photo", "request.status", "stock.low"]
+    assert registry.templates() == [
+        "request.assigned",
+        "request.new",
+        "request.photo",
+        "request.status",
+        "stock.low",
+    ]

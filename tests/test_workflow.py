@@ -552,6 +552,19 @@ async def test_supervisor_assigns_and_reassigns(session) -> None:
     log = (await audit_rows(session, request))[-1]
     assert log.action == "request.assign" and log.actor_id == w.supervisor.id
     assert log.after["assignee_id"] == w.store2.id
+    # The executor it was given to gets the card, to work on it.
+    assigned = (
+        (
+            await session.execute(
+                select(OutboxMessage).where(OutboxMessage.template == "request.assigned")
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert [(m.chat_id, m.payload["view"]["number"]) for m in assigned] == [
+        (w.store2.telegram_id, request.number)
+    ]
 
     await apply(session, w.store2, request, Action.START)
     later = T0 + timedelta(hours=2)
