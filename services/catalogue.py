@@ -53,3 +53,10 @@ async def entry(session: AsyncSession, type_id: int) -> CatalogueEntry | None:
     if cartridge is None or not cartridge.is_active:
         return None
     return (await _entries(session, [cartridge]))[0]
+
+
+async def entries(session: AsyncSession, type_ids: list[int]) -> dict[int, CatalogueEntry]:
+    """The active ones among these types, with stock; a retired type is simply absent."""
+    types = await catalogue_repo.by_ids(session, type_ids)
+    active = [t for t in types.values() if t.is_active]
+    return {e.id: e for e in await _entries(session, active)}

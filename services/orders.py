@@ -209,3 +209,11 @@ async def _route(session: AsyncSession, request: Request, photos: list[str]) -> 
             {"view": view, "can_assign": can_assign},
             request_id=request.id,
         )
+
+
+async def replay(session: AsyncSession, actor: Actor, client_token: str) -> CreatedOrder | None:
+    """The order this confirmation already created (its author only), or None if there is none."""
+    if len(client_token) > TOKEN_MAX:
+        return None
+    existing = await requests_repo.by_client_token(session, client_token)
+    return None if existing is None else _replay(existing, actor)

@@ -34,3 +34,9 @@ async def branch_page(session: AsyncSession, page: int, per_page: int) -> Branch
 
 async def categories(session: AsyncSession) -> list[Category]:
     return await org_repo.active_categories(session)
+
+
+async def active_branches(session: AsyncSession, branch_ids: list[int]) -> list[Branch]:
+    """These branches that are still active, in the given order."""
+    found = {b.id: b for b in await org_repo.branches(session, branch_ids) if b.is_active}
+    return [found[i] for i in branch_ids if i in found]

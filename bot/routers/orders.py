@@ -51,11 +51,7 @@ from bot.keyboards.orders import (
     short,
 )
 from database.enums import UserStatus
-from database.repositories import catalogue as catalogue_repo
-from database.repositories import org as org_repo
-from database.repositories import requests as requests_repo
-from database.repositories import stock as stock_repo
-from services import catalogue, orders
+from services import catalogue, orders, org
 from services.actor import Actor
 from services.orders import DEFAULT_MAX_QUANTITY, OrderLine
 from services.views import request_view
@@ -292,12 +288,12 @@ async def _summary_screen(session: AsyncSession, data: dict) -> tuple[Screen | N
     Returns (None, notes) when no line is left.
     """
     ids = [line["id"] for line in data.get("lines", [])]
-    types = await catalogue_repo.by_ids(session, ids)
-    stock = await stock_repo.totals(session, ids)
+    found = await catalogue.entries(session, ids)
+    stock = {type_id: entry.stock for type_id, entry in found.items()}
     lines, notes = [], []
     for line in data.get("lines", []):
-        row = types.get(line["id"])
-        if row is None or not row.is_active:
+        row = found.get(line["id"])
+        if row is None:
             notes.append(
                 _("{model} is no longer available and was removed from the order.").format(
                     model=_model(line["model"])
@@ -376,11 +372,8 @@ async def start_order(
             note = _("You have an unfinished order, here it is. Press Cancel to drop it.")
             await _show(message, _cart_screen(data, note))
             return
-    branches = []
-    for branch_id in await orders.ordering_branches(session, actor):
-        branch = await org_repo.branch(session, branch_id)
-        if branch is not None and branch.is_active:
-            branches.append({"id": branch.id, "name": branch.name})
+    allowed = await orders.ordering_branches(session, actor)
+    branches = [{"id": b.id, "name": b.name} for b in await org.active_branches(session, allowed)]
     if not branches:
         await state.clear()
         await message.answer(
@@ -846,17 +839,10 @@ async def confirm(
         # Not the summary on screen: a second tap, a redelivered update, a restart after the
         # order was filed, or a stale or forged button. Only an order this token already
         # created is shown, and only to its author (the service refuses anyone else).
-        existing = await requests_repo.by_client_token(session, token)
-        if existing is None:
+        result = await orders.replay(session, actor, token)
+        if result is None:
             await _alert(query, _("This order form is out of date. Start a new order with /order."))
             return
-        result = await orders.create(
-            session,
-            actor,
-            client_token=token,
-            branch_id=existing.branch_id,
-            lines=[OrderLine(i.cartridge_type_id, i.quantity) for i in existing.items],
-        )
     view = await request_view(session, result.request.id)
     filed = _("Order {number} is filed. You will get a message at every change.").format(
         number=html.quote(view["number"])

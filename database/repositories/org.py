@@ -44,3 +44,8 @@ async def active_categories(session: AsyncSession) -> list[Category]:
 async def category_by_code(session: AsyncSession, code: str) -> Category | None:
     result = await session.execute(select(Category).where(Category.code == code))
     return result.scalar_one_or_none()
+
+
+async def branches(session: AsyncSession, branch_ids: list[int]) -> list[Branch]:
+    result = await session.execute(select(Branch).where(Branch.id.in_(branch_ids)))
+    return list(result.scalars())
