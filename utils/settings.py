@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
@@ -31,6 +32,18 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=10, ge=1)
     polling_timeout: int = Field(default=30, ge=0, le=50)
     order_max_quantity: int = Field(default=20, ge=1, le=1000)
+    # Scheduler
+    sla_scan_interval: int = Field(default=60, ge=5, le=3600)  # seconds
+    work_start: time = time(9, 0)
+    work_end: time = time(18, 0)
+    work_days: Annotated[frozenset[int], NoDecode] = frozenset({1, 2, 3, 4, 5})  # ISO: Mon=1
+    sla_24_7: bool = False
+    sla_escalation_margin: float = Field(default=1.0, ge=0, le=10)  # +100% of the target
+    backup_time: time = time(3, 0)
+    backup_dir: Path = Path("backups")
+    backup_keep_daily: int = Field(default=30, ge=1, le=3650)
+    archive_time: time = time(4, 0)
+    auto_close_days: int = Field(default=3, ge=1, le=365)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -43,6 +56,19 @@ class Settings(BaseSettings):
                 return frozenset(int(p) for p in parts)
             except ValueError as exc:
                 raise ValueError("must be comma-separated Telegram IDs (integers)") from exc
+        return value
+
+    @field_validator("work_days", mode="before")
+    @classmethod
+    def _parse_work_days(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                days = frozenset(int(p) for p in value.replace(";", ",").split(",") if p.strip())
+            except ValueError as exc:
+                raise ValueError("must be comma-separated ISO weekdays 1-7 (Mon=1)") from exc
+            if not days or not days <= set(range(1, 8)):
+                raise ValueError("must be comma-separated ISO weekdays 1-7 (Mon=1)")
+            return days
         return value
 
     @field_validator("bot_token")
