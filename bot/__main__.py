@@ -12,6 +12,8 @@ from bot.commands import register_menus
 from bot.i18n import create_i18n
 from bot.notifications import create_renderers
 from bot.outbox.sender import OutboxSender
+from cron.context import JobContext
+from cron.scheduler import create_scheduler
 from database.engine import create_engine, create_sessionmaker
 from database.migrate import upgrade_to_head
 from database.repositories import users as users_repo
@@ -38,6 +40,8 @@ async def run(settings: Settings) -> None:
     )
     dp = create_dispatcher(settings, sessionmaker, i18n, on_outbox=sender.wake)
     sender_task = asyncio.create_task(sender.run(), name="outbox-sender")
+    scheduler = create_scheduler(JobContext(settings, sessionmaker, on_outbox=sender.wake))
+    scheduler.start()
     try:
         me = await bot.get_me()
         logger.info("Bot @%s (id %s) via %s", me.username, me.id, settings.telegram_api_url)
@@ -57,6 +61,7 @@ async def run(settings: Settings) -> None:
             allowed_updates=dp.resolve_used_update_types(),
         )
     finally:
+        scheduler.shutdown(wait=False)
         sender.stop()
         with contextlib.suppress(asyncio.CancelledError):
             await sender_task

@@ -12,10 +12,10 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.keyboards.menu import user_menu
 from bot.keyboards.registration import decision
-from bot.outbox.renderers import RenderedMessage, RendererRegistry
+from bot.outbox.renderers import RenderedMessage, RendererRegistry, localized
 from bot.request_notifications import register_request_templates
+from bot.sla_notifications import register_sla_templates
 from bot.texts import role_name
-from database.models import User
 
 Render = Callable[[dict[str, Any]], RenderedMessage]
 
@@ -24,13 +24,7 @@ def create_renderers(i18n: I18n, tz: ZoneInfo) -> RendererRegistry:
     registry = RendererRegistry(default_language=i18n.default_locale)
 
     def add(template: str, render: Render) -> None:
-        async def renderer(
-            payload: dict[str, Any], recipient: User | None, language: str
-        ) -> RenderedMessage:
-            with i18n.context(), i18n.use_locale(language):
-                return render(payload)
-
-        registry.add(template, renderer)
+        registry.add(template, localized(i18n, render))
 
     add("registration.request", _registration_request)
     add("registration.approved", _registration_approved)
@@ -38,6 +32,7 @@ def create_renderers(i18n: I18n, tz: ZoneInfo) -> RendererRegistry:
     add("invite.used", _invite_used)
     add("user.role_changed", _role_changed)
     register_request_templates(registry, i18n, tz=tz)
+    register_sla_templates(registry, i18n)
     return registry
 
 

@@ -25,9 +25,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.cards import DEFAULT_TZ, Viewer, card_markup, render_card, status_name
 from bot.keyboards.requests import CardAction, RequestAct
-from bot.outbox.renderers import RenderedMessage, RendererRegistry
+from bot.outbox.renderers import RenderedMessage, RendererRegistry, localized
 from database.enums import RequestKind
-from database.models import User
 
 Render = Callable[[dict[str, Any]], RenderedMessage]
 
@@ -39,13 +38,7 @@ def register_request_templates(
     zone = tz or DEFAULT_TZ
 
     def add(template: str, render: Render) -> None:
-        async def renderer(
-            payload: dict[str, Any], recipient: User | None, language: str
-        ) -> RenderedMessage:
-            with i18n.context(), i18n.use_locale(language):
-                return render(payload)
-
-        registry.add(template, renderer)
+        registry.add(template, localized(i18n, render))
 
     add("request.new", lambda p: request_new(p, zone))
     add("request.assigned", lambda p: request_assigned(p, zone))

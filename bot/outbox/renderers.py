@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from aiogram.enums import ParseMode
 from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup
+from aiogram.utils.i18n import I18n
 
 from database.models import User
 
@@ -102,3 +103,15 @@ class RendererRegistry:
                 "expected RenderedMessage"
             )
         return message
+
+
+def localized(i18n: I18n, render: Callable[[dict[str, Any]], RenderedMessage]) -> Renderer:
+    """A renderer that runs `render(payload)` with the catalogue in the recipient's language."""
+
+    async def renderer(
+        payload: dict[str, Any], recipient: User | None, language: str
+    ) -> RenderedMessage:
+        with i18n.context(), i18n.use_locale(language):
+            return render(payload)
+
+    return renderer

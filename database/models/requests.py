@@ -35,6 +35,14 @@ class Request(Base):
             sqlite_where=text(_OPEN),
             postgresql_where=text(_OPEN),
         ),
+        # Daily archiving looks for finished requests not archived yet, by age.
+        Index(
+            "ix_requests_unarchived_final",
+            "status",
+            "closed_at",
+            sqlite_where=text("archived = 0"),
+            postgresql_where=text("NOT archived"),
+        ),
         Index("ix_requests_author", "author_id", "created_at"),
         Index("ix_requests_assignee", "assignee_id", "status"),
         Index("ix_requests_created", "created_at"),

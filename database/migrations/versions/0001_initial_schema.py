@@ -361,6 +361,13 @@ def upgrade() -> None:
         batch_op.create_index("ix_requests_author", ["author_id", "created_at"], unique=False)
         batch_op.create_index("ix_requests_created", ["created_at"], unique=False)
         batch_op.create_index(
+            "ix_requests_unarchived_final",
+            ["status", "closed_at"],
+            unique=False,
+            sqlite_where=sa.text("archived = 0"),
+            postgresql_where=sa.text("NOT archived"),
+        )
+        batch_op.create_index(
             "ix_requests_open",
             ["status", "category_id"],
             unique=False,
@@ -696,6 +703,11 @@ def downgrade() -> None:
             postgresql_where=sa.text(
                 "status IN ('new', 'accepted', 'in_progress', 'waiting', 'done')"
             ),
+        )
+        batch_op.drop_index(
+            "ix_requests_unarchived_final",
+            sqlite_where=sa.text("archived = 0"),
+            postgresql_where=sa.text("NOT archived"),
         )
         batch_op.drop_index("ix_requests_created")
         batch_op.drop_index("ix_requests_author")

@@ -1,0 +1,54 @@
+"""The in-process scheduler: SLA scan every few seconds, backup and archiving once a day.
+
+Jobs coalesce (a missed run is run once, not many times), never overlap (one instance each),
+and a failing job logs its error and simply runs again next time: the bot goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from cron.context import JobContext
+from cron.jobs import JOBS
+
+logger = logging.getLogger("cron")
+
+Job = Callable[[JobContext], Awaitable[str]]
+
+
+async def run_logged(name: str, job: Job, ctx: JobContext) -> str | None:
+    """Run one job; its summary or its error goes to the log, never up into the scheduler."""
+    try:
+        summary = await job(ctx)
+    except Exception:
+        logger.exception("job %s failed; it runs again at its next time", name)
+        return None
+    logger.info("%s", summary)
+    return summary
+
+
+def create_scheduler(ctx: JobContext) -> AsyncIOScheduler:
+    settings = ctx.settings
+    scheduler = AsyncIOScheduler(
+        timezone=settings.tz,
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+    )
+    triggers = {
+        "sla": IntervalTrigger(seconds=settings.sla_scan_interval),
+        "backup": CronTrigger(
+            hour=settings.backup_time.hour, minute=settings.backup_time.minute, timezone=settings.tz
+        ),
+        "archive": CronTrigger(
+            hour=settings.archive_time.hour,
+            minute=settings.archive_time.minute,
+            timezone=settings.tz,
+        ),
+    }
+    for name, trigger in triggers.items():
+        scheduler.add_job(run_logged, trigger, args=(name, JOBS[name], ctx), id=name, name=name)
+    return scheduler

@@ -1,0 +1,46 @@
+"""The scheduler's jobs and their rules; a failing job is logged and does not stop anything."""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from cron.context import JobContext
+from cron.scheduler import create_scheduler, run_logged
+
+
+def test_jobs_coalesce_never_overlap_and_follow_settings(settings, sessionmaker) -> None:
+    settings = settings.model_copy(update={"sla_scan_interval": 30})
+    scheduler = create_scheduler(JobContext(settings, sessionmaker))
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"sla", "backup", "archive"}
+    for job in jobs.values():
+        assert job.coalesce is True and job.max_instances == 1
+    assert isinstance(jobs["sla"].trigger, IntervalTrigger)
+    assert jobs["sla"].trigger.interval.total_seconds() == 30
+    backup = jobs["backup"].trigger
+    assert isinstance(backup, CronTrigger)
+    fields = {f.name: str(f) for f in backup.fields}
+    assert (fields["hour"], fields["minute"]) == ("3", "0")
+    assert str(backup.timezone) == "Europe/Moscow"
+
+
+async def test_a_failing_job_is_logged_and_the_next_run_works(
+    settings, sessionmaker, caplog
+) -> None:
+    ctx = JobContext(settings, sessionmaker)
+    calls = []
+
+    async def flaky(ctx: JobContext) -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("disk full")
+        return "flaky: fine"
+
+    with caplog.at_level(logging.INFO, logger="cron"):
+        assert await run_logged("flaky", flaky, ctx) is None
+        assert await run_logged("flaky", flaky, ctx) == "flaky: fine"
+    assert "job flaky failed" in caplog.text and "disk full" in caplog.text
+    assert "flaky: fine" in caplog.text
