@@ -63,6 +63,7 @@ def create_dispatcher(
     dp = Dispatcher(
         storage=storage,
         disable_fsm=True,  # registered below, inside the session middleware
+        settings=settings,
         owner_ids=settings.admin_ids,
         invite_ttl_days=settings.invite_ttl_days,
         tz=settings.tz,

@@ -31,6 +31,7 @@ def _catalogue() -> list[tuple[Role, str, str]]:
         (Role.ADMIN, "invite", _("Invite link for a new user")),
         (Role.ADMIN, "role", _("Set a user's role and categories")),
         (Role.ADMIN, "deactivate", _("Switch off a user's access")),
+        (Role.OWNER, "backup", _("Back up the database now")),
         (Role.ADMIN, "activate", _("Switch a user's access back on")),
     ]
 

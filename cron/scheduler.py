@@ -49,6 +49,8 @@ def create_scheduler(ctx: JobContext) -> AsyncIOScheduler:
             timezone=settings.tz,
         ),
     }
+    if settings.sqlite_path() is None:
+        del triggers["backup"]  # PostgreSQL is backed up with pg_dump, outside the bot
     for name, trigger in triggers.items():
         scheduler.add_job(run_logged, trigger, args=(name, JOBS[name], ctx), id=name, name=name)
     return scheduler

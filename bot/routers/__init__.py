@@ -8,6 +8,7 @@ from aiogram import Router
 def build_routers() -> list[Router]:
     from bot.routers import (
         approval,
+        backup,
         catalogue_admin,
         common,
         fallback,
@@ -29,5 +30,6 @@ def build_routers() -> list[Router]:
         requests.build(),
         orders.build(),
         catalogue_admin.build(),
+        backup.build(),
         fallback.build(),
     ]

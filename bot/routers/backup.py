@@ -51,9 +51,7 @@ async def backup_command(
             return
         except (BackupError, OSError) as exc:
             logger.exception("backup requested by %s failed", actor.telegram_id)
-            await message.answer(
-                _("The backup failed: {error}").format(error=html.quote(str(exc)))
-            )
+            await message.answer(_("The backup failed: {error}").format(error=html.quote(str(exc))))
             return
         logger.info("backup by %s: %s", actor.telegram_id, result.path)
         size = human_size(result.size)

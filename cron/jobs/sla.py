@@ -1,0 +1,45 @@
+"""SLA scan: record and queue the reminders and escalations due now (`services.sla.scan`).
+
+Runs every `SLA_SCAN_INTERVAL` seconds in the bot's scheduler, or once with `python -m cron sla`.
+Requests are handled in batches of `BATCH`, one committed transaction each, so the SQLite write
+lock is held briefly even when a backlog (after downtime) falls due at once. Outside working
+hours nothing is read or sent.
+"""
+
+from __future__ import annotations
+
+from cron.context import JobContext
+from services import sla
+from services.sla import ScanReport, SlaConfig
+
+BATCH = 200
+
+_config_cache: tuple[object, SlaConfig] | None = None
+
+
+def _config(settings: object) -> SlaConfig:
+    """The SLA configuration of these settings (built once per settings object)."""
+    global _config_cache
+    if _config_cache is None or _config_cache[0] is not settings:
+        _config_cache = (settings, SlaConfig.from_settings(settings))
+    return _config_cache[1]
+
+
+async def run(ctx: JobContext) -> str:
+    config = _config(ctx.settings)
+    now = ctx.now()
+    total = ScanReport(working=config.calendar.is_working(now))
+    if not total.working:
+        return total.summary()
+    after_id = 0
+    while True:
+        async with ctx.sessionmaker() as session:
+            report = await sla.scan(
+                session, now, config, after_id=after_id, limit=BATCH, count_open=after_id == 0
+            )
+            await session.commit()
+            ctx.outbox_committed(session)
+        total.add(report)
+        if not report.more:
+            return total.summary()
+        after_id = report.last_id
