@@ -17,7 +17,7 @@ from cron.scheduler import create_scheduler
 from database.engine import create_engine, create_sessionmaker
 from database.migrate import upgrade_to_head
 from database.repositories import users as users_repo
-from services import registration
+from services import registration, sla
 from utils.logging import setup_logging
 from utils.settings import Settings, SettingsError, load_settings
 
@@ -28,6 +28,7 @@ async def run(settings: Settings) -> None:
     engine = create_engine(settings.database_url)
     sessionmaker = create_sessionmaker(engine)
     await upgrade_to_head(engine)
+    sla.configure(settings)  # deadlines of new requests follow the configured working hours
     i18n = create_i18n(settings.default_language)
     bot = create_bot(settings)
     sender = OutboxSender(

@@ -11,6 +11,7 @@ from cron.context import JobContext
 from cron.jobs import JOBS
 from database.engine import create_engine, create_sessionmaker
 from database.migrate import upgrade_to_head
+from services import sla
 from utils.logging import setup_logging
 from utils.settings import SettingsError, load_settings
 
@@ -18,6 +19,7 @@ from utils.settings import SettingsError, load_settings
 async def run(args: argparse.Namespace) -> str:
     settings = load_settings()
     setup_logging(settings.log_level)
+    sla.configure(settings)
     engine = create_engine(settings.database_url)
     try:
         if args.job == "restore":

@@ -14,7 +14,7 @@ from database.repositories import audit
 from database.repositories import catalogue as catalogue_repo
 from database.repositories import org as org_repo
 from database.repositories import requests as requests_repo
-from services import routing
+from services import routing, sla
 from services.actor import Actor
 from services.errors import DomainError, NotFound, PermissionDenied
 from services.notifications import notify
@@ -127,6 +127,13 @@ async def create(
         raise NotFound("category")
 
     now = now or utcnow()
+    due = await sla.initial_deadlines(
+        session,
+        kind=RequestKind.ORDER,
+        category_id=category.id,
+        priority=Priority.NORMAL,
+        created_at=now,
+    )
     try:
         # The savepoint undoes the number too: a replay leaves no gap in the numbering.
         async with session.begin_nested():
@@ -145,6 +152,8 @@ async def create(
                     client_token=client_token,
                     created_at=now,
                     updated_at=now,
+                    accept_due_at=due["accept_due_at"],
+                    resolve_due_at=due["resolve_due_at"],
                     items=[
                         RequestItem(cartridge_type_id=ln.cartridge_type_id, quantity=ln.quantity)
                         for ln in lines

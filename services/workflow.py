@@ -20,7 +20,7 @@ from database.models import Request, User, utcnow
 from database.repositories import audit
 from database.repositories import requests as requests_repo
 from database.repositories import users as users_repo
-from services import routing, stock
+from services import routing, sla, stock
 from services.actor import Actor, role_level
 from services.errors import DomainError, NotFound, PermissionDenied
 from services.notifications import notify
@@ -183,6 +183,12 @@ async def apply(
         if not 1 <= len(reason) <= REASON_MAX:
             raise ReasonRequired
         values["reject_reason"] = reason
+
+    # SLA: time spent waiting for the requester does not count towards the resolve deadline.
+    if rule.target == S.WAITING and request.status != S.WAITING:
+        values.update(sla.enter_waiting(now))
+    elif request.status == S.WAITING and rule.target != S.WAITING:
+        values.update(sla.leave_waiting(request, now))
 
     before = {"status": request.status, "assignee_id": request.assignee_id}
     issue = action is Action.DONE and request.kind == RequestKind.ORDER
