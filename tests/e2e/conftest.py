@@ -83,11 +83,8 @@ async def database_url(sqlite_url: str) -> str:
     return sqlite_url
 
 
-@pytest.fixture
-async def bot_process(
-    emu: BotApiEmulator, database_url: str, tmp_path: Path
-) -> AsyncIterator[BotProcess]:
-    env = {
+def bot_env(emu: BotApiEmulator, database_url: str) -> dict[str, str]:
+    return {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": str(ROOT),
         "BOT_TOKEN": TOKEN,
@@ -97,6 +94,17 @@ async def bot_process(
         "POLLING_TIMEOUT": "2",
         "LOG_LEVEL": "INFO",
     }
+
+
+@pytest.fixture
+async def bot_process(
+    request: pytest.FixtureRequest, emu: BotApiEmulator, database_url: str, tmp_path: Path
+) -> AsyncIterator[BotProcess]:
+    """The bot process; `@pytest.mark.bot_env(NAME="value")` adds settings for one test."""
+    env = bot_env(emu, database_url)
+    marker = request.node.get_closest_marker("bot_env")
+    if marker is not None:
+        env.update(marker.kwargs)
     process = BotProcess(env, tmp_path, tmp_path / "bot.log")
     await process.start(emu)
     yield process
