@@ -30,6 +30,7 @@ from aiogram.fsm.storage.base import (
     StateType,
     StorageKey,
 )
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from database.repositories import fsm as repo
@@ -102,6 +103,29 @@ def resolve_state(state: StateType) -> str | None:
     return str(state)
 
 
+_KEEP = object()
+_CACHE = "fsm_records"
+
+
+def _update_cache(session: AsyncSession) -> dict[str, tuple[str | None, str | None]] | None:
+    """Rows this update's session has read or written, so the state is read once per update.
+
+    Only the update's own session (the one in `current_session`) caches; any rollback in it
+    forgets the cache, so a rolled-back write is never served.
+    """
+    if current_session.get() is not session:
+        return None
+    cache = session.info.get(_CACHE)
+    if cache is None:
+        cache = session.info[_CACHE] = {}
+        event.listen(session.sync_session, "after_soft_rollback", _forget)
+    return cache
+
+
+def _forget(session: Any, previous_transaction: Any) -> None:
+    session.info.pop(_CACHE, None)
+
+
 class DatabaseStorage(BaseStorage):
     """FSM storage in the `fsm_states` table (SQLite or PostgreSQL)."""
 
@@ -117,7 +141,6 @@ class DatabaseStorage(BaseStorage):
     async def _session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
         ambient = current_session.get()
         if ambient is not None:
-            # The update's transaction: its middleware commits once at the end.
             yield ambient
             return
         async with self.sessionmaker() as session:
@@ -125,25 +148,53 @@ class DatabaseStorage(BaseStorage):
             if write:
                 await session.commit()
 
+    async def _record(self, session: AsyncSession, db_key: str) -> tuple[str | None, str | None]:
+        """(state, data JSON) of the key: read once per update, then from the update's cache."""
+        cache = _update_cache(session)
+        if cache is not None and db_key in cache:
+            return cache[db_key]
+        record = await repo.get_record(session, db_key) or (None, None)
+        if cache is not None:
+            cache[db_key] = record
+        return record
+
+    @staticmethod
+    def _remember(
+        session: AsyncSession, db_key: str, *, state: Any = _KEEP, data: Any = _KEEP
+    ) -> None:
+        cache = _update_cache(session)
+        if cache is None or db_key not in cache:
+            return
+        old_state, old_data = cache[db_key]
+        cache[db_key] = (
+            old_state if state is _KEEP else state,
+            old_data if data is _KEEP else data,
+        )
+
     def _key(self, key: StorageKey) -> str:
         return self.key_builder.build(key)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        value = resolve_state(state)
         async with self._session(write=True) as session:
-            await repo.set_state(session, self._key(key), resolve_state(state))
+            db_key = self._key(key)
+            await repo.set_state(session, db_key, value)
+            self._remember(session, db_key, state=value)
 
     async def get_state(self, key: StorageKey) -> str | None:
         async with self._session(write=False) as session:
-            return await repo.get_state(session, self._key(key))
+            return (await self._record(session, self._key(key)))[0]
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         text = encode_data(data)  # fails before any database work
         async with self._session(write=True) as session:
-            await repo.set_data(session, self._key(key), text)
+            db_key = self._key(key)
+            await repo.set_data(session, db_key, text)
+            self._remember(session, db_key, data=text)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         async with self._session(write=False) as session:
-            return decode_data(await repo.get_data(session, self._key(key)))
+            return decode_data((await self._record(session, self._key(key)))[1])
 
     @overload
     async def get_value(self, storage_key: StorageKey, dict_key: str) -> Any | None: ...
@@ -161,9 +212,11 @@ class DatabaseStorage(BaseStorage):
         """Merge `data` into the stored data (like dict.update) in one session; returns a copy."""
         async with self._session(write=True) as session:
             db_key = self._key(key)
-            current = decode_data(await repo.get_data(session, db_key))
+            current = decode_data((await self._record(session, db_key))[1])
             current.update(data)
-            await repo.set_data(session, db_key, encode_data(current))
+            text = encode_data(current)
+            await repo.set_data(session, db_key, text)
+            self._remember(session, db_key, data=text)
         return current.copy()
 
     async def close(self) -> None:

@@ -204,7 +204,7 @@ async def test_unicode_round_trip(
     assert await storage.get_data(storage_key) == data
 
     async with sessionmaker() as session:
-        raw = await fsm_repo.get_data(session, storage.key_builder.build(storage_key))
+        _, raw = await fsm_repo.get_record(session, storage.key_builder.build(storage_key))
     assert raw is not None and "Картридж «HP 83A»" in raw  # stored readable, not \u-escaped
 
 
@@ -266,6 +266,38 @@ async def test_ambient_session_rolls_back_with_the_update(
     assert await storage.get_data(storage_key) == {}
     async with sessionmaker() as check:
         assert await check.scalar(select(func.count()).select_from(Branch)) == 0
+
+
+async def test_within_an_update_the_row_is_read_once_and_a_rollback_forgets_it(
+    storage: DatabaseStorage,
+    storage_key: StorageKey,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await storage.set_state(storage_key, "before")
+    await storage.set_data(storage_key, {"n": 1})
+    reads = []
+    original = fsm_repo.get_record
+
+    async def counting(session: AsyncSession, key: str):
+        reads.append(key)
+        return await original(session, key)
+
+    monkeypatch.setattr(fsm_repo, "get_record", counting)
+    async with sessionmaker() as session:
+        token = current_session.set(session)
+        try:
+            assert await storage.get_state(storage_key) == "before"
+            assert await storage.get_data(storage_key) == {"n": 1}
+            await storage.update_data(storage_key, {"n": 2})
+            assert await storage.get_data(storage_key) == {"n": 2}
+            assert len(reads) == 1  # state and data came from one read
+            # A handler fails: the update's transaction rolls back, the cache with it.
+            await session.rollback()
+            assert await storage.get_data(storage_key) == {"n": 1}
+            assert len(reads) == 2
+        finally:
+            current_session.reset(token)
 
 
 async def test_ambient_session_commits_with_the_update(

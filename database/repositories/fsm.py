@@ -40,15 +40,6 @@ async def get_record(session: AsyncSession, key: str) -> tuple[str | None, str |
     return None if row is None else (row.state, row.data)
 
 
-async def get_state(session: AsyncSession, key: str) -> str | None:
-    return await session.scalar(select(FsmState.state).where(FsmState.key == key))
-
-
-async def get_data(session: AsyncSession, key: str) -> str | None:
-    """The stored JSON text of the data, or None when there is none."""
-    return await session.scalar(select(FsmState.data).where(FsmState.key == key))
-
-
 async def set_state(session: AsyncSession, key: str, state: str | None) -> None:
     """Set (or with None, clear) the state; the data of the key is left as it is."""
     _check_key(key)

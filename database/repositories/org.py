@@ -11,18 +11,21 @@ from database.models import Branch, Category
 async def active_branches_page(
     session: AsyncSession, *, offset: int, limit: int
 ) -> tuple[list[Branch], int]:
-    """One page of active branches by name, and the total count."""
-    total = await session.scalar(
-        select(func.count()).select_from(Branch).where(Branch.is_active.is_(True))
-    )
-    result = await session.execute(
-        select(Branch)
-        .where(Branch.is_active.is_(True))
-        .order_by(Branch.name, Branch.id)
-        .offset(offset)
-        .limit(limit)
-    )
-    return list(result.scalars()), int(total or 0)
+    """One page of active branches by name, and the total count (one query per page)."""
+    active = Branch.is_active.is_(True)
+    rows = (
+        await session.execute(
+            select(Branch, func.count().over().label("total"))
+            .where(active)
+            .order_by(Branch.name, Branch.id)
+            .offset(offset)
+            .limit(limit)
+        )
+    ).all()
+    if rows:
+        return [row.Branch for row in rows], int(rows[0].total)
+    total = await session.scalar(select(func.count()).select_from(Branch).where(active))
+    return [], int(total or 0)
 
 
 async def branch(session: AsyncSession, branch_id: int) -> Branch | None:
