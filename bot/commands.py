@@ -27,6 +27,7 @@ def _catalogue() -> list[tuple[Role, str, str]]:
         (Role.USER, "my", _("My requests / my work")),
         (Role.EXECUTOR, "queue", _("New requests waiting to be taken")),
         (Role.USER, "order", _("Order cartridges")),
+        (Role.USER, "ticket", _("File a repair or IT ticket")),
         (Role.ADMIN, "admin", _("Catalogue, stock and stock import")),
         (Role.ADMIN, "invite", _("Invite link for a new user")),
         (Role.ADMIN, "role", _("Set a user's role and categories")),

@@ -5,6 +5,7 @@
 - `request.new` {view, can_assign}: the card with the executor's buttons (Assign as well when
   `can_assign`, i.e. for supervisors);
 - `request.assigned` {view}: the card for the executor a supervisor assigned, with their buttons;
+- `request.document` {number, file_id, file_name}: a file attached to a ticket;
 - `request.photo` {number, file_id}: the photo with a caption naming the request;
 - `request.status` {request_id, number, kind, status, action, assignee, reason, can_confirm}:
   to the requester, one line per change, with Confirm receipt when `can_confirm`;
@@ -43,6 +44,7 @@ def register_request_templates(
     add("request.new", lambda p: request_new(p, zone))
     add("request.assigned", lambda p: request_assigned(p, zone))
     add("request.photo", request_photo)
+    add("request.document", request_document)
     add("request.status", request_status)
     add("stock.low", stock_low)
 
@@ -63,6 +65,15 @@ def request_photo(p: dict[str, Any]) -> RenderedMessage:
     return RenderedMessage(
         text=_("Photo of request {number}").format(number=html.quote(p["number"])),
         photo=p["file_id"],
+    )
+
+
+def request_document(p: dict[str, Any]) -> RenderedMessage:
+    return RenderedMessage(
+        text=_("File of request {number}: {name}").format(
+            number=html.quote(p["number"]), name=html.quote(p.get("file_name") or "")
+        ),
+        document=p["file_id"],
     )
 
 

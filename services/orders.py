@@ -14,11 +14,9 @@ from database.repositories import audit
 from database.repositories import catalogue as catalogue_repo
 from database.repositories import org as org_repo
 from database.repositories import requests as requests_repo
-from services import routing, sla
+from services import intake, sla
 from services.actor import Actor
 from services.errors import DomainError, NotFound, PermissionDenied
-from services.notifications import notify
-from services.views import request_view
 from utils.formatting import request_number
 
 CATEGORY = "cartridges"
@@ -187,37 +185,8 @@ async def create(
             "lines": [[ln.cartridge_type_id, ln.quantity] for ln in lines],
         },
     )
-    await _route(session, request, [fid for fid, _ in photo_file_ids])
+    await intake.route_new(session, request, photos=[fid for fid, _ in photo_file_ids])
     return CreatedOrder(request, created=True)
-
-
-async def _route(session: AsyncSession, request: Request, photos: list[str]) -> None:
-    """Queue the card for each recipient, preceded by the order's photos (same chat, in order)."""
-    recipients = await routing.for_new_request(session, request)
-    view = await request_view(session, request.id)
-    targets = [(u, False) for u in recipients.executors] + [
-        (u, True) for u in recipients.supervisors
-    ]
-    seen: set[int] = set()
-    for user, can_assign in targets:
-        if user.telegram_id in seen:
-            continue
-        seen.add(user.telegram_id)
-        for file_id in photos:
-            await notify(
-                session,
-                user.telegram_id,
-                "request.photo",
-                {"number": request.number, "file_id": file_id},
-                request_id=request.id,
-            )
-        await notify(
-            session,
-            user.telegram_id,
-            "request.new",
-            {"view": view, "can_assign": can_assign},
-            request_id=request.id,
-        )
 
 
 async def replay(session: AsyncSession, actor: Actor, client_token: str) -> CreatedOrder | None:

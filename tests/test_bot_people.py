@@ -132,10 +132,11 @@ async def test_start_shows_the_main_menu_of_the_role(harness, sessionmaker) -> N
         return [button.text for row in markup.keyboard for button in row]
 
     await harness.feed(message_update(tg_user(3000), "/start"))
-    assert menu(3000) == ["Order cartridges", "My requests", "Help"]
+    assert menu(3000) == ["Order cartridges", "New ticket", "My requests", "Help"]
     await harness.feed(message_update(ADMIN, "/start"))
     assert menu(ADMIN.id) == [
         "Order cartridges",
+        "New ticket",
         "My requests",
         "Queue",
         "My work",

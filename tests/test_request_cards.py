@@ -7,7 +7,7 @@ the way Telegram does.
 from __future__ import annotations
 
 import pytest
-from aiogram.methods import SendMessage, SendPhoto
+from aiogram.methods import SendDocument, SendMessage, SendPhoto
 from aiogram.types import InlineKeyboardMarkup
 
 from bot.cards import TEXT_LIMIT, Viewer, card_markup, render_card
@@ -233,6 +233,19 @@ async def test_assigned_template_gives_the_assignee_the_handler_buttons(registry
     assert labels(message.reply_markup)[0] == "Start collecting"
 
 
+async def test_document_template(registry) -> None:
+    message = await render(
+        registry,
+        "request.document",
+        {"number": "Т-2026-000001", "file_id": "D1", "file_name": "акт <1>.pdf"},
+    )
+    (call,) = await deliver(MockedBot(), message)
+    assert isinstance(call, SendDocument)
+    assert (
+        call.document == "D1" and call.caption == "File of request Т-2026-000001: акт &lt;1&gt;.pdf"
+    )
+
+
 async def test_photo_template(registry) -> None:
     bot = MockedBot()
     message = await render(registry, "request.photo", {"number": "К-2026-000007", "file_id": "F1"})
@@ -299,6 +312,7 @@ async def test_low_stock_template(registry) -> None:
 def test_all_templates_are_registered(registry) -> None:
     assert registry.templates() == [
         "request.assigned",
+        "request.document",
         "request.new",
         "request.photo",
         "request.status",

@@ -9,6 +9,7 @@ from database.enums import Role
 from services.actor import Actor
 
 ORDER = __("Order cartridges")
+TICKET = __("New ticket")
 MY_REQUESTS = __("My requests")
 QUEUE = __("Queue")
 MY_WORK = __("My work")
@@ -31,7 +32,13 @@ def main_menu(actor: Actor) -> ReplyKeyboardMarkup:
 
 
 def _menu(extra_rows: list[list[KeyboardButton]]) -> ReplyKeyboardMarkup:
-    rows = [[KeyboardButton(text=str(ORDER)), KeyboardButton(text=str(MY_REQUESTS))]]
+    rows = [
+        [
+            KeyboardButton(text=str(ORDER)),
+            KeyboardButton(text=str(TICKET)),
+            KeyboardButton(text=str(MY_REQUESTS)),
+        ]
+    ]
     rows += extra_rows
     rows.append([KeyboardButton(text=str(HELP))])
     return ReplyKeyboardMarkup(keyboard=rows, resize_keyboard=True, is_persistent=True)

@@ -17,6 +17,7 @@ def build_routers() -> list[Router]:
         people,
         registration,
         requests,
+        tickets,
     )
 
     # Order matters: commands and menu buttons of `requests` come before the free-text steps
@@ -29,6 +30,7 @@ def build_routers() -> list[Router]:
         people.build(),
         requests.build(),
         orders.build(),
+        tickets.build(),
         catalogue_admin.build(),
         backup.build(),
         fallback.build(),

@@ -1,0 +1,57 @@
+"""Shared by the intake of new requests (orders, tickets): routing of the new card."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from database.models import Request
+from services import routing
+from services.notifications import notify
+from services.views import request_view
+
+
+async def route_new(
+    session: AsyncSession,
+    request: Request,
+    *,
+    photos: Sequence[str] = (),
+    documents: Sequence[dict[str, Any]] = (),
+) -> None:
+    """Queue the card for each recipient once, preceded by the request's photos and documents
+    (same chat, in order). `documents` are payloads {file_id, file_name}."""
+    recipients = await routing.for_new_request(session, request)
+    view = await request_view(session, request.id)
+    targets = [(u, False) for u in recipients.executors] + [
+        (u, True) for u in recipients.supervisors
+    ]
+    seen: set[int] = set()
+    for user, can_assign in targets:
+        if user.telegram_id in seen:
+            continue
+        seen.add(user.telegram_id)
+        for file_id in photos:
+            await notify(
+                session,
+                user.telegram_id,
+                "request.photo",
+                {"number": request.number, "file_id": file_id},
+                request_id=request.id,
+            )
+        for doc in documents:
+            await notify(
+                session,
+                user.telegram_id,
+                "request.document",
+                {"number": request.number, **doc},
+                request_id=request.id,
+            )
+        await notify(
+            session,
+            user.telegram_id,
+            "request.new",
+            {"view": view, "can_assign": can_assign},
+            request_id=request.id,
+        )

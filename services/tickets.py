@@ -1,0 +1,196 @@
+"""Tickets (repair, maintenance, IT help): validated creation, exactly once per confirmation,
+SLA deadlines and routing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from database.enums import Priority, RequestKind, RequestStatus, Role
+from database.models import Attachment, Category, Request, utcnow
+from database.repositories import audit
+from database.repositories import requests as requests_repo
+from services import intake, sla
+from services.actor import Actor
+from services.errors import DomainError, NotFound, PermissionDenied
+from utils.formatting import request_number
+
+SUBJECT_MAX = 100
+DESCRIPTION_MAX = 3000
+ATTACHMENTS_MAX = 10
+TOKEN_MAX = 64  # Request.client_token
+FILE_ID_MAX = 255  # Attachment.file_id
+FILE_UNIQUE_ID_MAX = 64  # Attachment.file_unique_id
+FILE_NAME_MAX = 255  # Attachment.file_name (longer names are cut)
+MIME_TYPE_MAX = 100  # Attachment.mime_type (longer values are cut)
+FILE_KINDS = ("photo", "document")
+
+
+@dataclass(frozen=True)
+class TicketFile:
+    kind: str  # "photo" | "document"
+    file_id: str
+    file_unique_id: str = ""
+    file_name: str = ""
+    mime_type: str = ""
+    file_size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedTicket:
+    request: Request
+    created: bool  # False: this confirmation had already created it (double tap, redelivery)
+
+
+class InvalidTicket(DomainError):
+    """The ticket breaks a rule the dialog should have enforced (stale or forged input)."""
+
+
+async def categories(session: AsyncSession) -> list[Category]:
+    """Active ticket categories, in sort order."""
+    result = await session.scalars(
+        select(Category)
+        .where(Category.is_active.is_(True), Category.kind == RequestKind.TICKET)
+        .order_by(Category.sort_order, Category.id)
+    )
+    return list(result)
+
+
+def _replay(existing: Request, actor: Actor) -> CreatedTicket:
+    if existing.author_id != actor.user_id:
+        raise PermissionDenied("someone else's ticket")
+    return CreatedTicket(existing, created=False)
+
+
+def _valid_file(f: TicketFile) -> bool:
+    return (
+        f.kind in FILE_KINDS
+        and bool(f.file_id)
+        and len(f.file_id) <= FILE_ID_MAX
+        and len(f.file_unique_id) <= FILE_UNIQUE_ID_MAX
+        and (f.file_size is None or 0 <= f.file_size < 2**31)
+    )
+
+
+async def create(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    client_token: str,
+    category_id: int,
+    priority: Priority | str,
+    subject: str,
+    description: str,
+    files: Sequence[TicketFile] = (),
+    now: datetime | None = None,
+) -> CreatedTicket:
+    """Create the ticket once per `client_token`; the same token again returns the same ticket.
+
+    Exactly once as in `services.orders.create`: the token is checked first, and the unique
+    index on it turns a concurrent duplicate insert into a replay (the savepoint undoes the
+    number as well, so a replay leaves no gap).
+    """
+    if not client_token or len(client_token) > TOKEN_MAX:
+        raise InvalidTicket("client token")
+    existing = await requests_repo.by_client_token(session, client_token)
+    if existing is not None:
+        return _replay(existing, actor)
+    actor.require(Role.USER)
+    if actor.user is None:
+        raise PermissionDenied("only registered users create tickets")
+    category = await session.get(Category, category_id)
+    if category is None or not category.is_active or category.kind != RequestKind.TICKET:
+        raise NotFound("category")
+    try:
+        priority = Priority(priority)
+    except ValueError:
+        raise InvalidTicket("priority") from None
+    subject = subject.strip()
+    description = description.strip()
+    if not 1 <= len(subject) <= SUBJECT_MAX:
+        raise InvalidTicket("subject")
+    if not 1 <= len(description) <= DESCRIPTION_MAX:
+        raise InvalidTicket("description")
+    files = list(files)
+    if len(files) > ATTACHMENTS_MAX or not all(_valid_file(f) for f in files):
+        raise InvalidTicket("files")
+
+    now = now or utcnow()
+    due = await sla.initial_deadlines(
+        session,
+        kind=RequestKind.TICKET,
+        category_id=category.id,
+        priority=priority,
+        created_at=now,
+    )
+    branch_id = actor.user.branch_id
+    try:
+        async with session.begin_nested():
+            sequence = await requests_repo.next_sequence(session, "Т", now.year)
+            request = await requests_repo.add(
+                session,
+                Request(
+                    number=request_number(RequestKind.TICKET, now.year, sequence),
+                    kind=RequestKind.TICKET,
+                    category_id=category.id,
+                    priority=priority,
+                    status=RequestStatus.NEW,
+                    branch_id=branch_id,
+                    author_id=actor.user_id,
+                    subject=subject,
+                    description=description,
+                    client_token=client_token,
+                    created_at=now,
+                    updated_at=now,
+                    accept_due_at=due["accept_due_at"],
+                    resolve_due_at=due["resolve_due_at"],
+                ),
+            )
+    except IntegrityError:
+        existing = await requests_repo.by_client_token(session, client_token)
+        if existing is None:
+            raise
+        return _replay(existing, actor)
+    for f in files:
+        session.add(
+            Attachment(
+                request_id=request.id,
+                kind=f.kind,
+                file_id=f.file_id,
+                file_unique_id=f.file_unique_id,
+                file_name=f.file_name[:FILE_NAME_MAX],
+                mime_type=f.mime_type[:MIME_TYPE_MAX],
+                file_size=f.file_size,
+                uploaded_by_id=actor.user_id,
+            )
+        )
+    await audit.add(
+        session,
+        actor_id=actor.user_id,
+        action="request.created",
+        object_type="request",
+        object_id=request.id,
+        after={
+            "number": request.number,
+            "branch_id": branch_id,
+            "category_id": category.id,
+            "priority": str(priority),
+            "attachments": len(files),
+        },
+    )
+    await intake.route_new(
+        session,
+        request,
+        photos=[f.file_id for f in files if f.kind == "photo"],
+        documents=[
+            {"file_id": f.file_id, "file_name": f.file_name[:FILE_NAME_MAX]}
+            for f in files
+            if f.kind == "document"
+        ],
+    )
+    return CreatedTicket(request, created=True)
