@@ -9,6 +9,9 @@
 - `request.photo` {number, file_id}: the photo with a caption naming the request;
 - `request.status` {request_id, number, kind, status, action, assignee, reason, can_confirm}:
   to the requester, one line per change, with Confirm receipt when `can_confirm`;
+- `request.message` {request_id, number, author, text, files, question}: a message of the
+  request's thread, with a Reply button (the first file is sent as a photo or document with the
+  text as its caption);
 - `stock.low` {model, quantity, threshold}.
 """
 
@@ -26,6 +29,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.cards import DEFAULT_TZ, Viewer, card_markup, render_card, status_name
 from bot.keyboards.requests import CardAction, RequestAct
+from bot.keyboards.thread import ThreadReply
 from bot.outbox.renderers import RenderedMessage, RendererRegistry, localized
 from database.enums import RequestKind
 
@@ -46,6 +50,7 @@ def register_request_templates(
     add("request.photo", request_photo)
     add("request.document", request_document)
     add("request.status", request_status)
+    add("request.message", request_message)
     add("stock.low", stock_low)
 
 
@@ -128,6 +133,33 @@ def request_status(p: dict[str, Any]) -> RenderedMessage:
     if p.get("request_id"):
         text += "\n" + _("Details: /view_{id}").format(id=int(p["request_id"]))
     return RenderedMessage(text=text, reply_markup=markup)
+
+
+def reply_markup(request_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Reply"), callback_data=ThreadReply(request_id=request_id))
+    return builder.as_markup()
+
+
+def request_message(p: dict[str, Any]) -> RenderedMessage:
+    template = (
+        _("Request {number}: question from {author}:")
+        if p.get("question")
+        else _("Request {number}: {author}:")
+    )
+    head = template.format(
+        number=html.quote(p["number"]), author=html.quote(p.get("author") or "—")
+    )
+    body = html.quote(p.get("text") or "")
+    text = f"{head} {body}" if body else head
+    files = p.get("files") or []
+    first = files[0] if files else {}
+    return RenderedMessage(
+        text=text,
+        reply_markup=reply_markup(int(p["request_id"])),
+        photo=first.get("file_id") if first.get("kind") == "photo" else None,
+        document=first.get("file_id") if first.get("kind") == "document" else None,
+    )
 
 
 def stock_low(p: dict[str, Any]) -> RenderedMessage:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +28,7 @@ from services.views import request_view
 
 S = RequestStatus
 REASON_MAX = 500
+REOPEN_DAYS = 7  # the requester may reopen a resolved request within this many days
 
 
 class Action(StrEnum):
@@ -35,8 +36,11 @@ class Action(StrEnum):
     ASSIGN = "assign"
     START = "start"
     DONE = "done"  # orders: issued; tickets: resolved
+    ASK = "ask"  # the handler asked the requester a question: waiting for the answer
+    ANSWER = "answer"  # the requester answered: back in progress
     CONFIRM = "confirm"
     AUTO_CLOSE = "auto_close"
+    REOPEN = "reopen"  # the requester reopens a resolved request (within REOPEN_DAYS)
     REJECT = "reject"
     CANCEL = "cancel"
 
@@ -68,8 +72,11 @@ TRANSITIONS: dict[Action, Rule] = {
     ),
     Action.START: Rule((S.ACCEPTED,), S.IN_PROGRESS, Who.HANDLER, "started_at"),
     Action.DONE: Rule((S.ACCEPTED, S.IN_PROGRESS), S.DONE, Who.HANDLER, "done_at"),
+    Action.ASK: Rule((S.IN_PROGRESS,), S.WAITING, Who.HANDLER),
+    Action.ANSWER: Rule((S.WAITING,), S.IN_PROGRESS, Who.AUTHOR),
     Action.CONFIRM: Rule((S.DONE,), S.CLOSED, Who.AUTHOR, "closed_at"),
     Action.AUTO_CLOSE: Rule((S.DONE,), S.CLOSED, Who.SYSTEM, "closed_at"),
+    Action.REOPEN: Rule((S.DONE,), S.IN_PROGRESS, Who.AUTHOR),
     Action.REJECT: Rule((S.NEW, S.ACCEPTED, S.IN_PROGRESS), S.REJECTED, Who.RESPONDER, "closed_at"),
     Action.CANCEL: Rule((S.NEW,), S.CANCELLED, Who.AUTHOR, "closed_at"),
 }
@@ -88,6 +95,10 @@ class TransitionResult:
 
 class ReasonRequired(DomainError):
     """Rejecting needs a reason (1 to REASON_MAX characters)."""
+
+
+class ReopenExpired(DomainError):
+    """A resolved request can be reopened only within REOPEN_DAYS after it was resolved."""
 
 
 async def may(session: AsyncSession, actor: Actor | None, request: Request, who: Who) -> bool:
@@ -183,6 +194,10 @@ async def apply(
         if not 1 <= len(reason) <= REASON_MAX:
             raise ReasonRequired
         values["reject_reason"] = reason
+    elif action is Action.REOPEN:
+        if request.done_at is None or now > request.done_at + timedelta(days=REOPEN_DAYS):
+            raise ReopenExpired(request.number)
+        values["done_at"] = None
 
     # SLA: time spent waiting for the requester does not count towards the resolve deadline.
     if rule.target == S.WAITING and request.status != S.WAITING:
@@ -249,6 +264,8 @@ async def _notify_requester(
 ) -> None:
     if actor is not None and actor.user_id == request.author_id:
         return  # the requester did it and sees the answer in their chat
+    if action is Action.ASK:
+        return  # the question itself is relayed to the requester (services.thread)
     author = await users_repo.by_id(session, request.author_id)
     if author is None:
         return

@@ -313,6 +313,7 @@ def test_all_templates_are_registered(registry) -> None:
     assert registry.templates() == [
         "request.assigned",
         "request.document",
+        "request.message",
         "request.new",
         "request.photo",
         "request.status",

@@ -17,6 +17,7 @@ def build_routers() -> list[Router]:
         people,
         registration,
         requests,
+        thread,
         tickets,
     )
 
@@ -29,6 +30,7 @@ def build_routers() -> list[Router]:
         invites.build(),
         people.build(),
         requests.build(),
+        thread.build(),
         orders.build(),
         tickets.build(),
         catalogue_admin.build(),

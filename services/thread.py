@@ -1,0 +1,164 @@
+"""The conversation inside a request: the requester and the people working on it write to each
+other through the bot.
+
+Who may write is checked here (server side): the requester, the assignee, before anyone took
+the request the executors of its category, and supervisors and above. A message is stored with
+its files and relayed (`request.message` outbox rows) to the other side: the requester's message
+to the assignee (or, while nobody took the request, to those who got its card); a staff message
+to the requester. A staff question on a request in progress moves it to `waiting`; the
+requester's message while it waits moves it back to `in_progress` (both through the workflow's
+transition table, so the SLA waiting time is kept there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from database.enums import RequestStatus, Role
+from database.models import Attachment, Request, RequestMessage, User, utcnow
+from database.repositories import requests as requests_repo
+from database.repositories import thread as thread_repo
+from database.repositories import users as users_repo
+from services import routing, workflow
+from services.actor import Actor
+from services.errors import DomainError, NotFound, PermissionDenied
+from services.notifications import notify
+from services.tickets import ATTACHMENTS_MAX, FILE_NAME_MAX, MIME_TYPE_MAX, TicketFile, _valid_file
+from services.workflow import Action, Who
+
+S = RequestStatus
+TEXT_MAX = 4000
+FINAL_STATUSES = (S.CLOSED, S.REJECTED, S.CANCELLED)
+
+
+class InvalidMessage(DomainError):
+    """Empty or too long text (1..TEXT_MAX characters, or files only), or bad files."""
+
+
+class ThreadClosed(DomainError):
+    """The request is closed, rejected or cancelled: its thread takes no more messages."""
+
+
+async def may_post(session: AsyncSession, actor: Actor | None, request: Request) -> bool:
+    """The requester, the assignee, the category's executors before the request is taken, and
+    supervisors and above."""
+    if await workflow.may(session, actor, request, Who.AUTHOR):
+        return True
+    if request.assignee_id is None:
+        return await workflow.may(session, actor, request, Who.CATEGORY)
+    return await workflow.may(session, actor, request, Who.HANDLER)
+
+
+async def _recipients(session: AsyncSession, request: Request, author_side: bool) -> list[User]:
+    if not author_side:
+        author = await users_repo.by_id(session, request.author_id)
+        return [author] if author is not None else []
+    if request.assignee_id is not None:
+        assignee = await users_repo.by_id(session, request.assignee_id)
+        return [assignee] if assignee is not None else []
+    routed = await routing.for_new_request(session, request)
+    return routed.executors or routed.supervisors
+
+
+async def post(
+    session: AsyncSession,
+    actor: Actor,
+    request_id: int,
+    text: str,
+    files: Sequence[TicketFile] = (),
+    *,
+    question: bool = False,
+) -> RequestMessage:
+    """Store the message in the request's thread and relay it to the other side."""
+    request = await requests_repo.by_id(session, request_id)
+    if request is None:
+        raise NotFound("request")
+    if not await may_post(session, actor, request):
+        raise PermissionDenied(f"thread of {request.number}")
+    if request.status in FINAL_STATUSES:
+        raise ThreadClosed(request.number)
+    text = (text or "").strip()
+    files = list(files)
+    if len(text) > TEXT_MAX or (not text and not files):
+        raise InvalidMessage("text")
+    if len(files) > ATTACHMENTS_MAX or not all(_valid_file(f) for f in files):
+        raise InvalidMessage("files")
+    from_author = actor.user_id == request.author_id
+    question = question and not from_author
+
+    message = await thread_repo.add_message(
+        session,
+        RequestMessage(
+            request_id=request.id,
+            author_id=actor.user_id,
+            text=text,
+            is_question=question,
+            created_at=utcnow(),
+        ),
+    )
+    if files:
+        await thread_repo.add_attachments(
+            session,
+            [
+                Attachment(
+                    request_id=request.id,
+                    message_id=message.id,
+                    kind=f.kind,
+                    file_id=f.file_id,
+                    file_unique_id=f.file_unique_id,
+                    file_name=f.file_name[:FILE_NAME_MAX],
+                    mime_type=f.mime_type[:MIME_TYPE_MAX],
+                    file_size=f.file_size,
+                    uploaded_by_id=actor.user_id,
+                )
+                for f in files
+            ],
+        )
+
+    if question and request.status == S.IN_PROGRESS:
+        request = (await workflow.apply(session, actor, request.id, Action.ASK)).request
+    elif from_author and request.status == S.WAITING:
+        request = (await workflow.apply(session, actor, request.id, Action.ANSWER)).request
+
+    payload: dict[str, Any] = {
+        "request_id": request.id,
+        "number": request.number,
+        "author": actor.user.full_name if actor.user is not None else "",
+        "text": text,
+        "files": [
+            {"kind": f.kind, "file_id": f.file_id, "file_name": f.file_name[:FILE_NAME_MAX]}
+            for f in files
+        ],
+        "question": question,
+    }
+    seen: set[int] = set()
+    for user in await _recipients(session, request, from_author):
+        if user.id == actor.user_id or user.telegram_id in seen:
+            continue
+        seen.add(user.telegram_id)
+        await notify(session, user.telegram_id, "request.message", payload, request_id=request.id)
+    return message
+
+
+async def request_for_reply(session: AsyncSession, chat_id: int, message_id: int) -> int | None:
+    """The request a bot message (replied to in `chat_id`) is about, or None."""
+    return await thread_repo.linked_request(session, chat_id, message_id)
+
+
+def is_staff(actor: Actor | None) -> bool:
+    return actor is not None and actor.at_least(Role.EXECUTOR)
+
+
+async def reply_target(session: AsyncSession, actor: Actor | None, request_id: int) -> Request:
+    """The request the actor is about to write to (refused now rather than after typing)."""
+    request = await requests_repo.by_id(session, request_id)
+    if request is None:
+        raise NotFound("request")
+    if not await may_post(session, actor, request):
+        raise PermissionDenied(f"thread of {request.number}")
+    if request.status in FINAL_STATUSES:
+        raise ThreadClosed(request.number)
+    return request
