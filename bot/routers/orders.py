@@ -28,15 +28,13 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router, html
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import DialogNav
 from bot.cards import Viewer, card_markup, render_card
 from bot.keyboards import orders as kb
 from bot.keyboards.menu import ORDER
@@ -49,6 +47,16 @@ from bot.keyboards.orders import (
     OrderType,
     OrderTypes,
     short,
+)
+from bot.screens import (
+    BACK,
+    TEXT_LIMIT,
+    Screen,
+    alert,
+    quote_within,
+    show,
+    use_the_buttons,
+    utf16_len,
 )
 from database.enums import UserStatus
 from services import catalogue, orders, org
@@ -70,39 +78,14 @@ class OrderDialog(StatesGroup):
 TYPES_PER_PAGE = 8
 FIT_SHOWN = 30  # fitting types shown as buttons; the rest are behind "Other types…" and search
 SEARCH_SHOWN = 100  # characters of a search text kept and shown
-TEXT_LIMIT = 4096  # Telegram's limit, in UTF-16 code units
 # Model width and comment budget of a long text, tried in turn until the text fits the limit
 # (20 lines of 200-character models plus a 1000-character comment of "<" included).
 LAYOUTS = ((100, 1500), (60, 1200), (40, 900), (24, 600), (12, 300))
 
 _NUMBER = re.compile(r"[0-9]{1,9}")
 
-Screen = tuple[str, InlineKeyboardMarkup | None]
-BACK = DialogNav.filter(F.action == "back")
-
 
 # --- text helpers -------------------------------------------------------------------------------
-
-
-def _length(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _quote(text: str, budget: int) -> str:
-    """`html.quote(text)`, cut with an ellipsis so that it takes at most `budget` units."""
-    quoted = html.quote(text)
-    if _length(quoted) <= budget:
-        return quoted
-    parts: list[str] = []
-    used = 1  # the ellipsis
-    for char in text:
-        piece = html.quote(char)
-        used += _length(piece)
-        if used > budget:
-            break
-        parts.append(piece)
-    return "".join(parts).rstrip() + "…"
 
 
 def _model(model: str, width: int = 100) -> str:
@@ -114,7 +97,7 @@ def _fit(build: Callable[[int, int], str]) -> str:
     text = ""
     for width, budget in LAYOUTS:
         text = build(width, budget)
-        if _length(text) <= TEXT_LIMIT:
+        if utf16_len(text) <= TEXT_LIMIT:
             break
     return text
 
@@ -134,35 +117,13 @@ def _parse_quantity(text: str, max_quantity: int) -> int | None:
 # --- showing a screen ---------------------------------------------------------------------------
 
 
-async def _show(event: Message | CallbackQuery, screen: Screen) -> None:
-    """A typed message gets a new message; a button press edits the message it belongs to."""
-    text, markup = screen
-    if isinstance(event, Message):
-        await event.answer(text, reply_markup=markup)
-        return
-    message = event.message
-    if isinstance(message, Message):
-        try:
-            await message.edit_text(text, reply_markup=markup)
-        except TelegramBadRequest as exc:
-            if "message is not modified" not in exc.message:
-                await message.answer(text, reply_markup=markup)  # too old or gone: send anew
-    else:
-        await event.bot.send_message(event.from_user.id, text, reply_markup=markup)
-    await event.answer()
-
-
-async def _alert(query: CallbackQuery, text: str) -> None:
-    await query.answer(text, show_alert=True)
-
-
 # --- screens ------------------------------------------------------------------------------------
 
 
 def _branch_screen(data: dict) -> Screen:
     text = _("New order. Choose the branch to order for:")
     if data.get("branch_id"):
-        text += "\n" + _("Now: {branch}").format(branch=_quote(data["branch"], 200))
+        text += "\n" + _("Now: {branch}").format(branch=quote_within(data["branch"], 200))
     markup = kb.branches(data["branches"], data.get("branch_id"), back=bool(data.get("lines")))
     return text, markup
 
@@ -174,7 +135,7 @@ def _cartridge_back(data: dict) -> bool:
 
 async def _cartridge_screen(session: AsyncSession, data: dict, note: str = "") -> Screen:
     view = data.get("list") or {"view": "fit"}
-    head = _("Order for {branch}:").format(branch=_quote(data["branch"], 200))
+    head = _("Order for {branch}:").format(branch=quote_within(data["branch"], 200))
     if note:
         head = note + "\n\n" + head
     search_hint = _("You can also type part of a model or printer name to search.")
@@ -243,7 +204,7 @@ def _cart_screen(data: dict, note: str = "") -> Screen:
 
     def build(width: int, budget: int) -> str:
         parts = [note, ""] if note else []
-        parts.append(_("Order for {branch}:").format(branch=_quote(data["branch"], 200)))
+        parts.append(_("Order for {branch}:").format(branch=quote_within(data["branch"], 200)))
         parts += [_line(n, ln["model"], ln["qty"], width) for n, ln in enumerate(lines, 1)]
         parts.append("")
         parts.append(_("Add another cartridge type, change or remove a line, or press Next."))
@@ -263,7 +224,7 @@ def _comment_screen(data: dict) -> Screen:
     ).format(max=orders.COMMENT_MAX)
     comment = data.get("comment", "")
     if comment:
-        text += "\n\n" + _("Your comment:\n{comment}").format(comment=_quote(comment, 3000))
+        text += "\n\n" + _("Your comment:\n{comment}").format(comment=quote_within(comment, 3000))
         text += "\n\n" + _("Send a new text to replace it.")
     return text, kb.comment(bool(comment))
 
@@ -311,7 +272,7 @@ async def _summary_screen(session: AsyncSession, data: dict) -> tuple[Screen | N
     def build(width: int, budget: int) -> str:
         parts = [*notes, ""] if notes else []
         parts.append(_("Please check your order."))
-        parts.append(_("Branch: {branch}").format(branch=_quote(data["branch"], 200)))
+        parts.append(_("Branch: {branch}").format(branch=quote_within(data["branch"], 200)))
         for number, line in enumerate(lines, 1):
             values = {
                 "number": number,
@@ -331,7 +292,9 @@ async def _summary_screen(session: AsyncSession, data: dict) -> tuple[Screen | N
                 )
         comment = data.get("comment", "")
         parts.append(
-            _("Comment: {comment}").format(comment=_quote(comment, budget) if comment else "—")
+            _("Comment: {comment}").format(
+                comment=quote_within(comment, budget) if comment else "—"
+            )
         )
         parts.append(_("Photos: {count}").format(count=len(data.get("photos", []))))
         if over:
@@ -370,7 +333,7 @@ async def start_order(
             await state.set_state(OrderDialog.cart)
             await state.set_data(data)
             note = _("You have an unfinished order, here it is. Press Cancel to drop it.")
-            await _show(message, _cart_screen(data, note))
+            await show(message, _cart_screen(data, note))
             return
     allowed = await orders.ordering_branches(session, actor)
     branches = [{"id": b.id, "name": b.name} for b in await org.active_branches(session, allowed)]
@@ -385,11 +348,11 @@ async def start_order(
         data.update(branch_id=branches[0]["id"], branch=branches[0]["name"], list={"view": "fit"})
         await state.set_state(OrderDialog.cartridge)
         await state.set_data(data)
-        await _show(message, await _cartridge_screen(session, data))
+        await show(message, await _cartridge_screen(session, data))
         return
     await state.set_state(OrderDialog.branch)
     await state.set_data(data)
-    await _show(message, _branch_screen(data))
+    await show(message, _branch_screen(data))
 
 
 # --- branch -------------------------------------------------------------------------------------
@@ -406,27 +369,27 @@ async def branch_chosen(
     allowed = await orders.ordering_branches(session, actor)  # checked again, whatever it said
     branch = next((b for b in data.get("branches", []) if b["id"] == callback_data.branch_id), None)
     if branch is None or branch["id"] not in allowed:
-        await _alert(query, _("Sorry, you are not allowed to do this."))
+        await alert(query, _("Sorry, you are not allowed to do this."))
         return
     data.update(branch_id=branch["id"], branch=branch["name"])
     if data.get("lines"):
         await state.set_state(OrderDialog.cart)
         await state.set_data(data)
-        await _show(query, _cart_screen(data))
+        await show(query, _cart_screen(data))
         return
     data["list"] = {"view": "fit"}
     await state.set_state(OrderDialog.cartridge)
     await state.set_data(data)
-    await _show(query, await _cartridge_screen(session, data))
+    await show(query, await _cartridge_screen(session, data))
 
 
 async def branch_back(query: CallbackQuery, state: FSMContext) -> None:
     data = await state.get_data()
     if data.get("lines") and data.get("branch_id"):
         await state.set_state(OrderDialog.cart)
-        await _show(query, _cart_screen(data))
+        await show(query, _cart_screen(data))
         return
-    await _show(query, _branch_screen(data))  # the first step: nothing before it
+    await show(query, _branch_screen(data))  # the first step: nothing before it
 
 
 # --- cartridge type -----------------------------------------------------------------------------
@@ -441,7 +404,7 @@ async def types_listed(
     else:
         data["list"] = {"view": "fit"}
     await state.set_data(data)
-    await _show(query, await _cartridge_screen(session, data))
+    await show(query, await _cartridge_screen(session, data))
 
 
 async def type_chosen(
@@ -453,17 +416,17 @@ async def type_chosen(
 ) -> None:
     entry = await catalogue.entry(session, callback_data.type_id)
     if entry is None:
-        await _alert(query, _("This cartridge type is no longer available."))
+        await alert(query, _("This cartridge type is no longer available."))
         return
     data = await state.get_data()
     lines = data.get("lines", [])
     if all(line["id"] != entry.id for line in lines) and len(lines) >= orders.LINES_MAX:
-        await _alert(query, _lines_max_text())
+        await alert(query, _lines_max_text())
         return
     data["pick"] = {"id": entry.id, "model": entry.model, "stock": entry.stock, "edit": False}
     await state.set_state(OrderDialog.quantity)
     await state.set_data(data)
-    await _show(query, _quantity_screen(data, order_max_quantity))
+    await show(query, _quantity_screen(data, order_max_quantity))
 
 
 def _lines_max_text() -> str:
@@ -477,15 +440,15 @@ async def cartridge_back(query: CallbackQuery, state: FSMContext, session: Async
     if (data.get("list") or {}).get("view", "fit") != "fit":
         data["list"] = {"view": "fit"}
         await state.set_data(data)
-        await _show(query, await _cartridge_screen(session, data))
+        await show(query, await _cartridge_screen(session, data))
     elif data.get("lines"):
         await state.set_state(OrderDialog.cart)
-        await _show(query, _cart_screen(data))
+        await show(query, _cart_screen(data))
     elif len(data.get("branches", [])) > 1:
         await state.set_state(OrderDialog.branch)
-        await _show(query, _branch_screen(data))
+        await show(query, _branch_screen(data))
     else:
-        await _show(query, await _cartridge_screen(session, data))  # the first step
+        await show(query, await _cartridge_screen(session, data))  # the first step
 
 
 async def search_typed(message: Message, state: FSMContext, session: AsyncSession) -> None:
@@ -501,7 +464,7 @@ async def search_typed(message: Message, state: FSMContext, session: AsyncSessio
     data = await state.get_data()
     data["list"] = {"view": "search", "q": text[:SEARCH_SHOWN]}
     await state.set_data(data)
-    await _show(message, await _cartridge_screen(session, data))
+    await show(message, await _cartridge_screen(session, data))
 
 
 async def search_not_text(message: Message) -> None:
@@ -525,7 +488,7 @@ async def quantity_pressed(
     order_max_quantity: int = DEFAULT_MAX_QUANTITY,
 ) -> None:
     if not orders.check_quantity(callback_data.quantity, order_max_quantity):
-        await _alert(query, _quantity_hint(order_max_quantity))
+        await alert(query, _quantity_hint(order_max_quantity))
         return
     await _quantity_chosen(query, state, session, callback_data.quantity, order_max_quantity)
 
@@ -566,7 +529,7 @@ async def _quantity_chosen(
         data["list"] = {"view": "fit"}
         await state.set_state(OrderDialog.cartridge)
         await state.set_data(data)
-        await _show(event, await _cartridge_screen(session, data))
+        await show(event, await _cartridge_screen(session, data))
         return
     lines = [dict(line) for line in data.get("lines", [])]
     note = ""
@@ -589,7 +552,7 @@ async def _quantity_chosen(
     data["lines"] = lines
     await state.set_state(OrderDialog.cart)
     await state.set_data(data)
-    await _show(event, _cart_screen(data, note))
+    await show(event, _cart_screen(data, note))
 
 
 async def quantity_back(query: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
@@ -598,11 +561,11 @@ async def quantity_back(query: CallbackQuery, state: FSMContext, session: AsyncS
     if pick.get("edit"):
         await state.set_state(OrderDialog.cart)
         await state.set_data(data)
-        await _show(query, _cart_screen(data))
+        await show(query, _cart_screen(data))
         return
     await state.set_state(OrderDialog.cartridge)
     await state.set_data(data)
-    await _show(query, await _cartridge_screen(session, data))
+    await show(query, await _cartridge_screen(session, data))
 
 
 # --- cart ---------------------------------------------------------------------------------------
@@ -620,25 +583,25 @@ async def cart_action(
     action = callback_data.action
     if action == "add":
         if len(lines) >= orders.LINES_MAX:
-            await _alert(query, _lines_max_text())
+            await alert(query, _lines_max_text())
             return
         data["list"] = {"view": "fit"}
         await state.set_state(OrderDialog.cartridge)
         await state.set_data(data)
-        await _show(query, await _cartridge_screen(session, data))
+        await show(query, await _cartridge_screen(session, data))
     elif action == "next":
         if not lines:
-            await _alert(query, _("The cart is empty: add a cartridge first."))
+            await alert(query, _("The cart is empty: add a cartridge first."))
             return
         await state.set_state(OrderDialog.comment)
-        await _show(query, _comment_screen(data))
+        await show(query, _comment_screen(data))
     elif action == "branch" and len(data.get("branches", [])) > 1:
         await state.set_state(OrderDialog.branch)
-        await _show(query, _branch_screen(data))
+        await show(query, _branch_screen(data))
     elif action in ("edit", "del"):
         line = next((ln for ln in lines if ln["id"] == callback_data.type_id), None)
         if line is None:
-            await _alert(query, _("This line is no longer in the cart."))
+            await alert(query, _("This line is no longer in the cart."))
             return
         if action == "edit":
             await _edit_line(query, state, session, data, line, order_max_quantity)
@@ -646,14 +609,14 @@ async def cart_action(
         data["lines"] = [ln for ln in lines if ln["id"] != line["id"]]
         if data["lines"]:
             await state.set_data(data)
-            await _show(query, _cart_screen(data))
+            await show(query, _cart_screen(data))
             return
         data["list"] = {"view": "fit"}
         await state.set_state(OrderDialog.cartridge)
         await state.set_data(data)
-        await _show(query, await _cartridge_screen(session, data, _("The cart is empty.")))
+        await show(query, await _cartridge_screen(session, data, _("The cart is empty.")))
     else:
-        await _alert(query, _("This button is no longer valid. Send /help to see what you can do."))
+        await alert(query, _("This button is no longer valid. Send /help to see what you can do."))
 
 
 async def _edit_line(
@@ -669,7 +632,7 @@ async def _edit_line(
     data["pick"] = {"id": line["id"], "model": line["model"], "stock": stock, "edit": True}
     await state.set_state(OrderDialog.quantity)
     await state.set_data(data)
-    await _show(query, _quantity_screen(data, max_quantity))
+    await show(query, _quantity_screen(data, max_quantity))
 
 
 async def cart_back(
@@ -685,7 +648,7 @@ async def cart_back(
         data["list"] = {"view": "fit"}
         await state.set_state(OrderDialog.cartridge)
         await state.set_data(data)
-        await _show(query, await _cartridge_screen(session, data))
+        await show(query, await _cartridge_screen(session, data))
         return
     await _edit_line(query, state, session, data, lines[-1], order_max_quantity)
 
@@ -698,10 +661,10 @@ async def comment_step(query: CallbackQuery, callback_data: OrderStep, state: FS
     if callback_data.action == "clear":
         data["comment"] = ""
         await state.set_data(data)
-        await _show(query, _comment_screen(data))
+        await show(query, _comment_screen(data))
         return
     await state.set_state(OrderDialog.photo)
-    await _show(query, _photo_screen(data))
+    await show(query, _photo_screen(data))
 
 
 async def comment_typed(message: Message, state: FSMContext) -> None:
@@ -718,7 +681,7 @@ async def comment_typed(message: Message, state: FSMContext) -> None:
     data["comment"] = text
     await state.set_state(OrderDialog.photo)
     await state.set_data(data)
-    await _show(message, _photo_screen(data))
+    await show(message, _photo_screen(data))
 
 
 async def comment_not_text(message: Message) -> None:
@@ -728,7 +691,7 @@ async def comment_not_text(message: Message) -> None:
 async def comment_back(query: CallbackQuery, state: FSMContext) -> None:
     data = await state.get_data()
     await state.set_state(OrderDialog.cart)
-    await _show(query, _cart_screen(data))
+    await show(query, _cart_screen(data))
 
 
 # --- photos -------------------------------------------------------------------------------------
@@ -739,18 +702,18 @@ async def photo_received(message: Message, state: FSMContext) -> None:
     photos = list(data.get("photos", []))
     largest = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
     if any(p["uid"] == largest.file_unique_id for p in photos):
-        await _show(message, _photo_screen(data))
+        await show(message, _photo_screen(data))
         return
     if len(photos) >= orders.PHOTOS_MAX:
         note = _("You have attached the maximum of {max} photos. Press Done.").format(
             max=orders.PHOTOS_MAX
         )
-        await _show(message, _photo_screen(data, note))
+        await show(message, _photo_screen(data, note))
         return
     photos.append({"id": largest.file_id, "uid": largest.file_unique_id})
     data["photos"] = photos
     await state.set_data(data)
-    await _show(message, _photo_screen(data, _("Photo received.")))
+    await show(message, _photo_screen(data, _("Photo received.")))
 
 
 async def photo_not_photo(message: Message) -> None:
@@ -766,7 +729,7 @@ async def photo_step(
     if callback_data.action == "clear":
         data["photos"] = []
         await state.set_data(data)
-        await _show(query, _photo_screen(data))
+        await show(query, _photo_screen(data))
         return
     await _to_summary(query, state, session, data)
 
@@ -774,7 +737,7 @@ async def photo_step(
 async def photo_back(query: CallbackQuery, state: FSMContext) -> None:
     data = await state.get_data()
     await state.set_state(OrderDialog.comment)
-    await _show(query, _comment_screen(data))
+    await show(query, _comment_screen(data))
 
 
 # --- summary and confirmation -------------------------------------------------------------------
@@ -788,11 +751,11 @@ async def _to_summary(
         data["list"] = {"view": "fit"}
         await state.set_state(OrderDialog.cartridge)
         await state.set_data(data)
-        await _show(query, await _cartridge_screen(session, data, "\n".join(notes)))
+        await show(query, await _cartridge_screen(session, data, "\n".join(notes)))
         return
     await state.set_state(OrderDialog.summary)
     await state.set_data(data)
-    await _show(query, screen)
+    await show(query, screen)
 
 
 async def summary_edit(query: CallbackQuery, state: FSMContext) -> None:
@@ -800,7 +763,7 @@ async def summary_edit(query: CallbackQuery, state: FSMContext) -> None:
     data.pop("token", None)
     await state.set_state(OrderDialog.cart)
     await state.set_data(data)
-    await _show(query, _cart_screen(data))
+    await show(query, _cart_screen(data))
 
 
 async def summary_back(query: CallbackQuery, state: FSMContext) -> None:
@@ -808,7 +771,7 @@ async def summary_back(query: CallbackQuery, state: FSMContext) -> None:
     data.pop("token", None)
     await state.set_state(OrderDialog.photo)
     await state.set_data(data)
-    await _show(query, _photo_screen(data))
+    await show(query, _photo_screen(data))
 
 
 async def confirm(
@@ -841,20 +804,16 @@ async def confirm(
         # created is shown, and only to its author (the service refuses anyone else).
         result = await orders.replay(session, actor, token)
         if result is None:
-            await _alert(query, _("This order form is out of date. Start a new order with /order."))
+            await alert(query, _("This order form is out of date. Start a new order with /order."))
             return
     view = await request_view(session, result.request.id)
     filed = _("Order {number} is filed. You will get a message at every change.").format(
         number=html.quote(view["number"])
     )
-    await _show(query, (render_card(view, tz, extra=filed), card_markup(view, Viewer(author=True))))
+    await show(query, (render_card(view, tz, extra=filed), card_markup(view, Viewer(author=True))))
 
 
 # --- anything else inside the dialog ------------------------------------------------------------
-
-
-async def use_the_buttons(message: Message) -> None:
-    await message.answer(_("Please use the buttons above, or send /cancel."))
 
 
 def build() -> Router:

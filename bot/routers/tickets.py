@@ -23,16 +23,14 @@ import secrets
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router, html
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import DialogNav
 from bot.cards import Viewer, card_markup, render_card
 from bot.keyboards import tickets as kb
 from bot.keyboards.menu import TICKET
@@ -44,6 +42,14 @@ from bot.keyboards.tickets import (
     TicketPriority,
     TicketStep,
     priority_name,
+)
+from bot.screens import (
+    BACK,
+    Screen,
+    alert,
+    quote_within,
+    show,
+    use_the_buttons,
 )
 from database.enums import RequestKind, UserStatus
 from services import orders, tickets
@@ -61,36 +67,11 @@ class TicketDialog(StatesGroup):
     summary = State()
 
 
-TEXT_LIMIT = 4096  # Telegram's limit, in UTF-16 code units
 SHOWN_DESCRIPTION = 2500  # units of the quoted description shown on the summary
 SHOWN_PREVIOUS = 3000  # units of a previous subject / description shown on its step
 
-Screen = tuple[str, InlineKeyboardMarkup | None]
-BACK = DialogNav.filter(F.action == "back")
-
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def _length(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _quote(text: str, budget: int) -> str:
-    """`html.quote(text)`, cut with an ellipsis so that it takes at most `budget` units."""
-    quoted = html.quote(text)
-    if _length(quoted) <= budget:
-        return quoted
-    parts: list[str] = []
-    used = 1  # the ellipsis
-    for char in text:
-        piece = html.quote(char)
-        used += _length(piece)
-        if used > budget:
-            break
-        parts.append(piece)
-    return "".join(parts).rstrip() + "…"
 
 
 def _locale() -> str:
@@ -109,28 +90,6 @@ def _category_names(data: dict) -> list[dict]:
 def _category_name(data: dict) -> str:
     found = [c for c in _category_names(data) if c["id"] == data.get("category_id")]
     return found[0]["name"] if found else "—"
-
-
-async def _show(event: Message | CallbackQuery, screen: Screen) -> None:
-    """A typed message gets a new message; a button press edits the message it belongs to."""
-    text, markup = screen
-    if isinstance(event, Message):
-        await event.answer(text, reply_markup=markup)
-        return
-    message = event.message
-    if isinstance(message, Message):
-        try:
-            await message.edit_text(text, reply_markup=markup)
-        except TelegramBadRequest as exc:
-            if "message is not modified" not in exc.message:
-                await message.answer(text, reply_markup=markup)  # too old or gone: send anew
-    else:
-        await event.bot.send_message(event.from_user.id, text, reply_markup=markup)
-    await event.answer()
-
-
-async def _alert(query: CallbackQuery, text: str) -> None:
-    await query.answer(text, show_alert=True)
 
 
 # --- screens ------------------------------------------------------------------------------------
@@ -155,7 +114,7 @@ def _subject_screen(data: dict, note: str = "") -> Screen:
     subject = data.get("subject", "")
     if subject:
         parts.append("")
-        parts.append(_("Now: {text}").format(text=_quote(subject, SHOWN_PREVIOUS)))
+        parts.append(_("Now: {text}").format(text=quote_within(subject, SHOWN_PREVIOUS)))
         parts.append(_("Send a new text to replace it, or press Keep it."))
     return "\n".join(parts), kb.text_step(bool(subject))
 
@@ -170,7 +129,7 @@ def _description_screen(data: dict, note: str = "") -> Screen:
     description = data.get("description", "")
     if description:
         parts.append("")
-        parts.append(_("Now: {text}").format(text=_quote(description, SHOWN_PREVIOUS)))
+        parts.append(_("Now: {text}").format(text=quote_within(description, SHOWN_PREVIOUS)))
         parts.append(_("Send a new text to replace it, or press Keep it."))
     return "\n".join(parts), kb.text_step(bool(description))
 
@@ -196,9 +155,9 @@ def _summary_screen(data: dict) -> Screen:
         _("Please check your ticket."),
         _("Category: {category}").format(category=html.quote(_category_name(data))),
         _("Priority: {priority}").format(priority=priority_name(data["priority"])),
-        _("Subject: {subject}").format(subject=_quote(data["subject"], SUBJECT_MAX * 6)),
+        _("Subject: {subject}").format(subject=quote_within(data["subject"], SUBJECT_MAX * 6)),
         _("Description:\n{description}").format(
-            description=_quote(data["description"], SHOWN_DESCRIPTION)
+            description=quote_within(data["description"], SHOWN_DESCRIPTION)
         ),
         _("Files: {count}").format(count=len(data.get("files", []))),
     ]
@@ -210,7 +169,7 @@ async def _go(
 ) -> None:
     await state.set_state(step)
     await state.set_data(data)
-    await _show(event, screen)
+    await show(event, screen)
 
 
 # --- entry --------------------------------------------------------------------------------------
@@ -249,7 +208,7 @@ async def category_chosen(
 ) -> None:
     data = await state.get_data()
     if not any(c["id"] == callback_data.category_id for c in data.get("categories", [])):
-        await _alert(query, _("Sorry, you are not allowed to do this."))
+        await alert(query, _("Sorry, you are not allowed to do this."))
         return
     data["category_id"] = callback_data.category_id
     await _go(query, state, TicketDialog.priority, data, _priority_screen(data))
@@ -259,7 +218,7 @@ async def priority_chosen(
     query: CallbackQuery, callback_data: TicketPriority, state: FSMContext
 ) -> None:
     if callback_data.priority not in {p.value for p in PRIORITIES}:
-        await _alert(query, _("Sorry, you are not allowed to do this."))
+        await alert(query, _("Sorry, you are not allowed to do this."))
         return
     data = await state.get_data()
     data["priority"] = callback_data.priority
@@ -281,7 +240,7 @@ async def subject_typed(message: Message, state: FSMContext) -> None:
         note = _("The subject is {length} characters long; at most {max} fit.").format(
             length=len(text), max=SUBJECT_MAX
         )
-        await _show(message, _subject_screen(data, note))
+        await show(message, _subject_screen(data, note))
         return
     data["subject"] = text
     await _go(message, state, TicketDialog.description, data, _description_screen(data))
@@ -289,13 +248,13 @@ async def subject_typed(message: Message, state: FSMContext) -> None:
 
 async def subject_not_text(message: Message, state: FSMContext) -> None:
     note = _("Please send the subject as a text message.")
-    await _show(message, _subject_screen(await state.get_data(), note))
+    await show(message, _subject_screen(await state.get_data(), note))
 
 
 async def subject_keep(query: CallbackQuery, state: FSMContext) -> None:
     data = await state.get_data()
     if not data.get("subject"):
-        await _show(query, _subject_screen(data))
+        await show(query, _subject_screen(data))
         return
     await _go(query, state, TicketDialog.description, data, _description_screen(data))
 
@@ -312,7 +271,7 @@ async def description_typed(message: Message, state: FSMContext) -> None:
         note = _("The description is {length} characters long; at most {max} fit.").format(
             length=len(text), max=DESCRIPTION_MAX
         )
-        await _show(message, _description_screen(data, note))
+        await show(message, _description_screen(data, note))
         return
     data["description"] = text
     await _go(message, state, TicketDialog.files, data, _files_screen(data))
@@ -320,13 +279,13 @@ async def description_typed(message: Message, state: FSMContext) -> None:
 
 async def description_not_text(message: Message, state: FSMContext) -> None:
     note = _("Please send the description as a text message.")
-    await _show(message, _description_screen(await state.get_data(), note))
+    await show(message, _description_screen(await state.get_data(), note))
 
 
 async def description_keep(query: CallbackQuery, state: FSMContext) -> None:
     data = await state.get_data()
     if not data.get("description"):
-        await _show(query, _description_screen(data))
+        await show(query, _description_screen(data))
         return
     await _go(query, state, TicketDialog.files, data, _files_screen(data))
 
@@ -366,23 +325,23 @@ async def file_received(message: Message, state: FSMContext) -> None:
     files = list(data.get("files", []))
     new = _file_of(message)
     if any(f["uid"] == new["uid"] for f in files):
-        await _show(message, _files_screen(data))
+        await show(message, _files_screen(data))
         return
     if len(files) >= ATTACHMENTS_MAX:
         note = _("You have attached the maximum of {max} files. Press Done.").format(
             max=ATTACHMENTS_MAX
         )
-        await _show(message, _files_screen(data, note))
+        await show(message, _files_screen(data, note))
         return
     files.append(new)
     data["files"] = files
     await state.set_data(data)
-    await _show(message, _files_screen(data, _("File received.")))
+    await show(message, _files_screen(data, _("File received.")))
 
 
 async def file_not_file(message: Message, state: FSMContext) -> None:
     note = _("Please send a photo or a document, or use the buttons below.")
-    await _show(message, _files_screen(await state.get_data(), note))
+    await show(message, _files_screen(await state.get_data(), note))
 
 
 async def files_step(query: CallbackQuery, callback_data: TicketStep, state: FSMContext) -> None:
@@ -390,7 +349,7 @@ async def files_step(query: CallbackQuery, callback_data: TicketStep, state: FSM
     if callback_data.action == "clear":
         data["files"] = []
         await state.set_data(data)
-        await _show(query, _files_screen(data))
+        await show(query, _files_screen(data))
         return
     screen = _summary_screen(data)
     await _go(query, state, TicketDialog.summary, data, screen)
@@ -449,17 +408,13 @@ async def confirm(
         # created is shown, and only to its author (the service refuses anyone else).
         result = await orders.replay(session, actor, token)
         if result is None or result.request.kind != RequestKind.TICKET:
-            await _alert(query, _("This form is out of date. Start a new ticket with /ticket."))
+            await alert(query, _("This form is out of date. Start a new ticket with /ticket."))
             return
     view = await request_view(session, result.request.id)
     filed = _("Ticket {number} is filed. You will get a message at every change.").format(
         number=html.quote(view["number"])
     )
-    await _show(query, (render_card(view, tz, extra=filed), card_markup(view, Viewer(author=True))))
-
-
-async def use_the_buttons(message: Message) -> None:
-    await message.answer(_("Please use the buttons above, or send /cancel."))
+    await show(query, (render_card(view, tz, extra=filed), card_markup(view, Viewer(author=True))))
 
 
 def build() -> Router:
