@@ -8,9 +8,31 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.models import Request
+from database.repositories import requests as requests_repo
 from services import routing
+from services.actor import Actor
+from services.errors import PermissionDenied
 from services.notifications import notify
 from services.views import request_view
+
+TOKEN_MAX = 64  # Request.client_token
+
+
+async def replay(
+    session: AsyncSession, actor: Actor, client_token: str, kind: str
+) -> Request | None:
+    """The request of this kind that a confirmation token already created, or None.
+
+    Only its author may see it again: anyone else's token is refused (a forged button).
+    """
+    if not client_token or len(client_token) > TOKEN_MAX:
+        return None
+    existing = await requests_repo.by_client_token(session, client_token)
+    if existing is None or existing.kind != kind:
+        return None
+    if existing.author_id != actor.user_id:
+        raise PermissionDenied("someone else's request")
+    return existing
 
 
 async def route_new(

@@ -24,7 +24,7 @@ COMMENT_MAX = 1000
 PHOTOS_MAX = 10
 LINES_MAX = 20
 DEFAULT_MAX_QUANTITY = 20
-TOKEN_MAX = 64  # Request.client_token
+
 FILE_ID_MAX = 255  # Attachment.file_id
 FILE_UNIQUE_ID_MAX = 64  # Attachment.file_unique_id
 
@@ -90,7 +90,7 @@ async def create(
     the database's write lock (`BEGIN IMMEDIATE`); on PostgreSQL a concurrent transaction may
     insert the same token first, and the unique index turns our insert into a replay.
     """
-    if not client_token or len(client_token) > TOKEN_MAX:
+    if not client_token or len(client_token) > intake.TOKEN_MAX:
         raise InvalidOrder("client token")
     existing = await requests_repo.by_client_token(session, client_token)
     if existing is not None:
@@ -187,11 +187,3 @@ async def create(
     )
     await intake.route_new(session, request, photos=[fid for fid, _ in photo_file_ids])
     return CreatedOrder(request, created=True)
-
-
-async def replay(session: AsyncSession, actor: Actor, client_token: str) -> CreatedOrder | None:
-    """The order this confirmation already created (its author only), or None if there is none."""
-    if len(client_token) > TOKEN_MAX:
-        return None
-    existing = await requests_repo.by_client_token(session, client_token)
-    return None if existing is None else _replay(existing, actor)

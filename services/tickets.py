@@ -23,7 +23,7 @@ from utils.formatting import request_number
 SUBJECT_MAX = 100
 DESCRIPTION_MAX = 3000
 ATTACHMENTS_MAX = 10
-TOKEN_MAX = 64  # Request.client_token
+
 FILE_ID_MAX = 255  # Attachment.file_id
 FILE_UNIQUE_ID_MAX = 64  # Attachment.file_unique_id
 FILE_NAME_MAX = 255  # Attachment.file_name (longer names are cut)
@@ -95,7 +95,7 @@ async def create(
     index on it turns a concurrent duplicate insert into a replay (the savepoint undoes the
     number as well, so a replay leaves no gap).
     """
-    if not client_token or len(client_token) > TOKEN_MAX:
+    if not client_token or len(client_token) > intake.TOKEN_MAX:
         raise InvalidTicket("client token")
     existing = await requests_repo.by_client_token(session, client_token)
     if existing is not None:

@@ -58,8 +58,8 @@ from bot.screens import (
     use_the_buttons,
     utf16_len,
 )
-from database.enums import UserStatus
-from services import catalogue, orders, org
+from database.enums import RequestKind, UserStatus
+from services import catalogue, intake, orders, org
 from services.actor import Actor
 from services.orders import DEFAULT_MAX_QUANTITY, OrderLine
 from services.views import request_view
@@ -798,15 +798,16 @@ async def confirm(
             max_quantity=order_max_quantity,
         )
         await state.clear()
+        request = result.request
     else:
         # Not the summary on screen: a second tap, a redelivered update, a restart after the
         # order was filed, or a stale or forged button. Only an order this token already
         # created is shown, and only to its author (the service refuses anyone else).
-        result = await orders.replay(session, actor, token)
-        if result is None:
+        request = await intake.replay(session, actor, token, RequestKind.ORDER)
+        if request is None:
             await alert(query, _("This order form is out of date. Start a new order with /order."))
             return
-    view = await request_view(session, result.request.id)
+    view = await request_view(session, request.id)
     filed = _("Order {number} is filed. You will get a message at every change.").format(
         number=html.quote(view["number"])
     )

@@ -52,7 +52,7 @@ from bot.screens import (
     use_the_buttons,
 )
 from database.enums import RequestKind, UserStatus
-from services import orders, tickets
+from services import intake, tickets
 from services.actor import Actor
 from services.tickets import ATTACHMENTS_MAX, DESCRIPTION_MAX, SUBJECT_MAX, TicketFile
 from services.views import request_view
@@ -402,15 +402,16 @@ async def confirm(
             ],
         )
         await state.clear()
+        request = result.request
     else:
         # Not the summary on screen: a second tap, a redelivered update, a restart after the
         # ticket was filed, or a stale or forged button. Only a request this token already
         # created is shown, and only to its author (the service refuses anyone else).
-        result = await orders.replay(session, actor, token)
-        if result is None or result.request.kind != RequestKind.TICKET:
+        request = await intake.replay(session, actor, token, RequestKind.TICKET)
+        if request is None:
             await alert(query, _("This form is out of date. Start a new ticket with /ticket."))
             return
-    view = await request_view(session, result.request.id)
+    view = await request_view(session, request.id)
     filed = _("Ticket {number} is filed. You will get a message at every change.").format(
         number=html.quote(view["number"])
     )
