@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import RequestStatus, Role
-from database.models import Attachment, Request, RequestMessage, User, utcnow
+from database.models import Request, RequestMessage, User, utcnow
 from database.repositories import requests as requests_repo
 from database.repositories import thread as thread_repo
 from database.repositories import users as users_repo
@@ -26,7 +26,7 @@ from services import routing, workflow
 from services.actor import Actor
 from services.errors import DomainError, NotFound, PermissionDenied
 from services.notifications import notify
-from services.tickets import ATTACHMENTS_MAX, FILE_NAME_MAX, MIME_TYPE_MAX, TicketFile, _valid_file
+from services.tickets import ATTACHMENTS_MAX, FILE_NAME_MAX, TicketFile, attachment, valid_file
 from services.workflow import Action, Who
 
 S = RequestStatus
@@ -84,7 +84,7 @@ async def post(
     files = list(files)
     if len(text) > TEXT_MAX or (not text and not files):
         raise InvalidMessage("text")
-    if len(files) > ATTACHMENTS_MAX or not all(_valid_file(f) for f in files):
+    if len(files) > ATTACHMENTS_MAX or not all(valid_file(f) for f in files):
         raise InvalidMessage("files")
     from_author = actor.user_id == request.author_id
     question = question and not from_author
@@ -103,16 +103,8 @@ async def post(
         await thread_repo.add_attachments(
             session,
             [
-                Attachment(
-                    request_id=request.id,
-                    message_id=message.id,
-                    kind=f.kind,
-                    file_id=f.file_id,
-                    file_unique_id=f.file_unique_id,
-                    file_name=f.file_name[:FILE_NAME_MAX],
-                    mime_type=f.mime_type[:MIME_TYPE_MAX],
-                    file_size=f.file_size,
-                    uploaded_by_id=actor.user_id,
+                attachment(
+                    f, request_id=request.id, uploaded_by_id=actor.user_id, message_id=message.id
                 )
                 for f in files
             ],

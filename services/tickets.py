@@ -67,7 +67,24 @@ def _replay(existing: Request, actor: Actor) -> CreatedTicket:
     return CreatedTicket(existing, created=False)
 
 
-def _valid_file(f: TicketFile) -> bool:
+def attachment(
+    f: TicketFile, *, request_id: int, uploaded_by_id: int | None, message_id: int | None = None
+) -> Attachment:
+    """The stored row of a file sent with a ticket or with a message in its thread."""
+    return Attachment(
+        request_id=request_id,
+        message_id=message_id,
+        kind=f.kind,
+        file_id=f.file_id,
+        file_unique_id=f.file_unique_id,
+        file_name=f.file_name[:FILE_NAME_MAX],
+        mime_type=f.mime_type[:MIME_TYPE_MAX],
+        file_size=f.file_size,
+        uploaded_by_id=uploaded_by_id,
+    )
+
+
+def valid_file(f: TicketFile) -> bool:
     return (
         f.kind in FILE_KINDS
         and bool(f.file_id)
@@ -117,7 +134,7 @@ async def create(
     if not 1 <= len(description) <= DESCRIPTION_MAX:
         raise InvalidTicket("description")
     files = list(files)
-    if len(files) > ATTACHMENTS_MAX or not all(_valid_file(f) for f in files):
+    if len(files) > ATTACHMENTS_MAX or not all(valid_file(f) for f in files):
         raise InvalidTicket("files")
 
     now = now or utcnow()
@@ -157,18 +174,7 @@ async def create(
             raise
         return _replay(existing, actor)
     for f in files:
-        session.add(
-            Attachment(
-                request_id=request.id,
-                kind=f.kind,
-                file_id=f.file_id,
-                file_unique_id=f.file_unique_id,
-                file_name=f.file_name[:FILE_NAME_MAX],
-                mime_type=f.mime_type[:MIME_TYPE_MAX],
-                file_size=f.file_size,
-                uploaded_by_id=actor.user_id,
-            )
-        )
+        session.add(attachment(f, request_id=request.id, uploaded_by_id=actor.user_id))
     await audit.add(
         session,
         actor_id=actor.user_id,
