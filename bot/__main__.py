@@ -16,8 +16,7 @@ from cron.context import JobContext
 from cron.scheduler import create_scheduler
 from database.engine import create_engine, create_sessionmaker
 from database.migrate import upgrade_to_head
-from database.repositories import users as users_repo
-from services import registration, sla
+from services import registration, sla, users
 from utils.logging import setup_logging
 from utils.settings import Settings, SettingsError, load_settings
 
@@ -51,7 +50,7 @@ async def run(settings: Settings) -> None:
         async with sessionmaker() as session:
             await registration.sync_owners(session, settings.admin_ids)
             await session.commit()
-            privileged = await users_repo.privileged(session)
+            privileged = await users.with_own_menu(session)
         await register_menus(bot, i18n, privileged, settings.admin_ids)
         # handle_as_tasks=False: an update is fully handled (and committed) before the next
         # getUpdates call confirms it, so a crash never loses an update that was confirmed.

@@ -17,6 +17,19 @@ from utils.settings import SUPPORTED_LANGUAGES
 ASSIGNABLE_ROLES = (Role.USER, Role.EXECUTOR, Role.SUPERVISOR, Role.ADMIN)
 
 
+async def acting(session: AsyncSession, telegram_id: int) -> User | None:
+    """The user behind an incoming update; writing to the bot shows they unblocked it."""
+    user = await users_repo.by_telegram_id(session, telegram_id)
+    if user is not None and user.bot_blocked:
+        user.bot_blocked = False
+    return user
+
+
+async def with_own_menu(session: AsyncSession) -> list[User]:
+    """Approved, active users above plain user: they get a command menu of their own."""
+    return await users_repo.privileged(session)
+
+
 async def find(session: AsyncSession, ref: str) -> User | None:
     """A user by Telegram ID or @username."""
     ref = ref.strip()

@@ -178,3 +178,12 @@ async def test_double_tap_on_a_branch_files_one_registration(harness, sessionmak
     assert len(queued) == 1  # one request to the one owner
     assert "sent to the administrators" in " ".join(harness.replies(NEWCOMER.id))
     assert "no longer valid" in harness.callback_answer().text  # the second tap
+
+
+async def test_writing_again_clears_the_blocked_flag(harness, sessionmaker) -> None:
+    async with sessionmaker() as session:
+        user = await factories.user(session, 3000)
+        user.bot_blocked = True  # the sender saw 403 earlier
+        await session.commit()
+    await harness.feed(message_update(tg_user(3000), "/help"))
+    assert not (await db_user(sessionmaker, 3000)).bot_blocked

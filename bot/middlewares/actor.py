@@ -11,7 +11,7 @@ from aiogram.utils.i18n import I18n, I18nMiddleware
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from database.repositories import users as users_repo
+from services import users
 from services.actor import Actor
 
 
@@ -31,9 +31,7 @@ class ActorMiddleware(BaseMiddleware):
         if tg_user is None or tg_user.is_bot:
             return await handler(event, data)
         session: AsyncSession = data["session"]
-        user = await users_repo.by_telegram_id(session, tg_user.id)
-        if user is not None and user.bot_blocked:
-            user.bot_blocked = False  # they are writing to us again, so they unblocked the bot
+        user = await users.acting(session, tg_user.id)
         data["actor"] = Actor.build(tg_user.id, user, self.owner_ids)
         return await handler(event, data)
 
