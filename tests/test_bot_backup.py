@@ -9,11 +9,10 @@ import pytest
 from aiogram.methods import SendChatAction, SendDocument, SendMessage
 from aiogram.types import FSInputFile
 
-from bot.routers import backup, common, fallback
+from bot.routers import backup
 from database.enums import Role
 from services import backup as backups
 from tests import factories
-from tests.bot_harness import build_harness
 from tests.conftest import OWNER_ID
 from tests.updates import message_update, tg_user
 
@@ -29,16 +28,6 @@ def db_url(sqlite_url: str) -> str:
 @pytest.fixture
 def settings(settings, tmp_path: Path):
     return settings.model_copy(update={"backup_dir": tmp_path / "backups"})
-
-
-@pytest.fixture
-def harness(monkeypatch, settings, sessionmaker, i18n):
-    monkeypatch.setattr(
-        "bot.app.build_routers", lambda: [common.build(), backup.build(), fallback.build()]
-    )
-    harness = build_harness(settings, sessionmaker, i18n)
-    harness.dp["settings"] = settings  # create_dispatcher passes it in the integrated bot
-    return harness
 
 
 async def test_owner_gets_the_backup_as_a_document(harness, settings, tmp_path) -> None:

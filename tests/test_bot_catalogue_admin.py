@@ -18,7 +18,6 @@ from bot.keyboards.catalogue_admin import (
     TypeListPage,
     TypePick,
 )
-from bot.routers import catalogue_admin, common, fallback
 from bot.routers.catalogue_admin import CatalogueAdd, CatalogueEdit, StockEdit, StockImport
 from database.enums import Role
 from database.models import AuditLog, CartridgeType, StockItem, StockMovement
@@ -26,24 +25,13 @@ from database.repositories import catalogue as catalogue_repo
 from database.repositories import users as users_repo
 from database.seed import seed
 from tests import factories
-from tests.bot_harness import build_harness, buttons
+from tests.bot_harness import buttons
 from tests.conftest import OWNER_ID
 from tests.updates import callback_update, message_update, tg_user
 
 ADMIN = tg_user(2000, "Админ")
 PLAIN = tg_user(3000, "Пётр")
 OWNER = tg_user(OWNER_ID, "Ольга")
-
-
-def _routers():
-    return [common.build(), catalogue_admin.build(), fallback.build()]
-
-
-@pytest.fixture
-def harness(settings, sessionmaker, i18n, monkeypatch):
-    monkeypatch.setattr("bot.routers.build_routers", _routers)
-    monkeypatch.setattr("bot.app.build_routers", _routers)  # app.py imported the name
-    return build_harness(settings, sessionmaker, i18n)
 
 
 @pytest.fixture
@@ -199,7 +187,7 @@ async def test_text_steps_refuse_other_content_and_commands(harness, seeded) -> 
     await harness.feed(callback_update(ADMIN, AdminMenu(action="add").pack()))
     await harness.feed(message_update(ADMIN, None, sticker=None, contact=None, dice=None))
     assert "as a text message" in harness.last_reply(ADMIN.id).text
-    await harness.feed(message_update(ADMIN, "/invite"))
+    await harness.feed(message_update(ADMIN, "/frobnicate"))
     assert "answer this step first" in harness.last_reply(ADMIN.id).text
     assert await state_of(harness, ADMIN) == CatalogueAdd.model.state
     await harness.feed(message_update(ADMIN, "/cancel"))

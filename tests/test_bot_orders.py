@@ -10,7 +10,6 @@ from aiogram.types import Document, PhotoSize, Sticker
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-import bot.app
 from bot.callbacks import DialogNav
 from bot.keyboards.orders import (
     OrderBranch,
@@ -21,8 +20,6 @@ from bot.keyboards.orders import (
     OrderType,
     OrderTypes,
 )
-from bot.routers import build_routers
-from bot.routers import orders as orders_router
 from bot.routers.orders import OrderDialog
 from database.enums import RequestStatus, Role, UserStatus
 from database.models import Attachment, Branch, CartridgeType, Request, StockItem
@@ -53,21 +50,6 @@ STICKER = Sticker(
     is_video=False,
 )
 DOCUMENT = Document(file_id="doc", file_unique_id="u-doc", file_name="photo.jpg")
-
-
-@pytest.fixture
-def harness(settings, sessionmaker, i18n, monkeypatch):
-    """The project's harness with the order router included before the catch-all fallback."""
-
-    def routers():
-        built = build_routers()
-        if not any(router.name == "orders" for router in built):
-            at = next((i for i, r in enumerate(built) if r.name == "fallback"), len(built))
-            built.insert(at, orders_router.build())
-        return built
-
-    monkeypatch.setattr(bot.app, "build_routers", routers)
-    return build_harness(settings, sessionmaker, i18n)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import pytest
 from aiogram.methods import EditMessageText, SendMessage
 from sqlalchemy import func, select
 
-import bot.app
 from bot.keyboards.requests import (
     AssignPick,
     CardAction,
@@ -35,7 +34,7 @@ from services import orders
 from services.actor import Actor
 from services.orders import OrderLine
 from tests import factories
-from tests.bot_harness import build_harness, buttons
+from tests.bot_harness import buttons
 from tests.updates import callback_update, message_update, tg_user
 
 REQUESTER = tg_user(3000, "Пётр")
@@ -47,16 +46,6 @@ SUPERVISOR = tg_user(4004, "Старший")
 
 ISSUE_MODEL = "CF226X (26X)"  # 15 in stock after the seed
 SHORT_MODEL = "CF217A (17A)"  # 6 in stock
-
-
-@pytest.fixture
-def harness(settings, sessionmaker, i18n, monkeypatch):
-    from bot.routers import common, fallback, requests
-
-    monkeypatch.setattr(
-        bot.app, "build_routers", lambda: [common.build(), requests.build(), fallback.build()]
-    )
-    return build_harness(settings, sessionmaker, i18n)
 
 
 @pytest.fixture

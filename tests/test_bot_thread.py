@@ -8,7 +8,6 @@ import pytest
 from aiogram.types import Chat, Message, PhotoSize, User
 from sqlalchemy import select
 
-import bot.app
 from bot.keyboards.thread import ThreadReply
 from bot.outbox import RendererRegistry
 from bot.request_notifications import register_request_templates
@@ -22,7 +21,7 @@ from services import tickets, workflow
 from services.actor import Actor
 from services.workflow import Action
 from tests import factories
-from tests.bot_harness import build_harness, buttons
+from tests.bot_harness import buttons
 from tests.updates import callback_update, message_update, tg_user
 
 REQUESTER = tg_user(3000, "Пётр")
@@ -30,18 +29,6 @@ OTHER_USER = tg_user(3001, "Сидор")
 TECH = tg_user(4003, "Тех")
 TECH2 = tg_user(4005, "Тех2")
 BOT_ID = 42
-
-
-@pytest.fixture
-def harness(settings, sessionmaker, i18n, monkeypatch):
-    from bot.routers import common, fallback, requests, thread
-
-    monkeypatch.setattr(
-        bot.app,
-        "build_routers",
-        lambda: [common.build(), requests.build(), thread.build(), fallback.build()],
-    )
-    return build_harness(settings, sessionmaker, i18n)
 
 
 @pytest.fixture

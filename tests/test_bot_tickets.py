@@ -9,11 +9,8 @@ from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from aiogram.types import Document, PhotoSize, Sticker
 from sqlalchemy import select
 
-import bot.app
 from bot.callbacks import DialogNav
 from bot.keyboards.tickets import TicketCategory, TicketConfirm, TicketPriority, TicketStep
-from bot.routers import build_routers
-from bot.routers import tickets as tickets_router
 from bot.routers.tickets import TicketDialog
 from database.enums import RequestKind, RequestStatus, UserStatus
 from database.models import Attachment, Branch, Category, Request
@@ -21,7 +18,7 @@ from database.seed import seed
 from emulator.validation import CALLBACK_DATA_LIMIT, formatted_text
 from services.tickets import DESCRIPTION_MAX, SUBJECT_MAX
 from tests import factories
-from tests.bot_harness import build_harness, buttons
+from tests.bot_harness import buttons
 from tests.updates import callback_update, message_update, tg_user
 
 USER = tg_user(3100, "Иван")
@@ -47,21 +44,6 @@ STICKER = Sticker(
     is_animated=False,
     is_video=False,
 )
-
-
-@pytest.fixture
-def harness(settings, sessionmaker, i18n, monkeypatch):
-    """The project's harness with the ticket router included before the catch-all fallback."""
-
-    def routers():
-        built = build_routers()
-        if not any(router.name == "tickets" for router in built):
-            at = next((i for i, r in enumerate(built) if r.name == "fallback"), len(built))
-            built.insert(at, tickets_router.build())
-        return built
-
-    monkeypatch.setattr(bot.app, "build_routers", routers)
-    return build_harness(settings, sessionmaker, i18n)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ def build_routers() -> list[Router]:
         common,
         fallback,
         invites,
+        menu,
         orders,
         people,
         registration,
@@ -21,11 +22,12 @@ def build_routers() -> list[Router]:
         tickets,
     )
 
-    # Order matters: commands and menu buttons of `requests` come before the free-text steps
-    # of the order dialog; the catch-all fallback is last.
+    # Order matters: menu buttons come before every dialog's free-text steps; the catch-all
+    # fallback is last.
     return [
         common.build(),
         registration.build(),
+        menu.build(),
         approval.build(),
         invites.build(),
         people.build(),

@@ -34,7 +34,6 @@ from bot.keyboards.catalogue_admin import (
     TypeListPage,
     TypePick,
 )
-from bot.keyboards.menu import ADMIN
 from database.enums import Role
 from integrations import xlsx_stock
 from services import catalogue_admin as service
@@ -859,7 +858,6 @@ def build() -> Router:
     # filter would run in a worker thread for every update.
     router = Router(name="catalogue_admin")
     router.message.register(admin_command, Command("admin"))
-    router.message.register(admin_command, MagicData(F.event.text == ADMIN))
     router.callback_query.register(menu_pressed, AdminMenu.filter())
     router.callback_query.register(list_page, TypeListPage.filter())
     router.callback_query.register(type_picked, TypePick.filter())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, MagicData
+from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import DialogNav, LanguagePick
 from bot.commands import commands_for, set_chat_menu
-from bot.keyboards.menu import HELP
 from bot.keyboards.people import languages
 from bot.texts import LANGUAGE_NAMES, role_name
 from database.enums import Role, UserStatus
@@ -82,7 +81,6 @@ async def cancel_button(query: CallbackQuery, state: FSMContext) -> None:
 def build() -> Router:
     router = Router(name="common")
     router.message.register(help_command, Command("help"))
-    router.message.register(help_command, MagicData(F.event.text == HELP))
     router.message.register(lang_command, Command("lang"))
     router.message.register(cancel_command, Command("cancel"))
     router.callback_query.register(language_chosen, LanguagePick.filter())

@@ -37,7 +37,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cards import Viewer, card_markup, render_card
 from bot.keyboards import orders as kb
-from bot.keyboards.menu import ORDER
 from bot.keyboards.orders import (
     OrderBranch,
     OrderCart,
@@ -824,7 +823,6 @@ def build() -> Router:
     s = OrderDialog
     router = Router(name="orders")
     router.message.register(start_order, Command("order"))
-    router.message.register(start_order, MagicData(F.event.text == ORDER))
     router.callback_query.register(confirm, OrderConfirm.filter())  # in any state, see above
 
     router.callback_query.register(branch_chosen, StateFilter(s.branch), OrderBranch.filter())

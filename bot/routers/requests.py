@@ -24,7 +24,6 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cards import DEFAULT_TZ, Viewer, card_markup, render_card, status_name
-from bot.keyboards.menu import MY_REQUESTS, MY_WORK, QUEUE
 from bot.keyboards.requests import (
     AssignPick,
     CardAction,
@@ -542,11 +541,8 @@ def build() -> Router:
     router.message.register(reason_entered, reason_step, MagicData(F.event.text))
     router.message.register(reason_not_text, reason_step)
     router.message.register(view_command, Command(VIEW_COMMAND))
-    router.message.register(my_requests, MagicData(F.event.text == MY_REQUESTS))
     router.message.register(my_work, Command("my"))
-    router.message.register(my_work, MagicData(F.event.text == MY_WORK))
     router.message.register(queue, Command("queue"))
-    router.message.register(queue, MagicData(F.event.text == QUEUE))
     router.callback_query.register(card_action, RequestAct.filter())
     router.callback_query.register(open_card, RequestOpen.filter())
     router.callback_query.register(issue_anyway, IssueAnyway.filter())

@@ -33,7 +33,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cards import Viewer, card_markup, render_card
 from bot.keyboards import tickets as kb
-from bot.keyboards.menu import TICKET
 from bot.keyboards.tickets import (
     DEFAULT_PRIORITY,
     PRIORITIES,
@@ -427,7 +426,6 @@ def build() -> Router:
     s = TicketDialog
     router = Router(name="tickets")
     router.message.register(start_ticket, Command("ticket"))
-    router.message.register(start_ticket, MagicData(F.event.text == TICKET))
     router.callback_query.register(confirm, TicketConfirm.filter())  # in any state, see above
 
     router.callback_query.register(
