@@ -30,7 +30,7 @@ from services.tickets import ATTACHMENTS_MAX, FILE_NAME_MAX, TicketFile, attachm
 from services.workflow import Action, Who
 
 S = RequestStatus
-TEXT_MAX = 4000
+TEXT_MAX = 4096  # a Telegram message carries at most 4096 characters
 FINAL_STATUSES = (S.CLOSED, S.REJECTED, S.CANCELLED)
 
 
