@@ -203,3 +203,29 @@ async def test_reply_command_by_staff_and_refused_for_plain_user(harness, sessio
     await harness.feed(message_update(TECH, "/reply"))
     assert "/reply" in harness.replies(TECH.id)[-1]
     assert buttons(harness.last_reply(TECH.id)) == []
+
+
+async def test_writing_into_a_finished_ticket_says_why(harness, sessionmaker) -> None:
+    rid = await setup(sessionmaker)
+    async with sessionmaker() as session:
+        tech = await users_repo.by_telegram_id(session, TECH.id)
+        await workflow.apply(
+            session, Actor.build(TECH.id, tech, frozenset()), rid, Action.REJECT, reason="дубль"
+        )
+        await session.commit()
+    await link(sessionmaker, REQUESTER.id, 700, rid)
+    await harness.feed(
+        message_update(REQUESTER, "но ведь", reply_to_message=bot_message(3000, 700))
+    )
+    assert harness.replies(REQUESTER.id)[-1] == (
+        "This request is finished: its conversation takes no more messages."
+    )
+    assert await thread_texts(sessionmaker, rid) == []
+    assert await relayed(sessionmaker, TECH.id) == []
+
+
+async def test_reply_over_telegrams_limit_is_refused_with_a_reason(harness, sessionmaker) -> None:
+    rid = await setup(sessionmaker)
+    await harness.feed(message_update(TECH, f"/reply {rid} " + "я" * 4097))
+    assert harness.replies(TECH.id)[-1].startswith("The message is empty, too long")
+    assert await thread_texts(sessionmaker, rid) == []

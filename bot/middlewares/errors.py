@@ -12,6 +12,9 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.errors import Conflict, DomainError, NotFound, PermissionDenied
+from services.periods import InvalidPeriod
+from services.thread import InvalidMessage, ThreadClosed
+from services.workflow import REOPEN_DAYS, ReopenExpired
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +49,16 @@ def _explain(exc: DomainError) -> str:
         return _("This no longer exists or was not found.")
     if isinstance(exc, Conflict):
         return _("Someone else has just changed this. Please try again.")
+    if isinstance(exc, ThreadClosed):
+        return _("This request is finished: its conversation takes no more messages.")
+    if isinstance(exc, InvalidMessage):
+        return _("The message is empty, too long or has unsupported files; nothing was sent.")
+    if isinstance(exc, ReopenExpired):
+        return _("A resolved request can be reopened within {days} days only.").format(
+            days=REOPEN_DAYS
+        )
+    if isinstance(exc, InvalidPeriod):
+        return _("Please type the dates as DD.MM.YYYY or DD.MM.YYYY - DD.MM.YYYY.")
     return _("This cannot be done right now.")
 
 
