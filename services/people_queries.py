@@ -6,19 +6,21 @@ Read-only; every function checks the actor's access first, so a forged button le
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from database.enums import Role
-from database.models import Request, User
+from database.enums import RequestKind, RequestStatus, Role
+from database.models import Request, User, utcnow
 from database.repositories import people_queries as people_repo
 from database.repositories import requests as requests_repo
 from services.actor import Actor
 from services.errors import NotFound, PermissionDenied
 from services.requests import can_view
+from services.thread import FINAL_STATUSES, may_post
 from services.views import request_view
-from services.workflow import TRANSITIONS, Action, Who, may
+from services.workflow import REOPEN_DAYS, TRANSITIONS, Action, Who, may
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,8 @@ class Rights:
     handler: bool
     supervisor: bool
     reject: bool  # whoever the transition table lets reject it now
+    thread: bool  # may write in its thread now (services.thread.may_post, not finished)
+    reopen: bool  # the requester of a resolved ticket, within REOPEN_DAYS of its resolution
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,13 +40,28 @@ class Card:
     rights: Rights
 
 
-async def rights(session: AsyncSession, actor: Actor, request: Request) -> Rights:
+def _reopenable(request: Request, now: datetime) -> bool:
+    """A resolved ticket still within the window (an issued order has left the stock)."""
+    return (
+        request.kind == RequestKind.TICKET
+        and request.status == RequestStatus.DONE
+        and request.done_at is not None
+        and now <= request.done_at + timedelta(days=REOPEN_DAYS)
+    )
+
+
+async def rights(
+    session: AsyncSession, actor: Actor, request: Request, *, now: datetime | None = None
+) -> Rights:
+    author = await may(session, actor, request, Who.AUTHOR)
     return Rights(
-        author=await may(session, actor, request, Who.AUTHOR),
+        author=author,
         category=await may(session, actor, request, Who.CATEGORY),
         handler=await may(session, actor, request, Who.HANDLER),
         supervisor=await may(session, actor, request, Who.SUPERVISOR),
         reject=await may(session, actor, request, TRANSITIONS[Action.REJECT].who),
+        thread=request.status not in FINAL_STATUSES and await may_post(session, actor, request),
+        reopen=author and _reopenable(request, now or utcnow()),
     )
 
 
@@ -55,10 +74,13 @@ async def _visible(session: AsyncSession, actor: Actor, request_id: int) -> Requ
     return request
 
 
-async def card(session: AsyncSession, actor: Actor, request_id: int) -> Card:
+async def card(
+    session: AsyncSession, actor: Actor, request_id: int, *, now: datetime | None = None
+) -> Card:
     """The card data and the viewer's rights; refused for anyone who may not see it."""
     request = await _visible(session, actor, request_id)
-    return Card(await request_view(session, request.id), await rights(session, actor, request))
+    view = await request_view(session, request.id)
+    return Card(view, await rights(session, actor, request, now=now))
 
 
 async def assignable(session: AsyncSession, actor: Actor, request_id: int) -> list[User]:

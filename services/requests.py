@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from database.enums import RequestStatus, Role
+from database.enums import OPEN_STATUSES, Priority, RequestKind, RequestStatus, Role
 from database.models import Request
 from database.repositories import requests as requests_repo
 from database.repositories import users as users_repo
 from services import routing
 from services.actor import Actor
-from services.errors import NotFound, PermissionDenied
+from services.errors import DomainError, NotFound, PermissionDenied
 from services.views import request_view
 
 PAGE_SIZE = 5
@@ -90,11 +90,67 @@ async def queue(session: AsyncSession, actor: Actor, *, page: int) -> RequestPag
     """New, untaken requests of the executor's categories (all categories for supervisors)."""
     actor.require(Role.EXECUTOR)
     conditions = [Request.status == RequestStatus.NEW, Request.archived.is_(False)]
-    if not actor.at_least(Role.SUPERVISOR):
-        category_ids = await users_repo.category_ids(session, actor.user_id)
-        branch_ids = await users_repo.own_branch_ids(session, actor.user_id)
-        mine = Request.category_id.in_(category_ids)
-        if branch_ids:  # the branch's own executor gets the branch's requests too
-            mine = or_(mine, Request.branch_id.in_(branch_ids))
-        conditions.append(mine)
+    conditions += await _served(session, actor)
     return await _page(session, conditions, page)
+
+
+async def _served(session: AsyncSession, actor: Actor) -> list:
+    """The executor's share: their categories and the branches they are the own executor of
+    (no condition for supervisors and above)."""
+    if actor.at_least(Role.SUPERVISOR):
+        return []
+    category_ids = await users_repo.category_ids(session, actor.user_id)
+    branch_ids = await users_repo.own_branch_ids(session, actor.user_id)
+    mine = Request.category_id.in_(category_ids)
+    if branch_ids:  # the branch's own executor gets the branch's requests too
+        mine = or_(mine, Request.branch_id.in_(branch_ids))
+    return [mine]
+
+
+# --- /tickets -----------------------------------------------------------------------------
+
+TICKET_STATUSES = OPEN_STATUSES  # the status filters of the ticket list
+PRIORITIES = tuple(Priority)
+
+
+class InvalidFilter(DomainError):
+    """A list filter names a status or priority the list does not offer."""
+
+
+@dataclass(frozen=True, slots=True)
+class TicketPage(RequestPage):
+    status: str | None
+    priority: str | None
+    assignees: dict[int, str]  # full names of the assignees on the page, by user id
+
+
+async def tickets(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    status: str | None = None,
+    priority: str | None = None,
+    page: int = 0,
+) -> TicketPage:
+    """`/tickets`: open tickets of the executor's categories and own branches (all for
+    supervisors), optionally of one status and one priority; critical first, then oldest."""
+    actor.require(Role.EXECUTOR)
+    if status is not None and status not in TICKET_STATUSES:
+        raise InvalidFilter(f"no such status in the ticket list: {status!r}")
+    if priority is not None and priority not in PRIORITIES:
+        raise InvalidFilter(f"no such priority: {priority!r}")
+    conditions = [
+        Request.kind == RequestKind.TICKET,
+        Request.archived.is_(False),
+        requests_repo.open_condition(True),
+    ]
+    if status is not None:
+        conditions.append(Request.status == status)
+    if priority is not None:
+        conditions.append(Request.priority == priority)
+    conditions += await _served(session, actor)
+    rows, page, total = await requests_repo.ranked_page(
+        session, conditions=conditions, page=page, limit=PAGE_SIZE
+    )
+    names = await requests_repo.user_names(session, (r.assignee_id for r in rows))
+    return TicketPage(rows, page, total, status, priority, names)

@@ -8,11 +8,16 @@ to the assignee (or, while nobody took the request, to those who got its card); 
 to the requester. A staff question on a request in progress moves it to `waiting`; the
 requester's message while it waits moves it back to `in_progress` (both through the workflow's
 transition table, so the SLA waiting time is kept there).
+
+Whoever may see the request may read its thread (`history`) and have its files sent again
+(`send_files`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,12 +31,14 @@ from services import routing, workflow
 from services.actor import Actor
 from services.errors import DomainError, NotFound, PermissionDenied
 from services.notifications import notify
+from services.requests import can_view
 from services.tickets import ATTACHMENTS_MAX, FILE_NAME_MAX, TicketFile, attachment, valid_file
 from services.workflow import Action, Who
 
 S = RequestStatus
 TEXT_MAX = 4096  # a Telegram message carries at most 4096 characters
 FINAL_STATUSES = (S.CLOSED, S.REJECTED, S.CANCELLED)
+HISTORY_LIMIT = 200  # the newest messages a history reads; older ones are only counted
 
 
 class InvalidMessage(DomainError):
@@ -154,3 +161,73 @@ async def reply_target(session: AsyncSession, actor: Actor | None, request_id: i
     if request.status in FINAL_STATUSES:
         raise ThreadClosed(request.number)
     return request
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryFile:
+    kind: str  # photo, document
+    file_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryMessage:
+    created_at: datetime
+    author: str  # empty if the author's row is gone
+    text: str
+    is_question: bool
+    files: tuple[HistoryFile, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    request_id: int
+    number: str
+    total: int  # messages in the thread; `messages` holds the newest of them, oldest first
+    messages: list[HistoryMessage]
+
+
+async def _visible(session: AsyncSession, actor: Actor, request_id: int) -> Request:
+    request = await requests_repo.by_id(session, request_id)
+    if request is None:
+        raise NotFound("request")
+    if not await can_view(session, actor, request):
+        raise PermissionDenied("request of someone else")
+    return request
+
+
+async def history(
+    session: AsyncSession, actor: Actor, request_id: int, *, limit: int = HISTORY_LIMIT
+) -> History:
+    """The thread of a request the actor may see (its newest `limit` messages, with authors and
+    files); refused for anyone else."""
+    request = await _visible(session, actor, request_id)
+    total = await thread_repo.count(session, request.id)
+    rows = await thread_repo.newest(session, request.id, limit) if total else []
+    files = await thread_repo.files_of(session, [message.id for message, _name in rows])
+    messages = [
+        HistoryMessage(
+            created_at=message.created_at,
+            author=name or "",
+            text=message.text,
+            is_question=message.is_question,
+            files=tuple(HistoryFile(f.kind, f.file_name) for f in files.get(message.id, [])),
+        )
+        for message, name in rows
+    ]
+    return History(request.id, request.number, total, messages)
+
+
+async def send_files(session: AsyncSession, actor: Actor, request_id: int) -> int:
+    """Queue every photo and document of a request the actor may see (its own and its
+    thread's) to the actor, through the outbox; how many were queued."""
+    request = await _visible(session, actor, request_id)
+    files = await requests_repo.attachments(session, request.id)
+    for f in files:
+        if f.kind == "photo":
+            template = "request.photo"
+            payload: dict[str, Any] = {"number": request.number, "file_id": f.file_id}
+        else:
+            template = "request.document"
+            payload = {"number": request.number, "file_id": f.file_id, "file_name": f.file_name}
+        await notify(session, actor.telegram_id, template, payload, request_id=request.id)
+    return len(files)

@@ -11,6 +11,7 @@ from database.repositories import catalogue as catalogue_repo
 from database.repositories import org as org_repo
 from database.repositories import requests as requests_repo
 from database.repositories import stock as stock_repo
+from database.repositories import thread as thread_repo
 from database.repositories import users as users_repo
 from services.errors import NotFound
 
@@ -27,6 +28,7 @@ async def request_view(session: AsyncSession, request_id: int) -> dict[str, Any]
     types = await catalogue_repo.by_ids(session, type_ids)
     stock = await stock_repo.totals(session, type_ids)
     attachments = await requests_repo.attachments(session, request.id)
+    messages = await thread_repo.count(session, request.id)
     return {
         "id": request.id,
         "number": request.number,
@@ -54,5 +56,8 @@ async def request_view(session: AsyncSession, request_id: int) -> dict[str, Any]
         "comment": request.description,
         "reject_reason": request.reject_reason,
         "created_at": request.created_at.isoformat(),
+        "done_at": request.done_at.isoformat() if request.done_at else None,
         "photos": [a.file_id for a in attachments if a.kind == "photo"],
+        "attachments": len(attachments),  # photos and documents, the thread's included
+        "messages": messages,  # in the thread
     }

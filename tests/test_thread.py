@@ -11,8 +11,8 @@ from sqlalchemy import select
 from database.enums import RequestStatus
 from database.models import Attachment, BotMessageLink, RequestMessage
 from database.repositories import requests as requests_repo
-from services import thread, workflow
-from services.errors import PermissionDenied
+from services import people_queries, thread, workflow
+from services.errors import NotFound, PermissionDenied
 from services.thread import InvalidMessage, ThreadClosed
 from services.tickets import TicketFile
 from services.workflow import Action, ReopenExpired
@@ -131,3 +131,107 @@ async def test_reply_linkage(session) -> None:
     assert await thread.request_for_reply(session, w.requester.telegram_id, 77) == rid
     assert await thread.request_for_reply(session, w.requester.telegram_id, 78) is None
     assert await thread.request_for_reply(session, w.neighbour.telegram_id, 77) is None
+
+
+# --- reading the thread, sending its files again, the card's rights ---------------------------
+
+
+async def test_history_lists_messages_with_authors_files_and_questions(session) -> None:
+    w = await build_world(session)
+    rid = await in_progress(session, w)
+    await thread.post(session, act(w.requester), rid, "Ещё <b>деталь</b>")
+    await thread.post(session, act(w.it_tech), rid, "Какая версия?", question=True)
+    doc = TicketFile("document", "doc-1", "u1", "log <1>.txt")
+    await thread.post(session, act(w.requester), rid, "", [TicketFile("photo", "ph-1"), doc])
+    history = await thread.history(session, act(w.it_tech), rid)
+    assert history.number == (await requests_repo.by_id(session, rid)).number
+    assert history.total == 3
+    assert [(m.author, m.text, m.is_question) for m in history.messages] == [
+        ("Петров Пётр", "Ещё <b>деталь</b>", False),
+        ("Техник", "Какая версия?", True),
+        ("Петров Пётр", "", False),
+    ]
+    assert history.messages[2].files == (
+        thread.HistoryFile("photo", ""),
+        thread.HistoryFile("document", "log <1>.txt"),
+    )
+    assert history.messages[0].files == ()
+    # the newest `limit` only, oldest first; the total still counts them all
+    newest = await thread.history(session, act(w.requester), rid, limit=2)
+    assert newest.total == 3 and [m.text for m in newest.messages] == ["Какая версия?", ""]
+
+
+async def test_history_and_files_only_for_those_who_may_see_the_request(session) -> None:
+    w = await build_world(session)
+    rid = (await ticket(session, w, files=[TicketFile("photo", "own-ph", "u0")])).request.id
+    await thread.post(session, act(w.requester), rid, "смотрите", [TicketFile("photo", "th-ph")])
+    before = len(await outbox(session))
+    for outsider in (w.neighbour, w.repair_tech):
+        with pytest.raises(PermissionDenied):
+            await thread.history(session, act(outsider), rid)
+        with pytest.raises(PermissionDenied):
+            await thread.send_files(session, act(outsider), rid)
+    with pytest.raises(NotFound):
+        await thread.history(session, act(w.supervisor), 424242)
+    assert len(await outbox(session)) == before
+    assert (await thread.history(session, act(w.supervisor), rid)).total == 1
+
+
+async def test_send_files_queues_the_tickets_and_the_threads_files_to_the_viewer(session) -> None:
+    w = await build_world(session)
+    own = [TicketFile("photo", "own-ph", "u0"), TicketFile("document", "own-doc", "u1", "a.pdf")]
+    rid = (await ticket(session, w, files=own)).request.id
+    await thread.post(
+        session, act(w.requester), rid, "ещё", [TicketFile("document", "th-doc", "", "b.txt")]
+    )
+    chat = w.it_tech.telegram_id
+    queued = len(await outbox(session, chat))
+    assert await thread.send_files(session, act(w.it_tech), rid) == 3
+    rows = (await outbox(session, chat))[queued:]
+    number = (await requests_repo.by_id(session, rid)).number
+    assert [(r.template, r.payload, r.request_id) for r in rows] == [
+        ("request.photo", {"number": number, "file_id": "own-ph"}, rid),
+        ("request.document", {"number": number, "file_id": "own-doc", "file_name": "a.pdf"}, rid),
+        ("request.document", {"number": number, "file_id": "th-doc", "file_name": "b.txt"}, rid),
+    ]
+    bare = (await ticket(session, w, token="tok-2")).request.id
+    assert await thread.send_files(session, act(w.requester), bare) == 0
+
+
+async def test_card_rights_to_write_and_to_reopen(session) -> None:
+    w = await build_world(session)
+    rid = (await ticket(session, w)).request.id
+    rights = {
+        who: (await people_queries.card(session, act(user), rid)).rights.thread
+        for who, user in (("requester", w.requester), ("tech", w.it_tech), ("boss", w.supervisor))
+    }
+    assert rights == {"requester": True, "tech": True, "boss": True}
+    await workflow.apply(session, act(w.supervisor), rid, Action.TAKE)
+    # taken by the supervisor: another executor of the category may read but not write
+    assert (await people_queries.card(session, act(w.it_tech), rid)).rights.thread is False
+    await workflow.apply(session, act(w.supervisor), rid, Action.START)
+    await workflow.apply(session, act(w.supervisor), rid, Action.DONE)
+    done_at = (await requests_repo.by_id(session, rid)).done_at
+    card = await people_queries.card(session, act(w.requester), rid)
+    assert card.view["done_at"] == done_at.isoformat()
+    assert card.rights.reopen and card.rights.thread
+    last = done_at + timedelta(days=workflow.REOPEN_DAYS)
+    assert (await people_queries.card(session, act(w.requester), rid, now=last)).rights.reopen
+    late = last + timedelta(seconds=1)
+    assert not (await people_queries.card(session, act(w.requester), rid, now=late)).rights.reopen
+    assert not (await people_queries.card(session, act(w.supervisor), rid)).rights.reopen
+    await workflow.apply(session, act(w.requester), rid, Action.CONFIRM)
+    closed = await people_queries.card(session, act(w.requester), rid)
+    assert not closed.rights.thread and not closed.rights.reopen
+
+
+async def test_an_issued_order_is_not_offered_for_reopening(session) -> None:
+    w = await build_world(session)
+    rid = (await ticket(session, w)).request.id
+    request = await requests_repo.by_id(session, rid)
+    request.kind = "order"  # the rule looks at the kind only
+    request.status = S.DONE
+    request.done_at = request.created_at
+    await session.flush()
+    card = await people_queries.card(session, act(w.requester), rid, now=request.created_at)
+    assert card.rights.author and not card.rights.reopen

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from database.enums import OPEN_STATUSES, RequestStatus
-from database.models import Attachment, Request, RequestCounter
+from database.enums import OPEN_STATUSES, Priority, RequestStatus
+from database.models import Attachment, Request, RequestCounter, User
 
 
 async def next_sequence(session: AsyncSession, prefix: str, year: int) -> int:
@@ -107,3 +107,45 @@ async def page(
 def open_condition(active: bool) -> Any:
     statuses = list(OPEN_STATUSES)
     return Request.status.in_(statuses) if active else Request.status.not_in(statuses)
+
+
+PRIORITY_RANK = {
+    Priority.CRITICAL: 0,
+    Priority.HIGH: 1,
+    Priority.NORMAL: 2,
+    Priority.LOW: 3,
+}
+
+
+def priority_rank() -> Any:
+    """Critical first, low last; an unknown value after them all."""
+    return case(PRIORITY_RANK, value=Request.priority, else_=len(PRIORITY_RANK))
+
+
+async def ranked_page(
+    session: AsyncSession, *, conditions: Sequence[Any], page: int, limit: int
+) -> tuple[list[Request], int, int]:
+    """A page by priority (critical first), then oldest first; a page past the end gives the
+    last one. Returns the rows, the page actually shown and the total."""
+    total = int(
+        await session.scalar(select(func.count()).select_from(Request).where(*conditions)) or 0
+    )
+    last = max(0, -(-total // limit) - 1)
+    page = min(max(page, 0), last)
+    result = await session.execute(
+        select(Request)
+        .where(*conditions)
+        .order_by(priority_rank(), Request.created_at, Request.id)
+        .offset(page * limit)
+        .limit(limit)
+    )
+    return list(result.scalars()), page, total
+
+
+async def user_names(session: AsyncSession, user_ids: Iterable[int | None]) -> dict[int, str]:
+    """Full names of the given users (assignees of a list), by id."""
+    ids = {user_id for user_id in user_ids if user_id is not None}
+    if not ids:
+        return {}
+    result = await session.execute(select(User.id, User.full_name).where(User.id.in_(ids)))
+    return {user_id: name for user_id, name in result}

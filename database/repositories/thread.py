@@ -3,10 +3,12 @@ request (a Telegram reply to it joins the thread)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from database.models import Attachment, BotMessageLink, RequestMessage
+from database.models import Attachment, BotMessageLink, RequestMessage, User
 
 
 async def add_message(session: AsyncSession, message: RequestMessage) -> RequestMessage:
@@ -27,6 +29,43 @@ async def messages(session: AsyncSession, request_id: int) -> list[RequestMessag
         .order_by(RequestMessage.created_at, RequestMessage.id)
     )
     return list(result.scalars())
+
+
+async def count(session: AsyncSession, request_id: int) -> int:
+    return await session.scalar(
+        select(func.count())
+        .select_from(RequestMessage)
+        .where(RequestMessage.request_id == request_id)
+    )
+
+
+async def newest(
+    session: AsyncSession, request_id: int, limit: int
+) -> list[tuple[RequestMessage, str | None]]:
+    """The newest `limit` messages, oldest first, each with its author's name (None if gone)."""
+    result = await session.execute(
+        select(RequestMessage, User.full_name)
+        .outerjoin(User, User.id == RequestMessage.author_id)
+        .where(RequestMessage.request_id == request_id)
+        .order_by(RequestMessage.created_at.desc(), RequestMessage.id.desc())
+        .limit(limit)
+    )
+    return [(message, name) for message, name in reversed(result.all())]
+
+
+async def files_of(
+    session: AsyncSession, message_ids: Sequence[int]
+) -> dict[int, list[Attachment]]:
+    """The files of these messages, by message id, in the order they were attached."""
+    found: dict[int, list[Attachment]] = {}
+    if not message_ids:
+        return found
+    result = await session.scalars(
+        select(Attachment).where(Attachment.message_id.in_(message_ids)).order_by(Attachment.id)
+    )
+    for row in result:
+        found.setdefault(row.message_id, []).append(row)
+    return found
 
 
 async def linked_request(session: AsyncSession, chat_id: int, message_id: int) -> int | None:
