@@ -3,25 +3,32 @@ viewer gets for its status and their rights.
 
 Pure rendering: texts go through the catalogue in the current locale (the handler's or the
 outbox renderer's), user and database text is escaped, and the card stays under Telegram's
-4096-character limit however long the comment or the list of lines is.
+4096-character limit however long the comment or the list of lines is; a shortened comment says
+where to read it whole (`/view_<id>`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from aiogram import html
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.keyboards.requests import CardAction, RequestAct
+from bot.keyboards.requests import CardAction, RequestAct, RequestFiles, RequestThread
+from bot.keyboards.thread import ThreadReply
 from database.enums import RequestKind, RequestStatus
+from services.workflow import TRANSITIONS, Action
 from utils.formatting import local_time
+
+if TYPE_CHECKING:
+    from services.people_queries import Rights
 
 S = RequestStatus
 TEXT_LIMIT = 4096
@@ -37,6 +44,19 @@ class Viewer:
     category: bool = False  # an executor of the request's category (or a supervisor)
     handler: bool = False  # the assignee (or a supervisor)
     supervisor: bool = False
+    thread: bool = False  # may write in the request's thread now
+    reopen: bool = False  # the requester may reopen the resolved ticket now
+
+
+def viewer_of(rights: Rights) -> Viewer:
+    return Viewer(
+        author=rights.author,
+        category=rights.category,
+        handler=rights.handler,
+        supervisor=rights.supervisor,
+        thread=rights.thread,
+        reopen=rights.reopen,
+    )
 
 
 def status_name(status: str, kind: str = RequestKind.ORDER) -> str:
@@ -90,25 +110,45 @@ def _line(line: dict[str, Any], issued: bool) -> str:
     )
 
 
+def full_comment(view: dict[str, Any]) -> str:
+    """The text the card shows as its comment (a ticket's description), uncut."""
+    return view.get("comment") or view.get("subject") or ""
+
+
 def render_card(view: dict[str, Any], tz: ZoneInfo | None = None, *, extra: str = "") -> str:
     """The card's HTML text; `extra` (already HTML) is appended, e.g. a question to the viewer."""
+    return card_text(view, tz, extra=extra)[0]
+
+
+def card_text(
+    view: dict[str, Any], tz: ZoneInfo | None = None, *, extra: str = "", full_below: bool = False
+) -> tuple[str, bool]:
+    """The card's HTML text and whether its comment had to be shortened. A shortened comment
+    ends with a note: the full text follows (`full_below`) or is at `/view_<id>`."""
     tz = tz or DEFAULT_TZ
-    comment = view.get("comment") or view.get("subject") or ""
+    comment = full_comment(view)
     lines = list(view.get("lines") or [])
     comment_limit = COMMENT_MAX
     shown_lines = len(lines)
     while True:
         shown_comment = _cut(comment, comment_limit)
-        text = _compose(view, tz, shown_comment, lines, shown_lines, extra)
+        note = ""
+        if shown_comment != comment:
+            note = (
+                _("(shortened — the full text follows)")
+                if full_below
+                else _("(shortened — full text: /view_{id})").format(id=int(view["id"]))
+            )
+        text = _compose(view, tz, shown_comment, note, lines, shown_lines, extra)
         excess = len(text) - TEXT_LIMIT
         if excess <= 0:
-            return text
+            return text, bool(note)
         if len(shown_comment) > 1:
             comment_limit = _fitting_prefix(shown_comment, len(html.quote(shown_comment)) - excess)
         elif shown_lines > 1:
             shown_lines -= 1
         else:  # not reachable with the services' limits on names and lines
-            return html.quote(_cut(text, TEXT_LIMIT // 6))
+            return html.quote(_cut(text, TEXT_LIMIT // 6)), bool(note)
 
 
 def _fitting_prefix(text: str, budget: int) -> int:
@@ -125,6 +165,7 @@ def _compose(
     view: dict[str, Any],
     tz: ZoneInfo,
     comment: str,
+    note: str,
     lines: list[dict[str, Any]],
     shown_lines: int,
     extra: str,
@@ -149,6 +190,8 @@ def _compose(
             parts.append(_("… and {count} more").format(count=len(lines) - shown_lines))
     if comment:
         parts.append(_("Comment: {comment}").format(comment=html.quote(comment)))
+        if note:
+            parts.append(f"<i>{note}</i>")
     if view.get("photos"):
         parts.append(_("Photos: {count}").format(count=len(view["photos"])))
     author = view.get("author") or {}
@@ -163,18 +206,31 @@ def _compose(
         parts.append(
             _("Created: {time}").format(time=local_time(datetime.fromisoformat(created), tz))
         )
+    done = view.get("done_at")
+    if done and status in (S.DONE, S.CLOSED):
+        label = _("Issued: {time}") if kind == RequestKind.ORDER else _("Resolved: {time}")
+        parts.append(label.format(time=local_time(datetime.fromisoformat(done), tz)))
     text = "\n".join(parts)
     return f"{text}\n\n{extra}" if extra else text
 
 
+def _link(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
 def _button(text: str, action: CardAction, request_id: int) -> InlineKeyboardButton:
-    return InlineKeyboardButton(
-        text=text, callback_data=RequestAct(action=action, request_id=request_id).pack()
-    )
+    return _link(text, RequestAct(action=action, request_id=request_id))
 
 
-def card_buttons(view: dict[str, Any], viewer: Viewer) -> list[list[InlineKeyboardButton]]:
-    """Rows of buttons for this viewer; the server re-checks every press."""
+def _allowed(action: Action, status: str) -> bool:
+    return status in TRANSITIONS[action].sources
+
+
+def card_buttons(
+    view: dict[str, Any], viewer: Viewer, *, full: bool = False
+) -> list[list[InlineKeyboardButton]]:
+    """Rows of buttons for this viewer; the server re-checks every press. `full`: the card of
+    `/view_<id>`, followed by the conversation (no button opens it) and with Attachments."""
     rid = int(view["id"])
     status = view["status"]
     order = view.get("kind", RequestKind.ORDER) == RequestKind.ORDER
@@ -189,25 +245,47 @@ def card_buttons(view: dict[str, Any], viewer: Viewer) -> list[list[InlineKeyboa
             rows.append([_button(_("Assign"), CardAction.ASSIGN, rid)])
         if viewer.author:
             rows.append([_button(_("Cancel request"), CardAction.CANCEL, rid)])
-    elif status in (S.ACCEPTED, S.IN_PROGRESS):
+    elif status in (S.ACCEPTED, S.IN_PROGRESS, S.WAITING):
         if viewer.handler:
             if status == S.ACCEPTED:
                 label = _("Start collecting") if order else _("Start work")
                 rows.append([_button(label, CardAction.START, rid)])
-            else:
+            elif _allowed(Action.DONE, status):  # waiting too, if the table allows it
                 label = _("Issue") if order else _("Mark resolved")
                 rows.append([_button(label, CardAction.DONE, rid)])
-            rows.append([_button(_("Reject"), CardAction.REJECT, rid)])
-        if viewer.supervisor:
+            if _allowed(Action.REJECT, status):
+                rows.append([_button(_("Reject"), CardAction.REJECT, rid)])
+        if viewer.supervisor and _allowed(Action.ASSIGN, status):
             rows.append([_button(_("Reassign"), CardAction.ASSIGN, rid)])
     elif status == S.DONE and viewer.author:
         label = _("Confirm receipt") if order else _("Confirm resolution")
-        rows.append([_button(label, CardAction.CONFIRM, rid)])
+        row = [_button(label, CardAction.CONFIRM, rid)]
+        if viewer.reopen:
+            row.append(_button(_("Reopen"), CardAction.REOPEN, rid))
+        rows.append(row)
+    talk = []
+    if viewer.thread:
+        talk.append(_link(_("Reply"), ThreadReply(request_id=rid)))
+        if viewer.handler and not viewer.author and _allowed(Action.ASK, status):
+            talk.append(_link(_("Ask the requester"), ThreadReply(request_id=rid, question=True)))
+    if talk:
+        rows.append(talk)
+    more = []
+    if view.get("messages") and not full:
+        label = _("Conversation ({count})").format(count=int(view["messages"]))
+        more.append(_link(label, RequestThread(request_id=rid)))
+    if view.get("attachments") and full:
+        label = _("Attachments ({count})").format(count=int(view["attachments"]))
+        more.append(_link(label, RequestFiles(request_id=rid)))
+    if more:
+        rows.append(more)
     return rows
 
 
-def card_markup(view: dict[str, Any], viewer: Viewer) -> InlineKeyboardMarkup | None:
-    rows = card_buttons(view, viewer)
+def card_markup(
+    view: dict[str, Any], viewer: Viewer, *, full: bool = False
+) -> InlineKeyboardMarkup | None:
+    rows = card_buttons(view, viewer, full=full)
     if not rows:
         return None
     builder = InlineKeyboardBuilder()

@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.keyboards.menu import user_menu
 from bot.keyboards.registration import decision
 from bot.outbox.renderers import RenderedMessage, RendererRegistry, localized
+from bot.report_notifications import register_report_templates
 from bot.request_notifications import register_request_templates
 from bot.sla_notifications import register_sla_templates
 from bot.texts import role_name
@@ -33,6 +34,7 @@ def create_renderers(i18n: I18n, tz: ZoneInfo) -> RendererRegistry:
     add("user.role_changed", _role_changed)
     register_request_templates(registry, i18n, tz=tz)
     register_sla_templates(registry, i18n)
+    register_report_templates(registry, i18n)
     return registry
 
 

@@ -8,7 +8,8 @@
 - `request.document` {number, file_id, file_name}: a file attached to a ticket;
 - `request.photo` {number, file_id}: the photo with a caption naming the request;
 - `request.status` {request_id, number, kind, status, action, assignee, reason, can_confirm}:
-  to the requester, one line per change, with Confirm receipt when `can_confirm`;
+  to the requester, one line per change, with Confirm receipt when `can_confirm`, and Confirm
+  resolution and Reopen when a ticket is resolved;
 - `request.message` {request_id, number, author, text, files, question}: a message of the
   request's thread, with a Reply button (the first file is sent as a photo or document with the
   text as its caption);
@@ -32,6 +33,7 @@ from bot.keyboards.requests import CardAction, RequestAct
 from bot.keyboards.thread import ThreadReply
 from bot.outbox.renderers import RenderedMessage, RendererRegistry, localized
 from database.enums import RequestKind
+from services.workflow import REOPEN_DAYS
 
 Render = Callable[[dict[str, Any]], RenderedMessage]
 
@@ -83,11 +85,17 @@ def request_document(p: dict[str, Any]) -> RenderedMessage:
 
 
 def _confirm_markup(request_id: int, kind: str) -> InlineKeyboardMarkup:
+    """Confirm receipt (orders); Confirm resolution and Reopen (tickets)."""
     builder = InlineKeyboardBuilder()
     builder.button(
         text=_("Confirm receipt") if kind == RequestKind.ORDER else _("Confirm resolution"),
         callback_data=RequestAct(action=CardAction.CONFIRM, request_id=request_id),
     )
+    if kind != RequestKind.ORDER:
+        builder.button(
+            text=_("Reopen"),
+            callback_data=RequestAct(action=CardAction.REOPEN, request_id=request_id),
+        )
     return builder.as_markup()
 
 
@@ -115,7 +123,11 @@ def request_status(p: dict[str, Any]) -> RenderedMessage:
         elif order:
             text = _("Request {number} has been issued.")
         else:
-            text = _("Request {number} has been resolved.")
+            text = _(
+                "Request {number} has been resolved. Please confirm, or press Reopen within "
+                "{days} days if the problem is still there."
+            )
+            markup = _confirm_markup(int(p["request_id"]), kind)
     elif action in ("confirm", "auto_close"):
         text = _("Request {number} is closed.")
     elif action == "reject":
@@ -129,6 +141,7 @@ def request_status(p: dict[str, Any]) -> RenderedMessage:
         assignee=assignee,
         reason=html.quote(p.get("reason") or "—"),
         status=status_name(p.get("status", ""), kind),
+        days=REOPEN_DAYS,
     )
     if p.get("request_id"):
         text += "\n" + _("Details: /view_{id}").format(id=int(p["request_id"]))

@@ -1,4 +1,4 @@
-"""`python -m cron sla|backup|archive|restore FILE`: run one job once (for system cron users)."""
+"""`python -m cron sla|backup|archive|weekly|restore FILE`: run one job once (for system cron)."""
 
 from __future__ import annotations
 

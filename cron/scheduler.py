@@ -1,4 +1,5 @@
-"""The in-process scheduler: SLA scan every few seconds, backup and archiving once a day.
+"""The in-process scheduler: SLA scan every few seconds, backup and archiving once a day,
+the weekly report once a week.
 
 Jobs coalesce (a missed run is run once, not many times), never overlap (one instance each),
 and a failing job logs its error and simply runs again next time: the bot goes on.
@@ -49,6 +50,13 @@ def create_scheduler(ctx: JobContext) -> AsyncIOScheduler:
             timezone=settings.tz,
         ),
     }
+    if settings.weekly_report_enabled:
+        triggers["weekly"] = CronTrigger(
+            day_of_week=settings.weekly_report_day,
+            hour=settings.weekly_report_time.hour,
+            minute=settings.weekly_report_time.minute,
+            timezone=settings.tz,
+        )
     if settings.sqlite_path() is None:
         del triggers["backup"]  # PostgreSQL is backed up with pg_dump, outside the bot
     for name, trigger in triggers.items():

@@ -98,7 +98,12 @@ def document_update(user, payload: bytes, name: str = "остатки.xlsx"):
 async def test_menu_button_and_command_open_the_admin_menu(harness, seeded) -> None:
     await harness.feed(message_update(ADMIN, "Administration"))
     reply = harness.last_reply(ADMIN.id)
-    assert [t for t, _ in buttons(reply)] == ["Cartridges", "Stock", "Import stock (.xlsx)"]
+    assert [t for t, _ in buttons(reply)] == [
+        "Cartridges",
+        "Stock",
+        "Import stock (.xlsx)",
+        "Quick replies",
+    ]
     await harness.feed(message_update(OWNER, "/admin"))
     assert "Administration" in harness.last_reply(OWNER.id).text
 

@@ -140,6 +140,7 @@ async def test_start_shows_the_main_menu_of_the_role(harness, sessionmaker) -> N
         "My requests",
         "Queue",
         "My work",
+        "Tickets",
         "Administration",
         "Help",
     ]

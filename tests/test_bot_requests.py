@@ -155,7 +155,7 @@ async def test_take_edits_the_card_and_notifies_the_requester(harness, sessionma
     await harness.feed(callback_update(KEEPER, act(CardAction.TAKE, rid)))
     card = edited(harness, KEEPER.id)
     assert "— accepted" in card.text and "Assignee: Иванов И." in card.text
-    assert labels(card) == ["Start collecting", "Reject"]
+    assert labels(card) == ["Start collecting", "Reject", "Reply"]
     assert "accepted" in harness.callback_answer().text
 
     request = await load(sessionmaker, rid)
@@ -195,11 +195,12 @@ async def test_start_issue_and_confirm_receipt(harness, sessionmaker, renderers)
 
     await harness.feed(callback_update(KEEPER, act(CardAction.START, rid)))
     card = edited(harness, KEEPER.id)
-    assert "— in progress" in card.text and labels(card) == ["Issue", "Reject"]
+    assert "— in progress" in card.text
+    assert labels(card) == ["Issue", "Reject", "Reply", "Ask the requester"]
 
     await harness.feed(callback_update(KEEPER, act(CardAction.DONE, rid)))
     card = edited(harness, KEEPER.id)
-    assert "— issued" in card.text and "(issued: 2)" in card.text and labels(card) == []
+    assert "— issued" in card.text and "(issued: 2)" in card.text and labels(card) == ["Reply"]
     assert await stock_of(sessionmaker, org[ISSUE_MODEL]) == 13
 
     notes = await outbox(sessionmaker, REQUESTER.id, "request.status")
@@ -243,7 +244,7 @@ async def test_shortage_asks_before_issuing_anyway(harness, sessionmaker) -> Non
 
     # Cancel shows the card again, unchanged.
     await harness.feed(callback_update(KEEPER, RequestOpen(request_id=rid, edit=True).pack()))
-    assert labels(edited(harness, KEEPER.id)) == ["Issue", "Reject"]
+    assert labels(edited(harness, KEEPER.id)) == ["Issue", "Reject", "Reply", "Ask the requester"]
 
     # A forged override by someone who is not the handler is refused.
     await harness.feed(callback_update(KEEPER2, IssueAnyway(request_id=rid).pack()))
@@ -302,7 +303,7 @@ async def test_reject_back_and_cancel_restore_the_card(harness, sessionmaker) ->
         await harness.feed(callback_update(KEEPER, act(CardAction.REJECT, rid)))
         await harness.feed(callback_update(KEEPER, RejectNav(request_id=rid, action=action).pack()))
         card = edited(harness, KEEPER.id)
-        assert "— new" in card.text and labels(card) == ["Take", "Reject"]
+        assert "— new" in card.text and labels(card) == ["Take", "Reject", "Reply"]
         assert await harness.state(KEEPER.id).get_state() is None
     assert (await load(sessionmaker, rid)).status == RequestStatus.NEW
     # /cancel leaves the dialog too.
@@ -355,12 +356,12 @@ async def test_view_command_only_for_those_allowed(harness, sessionmaker) -> Non
     assert isinstance(card, SendMessage) and "— new" in card.text
     assert 'href="tg://user?id=3000"' in card.text and "Петров &lt;П.&gt;" in card.text
     assert "срочно &lt;b&gt;нужно&lt;/b&gt;" in card.text
-    assert labels(card) == ["Cancel request"]
+    assert labels(card) == ["Cancel request", "Reply"]
 
     await harness.feed(message_update(KEEPER, f"/view_{rid}"))
-    assert labels(harness.last_reply(KEEPER.id)) == ["Take", "Reject"]
+    assert labels(harness.last_reply(KEEPER.id)) == ["Take", "Reject", "Reply"]
     await harness.feed(message_update(SUPERVISOR, f"/view_{rid}"))
-    assert labels(harness.last_reply(SUPERVISOR.id)) == ["Take", "Reject", "Assign"]
+    assert labels(harness.last_reply(SUPERVISOR.id)) == ["Take", "Reject", "Assign", "Reply"]
 
     await harness.feed(message_update(KEEPER, "/view_99999999999999999999999"))
     assert "no longer exists" in harness.last_reply(KEEPER.id).text
@@ -389,7 +390,7 @@ async def test_supervisor_assigns_an_executor(harness, sessionmaker) -> None:
     await harness.feed(callback_update(SUPERVISOR, keeper2))
     card = edited(harness, SUPERVISOR.id)
     assert "— accepted" in card.text and "Assignee: Кузнецов К." in card.text
-    assert labels(card) == ["Start collecting", "Reject", "Reassign"]
+    assert labels(card) == ["Start collecting", "Reject", "Reassign", "Reply"]
     (note,) = await outbox(sessionmaker, REQUESTER.id, "request.status")
     assert note.payload["action"] == "assign" and note.payload["assignee"] == "Кузнецов К."
 

@@ -10,7 +10,7 @@ import pytest
 from aiogram.methods import SendDocument, SendMessage, SendPhoto
 from aiogram.types import InlineKeyboardMarkup
 
-from bot.cards import TEXT_LIMIT, Viewer, card_markup, render_card
+from bot.cards import COMMENT_MAX, TEXT_LIMIT, Viewer, card_markup, card_text, render_card
 from bot.keyboards.requests import (
     AssignPick,
     CardAction,
@@ -18,9 +18,12 @@ from bot.keyboards.requests import (
     ListScope,
     RejectNav,
     RequestAct,
+    RequestFiles,
     RequestList,
     RequestOpen,
+    RequestThread,
 )
+from bot.keyboards.thread import ThreadReply
 from bot.outbox import RendererRegistry, build_calls
 from bot.request_notifications import register_request_templates
 from emulator.html_check import parse_html
@@ -113,7 +116,8 @@ def test_card_stays_under_the_limit_with_long_text(en) -> None:
     text = render_card(view, extra="<b>Question?</b>")
     assert TEXT_LIMIT - 10 <= len(text) <= TEXT_LIMIT  # the comment is cut just enough
     plain, _ = parse_html(text)
-    assert "Comment: <&><&>" in plain and "…\nRequester:" in plain
+    assert "Comment: <&><&>" in plain
+    assert "…\n(shortened — full text: /view_7)\nRequester:" in plain
     assert plain.count("× 20") == 20 and plain.endswith("Question?")
 
     many = [dict(line, model=f"<{i}>" * 40) for i, line in enumerate(lines)]  # lines alone too long
@@ -319,3 +323,131 @@ def test_all_templates_are_registered(registry) -> None:
         "request.status",
         "stock.low",
     ]
+
+
+# --- conversation, reopening, the full view ----------------------------------------------
+
+
+def data(markup: InlineKeyboardMarkup | None) -> list[str]:
+    if markup is None:
+        return []
+    return [b.callback_data for row in markup.inline_keyboard for b in row]
+
+
+def ticket_view(**changes) -> dict:
+    return make_view(
+        **{"kind": "ticket", "number": "Т-2026-000007", "lines": [], "subject": "Почта", **changes}
+    )
+
+
+REPLY = ThreadReply(request_id=7).pack()
+ASK = ThreadReply(request_id=7, question=True).pack()
+
+
+@pytest.mark.parametrize(
+    ("status", "viewer", "expected"),
+    [
+        ("new", Viewer(author=True, thread=True), ["Cancel request", "Reply"]),
+        ("new", Viewer(category=True, thread=True), ["Take", "Reject", "Reply"]),
+        (
+            "in_progress",
+            Viewer(category=True, handler=True, thread=True),
+            ["Mark resolved", "Reject", "Reply", "Ask the requester"],
+        ),
+        ("in_progress", Viewer(author=True, thread=True), ["Reply"]),
+        # a supervisor filing their own ticket has nobody to ask
+        (
+            "in_progress",
+            Viewer(author=True, handler=True, thread=True),
+            ["Mark resolved", "Reject", "Reply"],
+        ),
+        # the table allows neither resolving, rejecting nor reassigning a waiting request
+        ("waiting", Viewer(category=True, handler=True, supervisor=True, thread=True), ["Reply"]),
+        ("waiting", Viewer(author=True, thread=True), ["Reply"]),
+        ("waiting", Viewer(category=True), []),
+        (
+            "done",
+            Viewer(author=True, thread=True, reopen=True),
+            ["Confirm resolution", "Reopen", "Reply"],
+        ),
+        ("done", Viewer(author=True, thread=True), ["Confirm resolution", "Reply"]),
+        ("done", Viewer(handler=True, thread=True), ["Reply"]),
+        ("closed", Viewer(author=True, handler=True), []),
+    ],
+)
+def test_ticket_buttons_with_the_conversation(en, status, viewer, expected) -> None:
+    assert labels(card_markup(ticket_view(status=status), viewer)) == expected
+
+
+def test_reply_ask_and_reopen_buttons_carry_their_request(en) -> None:
+    handler = Viewer(category=True, handler=True, thread=True)
+    assert data(card_markup(ticket_view(status="in_progress"), handler))[-2:] == [REPLY, ASK]
+    order = make_view(status="in_progress")  # the table lets a storekeeper ask as well
+    assert labels(card_markup(order, handler)) == ["Issue", "Reject", "Reply", "Ask the requester"]
+    markup = card_markup(ticket_view(status="done"), Viewer(author=True, reopen=True))
+    assert data(markup)[1] == RequestAct(action=CardAction.REOPEN, request_id=7).pack()
+
+
+def test_conversation_and_attachments_buttons(en) -> None:
+    view = ticket_view(status="in_progress", messages=3, attachments=2)
+    viewer = Viewer(author=True, thread=True)
+    markup = card_markup(view, viewer)
+    assert labels(markup) == ["Reply", "Conversation (3)"]
+    assert data(markup)[-1] == RequestThread(request_id=7).pack()
+    full = card_markup(view, viewer, full=True)  # /view_7: the conversation follows the card
+    assert labels(full) == ["Reply", "Attachments (2)"]
+    assert data(full)[-1] == RequestFiles(request_id=7).pack()
+    assert labels(card_markup(ticket_view(messages=0, attachments=0), Viewer(), full=True)) == []
+
+
+def test_a_shortened_description_says_where_the_full_text_is(en) -> None:
+    view = ticket_view(comment="a <b> " * 400)
+    text, shortened = card_text(view)
+    plain, _ = parse_html(text)
+    assert shortened and "…\n(shortened — full text: /view_7)\nRequester:" in plain
+    text, shortened = card_text(view, full_below=True)
+    assert shortened and "(shortened — the full text follows)" in parse_html(text)[0]
+    text, shortened = card_text(ticket_view(comment="x" * COMMENT_MAX))
+    assert not shortened and "shortened" not in text and "x" * COMMENT_MAX in text
+
+
+def test_the_time_of_resolution_is_shown(en) -> None:
+    view = ticket_view(status="done", done_at="2026-03-03T12:00:00+00:00")
+    assert "Resolved: 03.03.2026 15:00" in parse_html(render_card(view))[0]
+    order = make_view(status="closed", done_at="2026-03-03T12:00:00+00:00")
+    assert "Issued: 03.03.2026 15:00" in parse_html(render_card(order))[0]
+    reopened = ticket_view(status="in_progress", done_at=None)
+    assert "Resolved" not in render_card(reopened)
+
+
+async def test_resolved_ticket_status_offers_confirm_and_reopen(registry) -> None:
+    payload = {
+        "request_id": 7,
+        "number": "Т-2026-000007",
+        "kind": "ticket",
+        "status": "done",
+        "action": "done",
+        "assignee": "Иванов И.",
+        "reason": "",
+        "can_confirm": False,
+    }
+    message = await render(registry, "request.status", payload)
+    await deliver(MockedBot(), message)
+    plain, _ = parse_html(message.text)
+    assert plain.splitlines() == [
+        "Request Т-2026-000007 has been resolved. Please confirm, or press Reopen within 7 days "
+        "if the problem is still there.",
+        "Details: /view_7",
+    ]
+    assert labels(message.reply_markup) == ["Confirm resolution", "Reopen"]
+    assert actions(message.reply_markup) == [CardAction.CONFIRM, CardAction.REOPEN]
+
+
+def test_new_callback_data_fits_64_bytes() -> None:
+    packed = [
+        RequestThread(request_id=BIG).pack(),
+        RequestFiles(request_id=BIG).pack(),
+        RequestAct(action=CardAction.REOPEN, request_id=BIG).pack(),
+        ThreadReply(request_id=BIG, question=True).pack(),
+    ]
+    assert all(len(p.encode()) <= 64 for p in packed), packed

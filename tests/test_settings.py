@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import time
+from pathlib import Path
+
 import pytest
 
 from utils.settings import SettingsError, load_settings
@@ -21,6 +24,10 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path):
         "DEFAULT_LANGUAGE",
         "LOG_LEVEL",
         "REDIS_URL",
+        "WEEKLY_REPORT_ENABLED",
+        "WEEKLY_REPORT_DAY",
+        "WEEKLY_REPORT_TIME",
+        "REPORT_DIR",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -43,6 +50,9 @@ def test_defaults(env) -> None:
     )
     assert settings.admin_ids == frozenset()
     assert settings.redis_url is None
+    assert settings.weekly_report_enabled is True
+    assert (settings.weekly_report_day, settings.weekly_report_time) == ("mon", time(9, 0))
+    assert settings.report_dir == Path("reports")
 
 
 def test_values_from_the_environment(env) -> None:
@@ -53,8 +63,15 @@ def test_values_from_the_environment(env) -> None:
         TIMEZONE="Asia/Yekaterinburg",
         DEFAULT_LANGUAGE="en",
         LOG_LEVEL="debug",
+        WEEKLY_REPORT_ENABLED="false",
+        WEEKLY_REPORT_DAY=" Fri ",
+        WEEKLY_REPORT_TIME="7:05",
+        REPORT_DIR="/var/lib/helpdesk/reports",
     )
     settings = load_settings()
+    assert settings.weekly_report_enabled is False
+    assert (settings.weekly_report_day, settings.weekly_report_time) == ("fri", time(7, 5))
+    assert settings.report_dir == Path("/var/lib/helpdesk/reports")
     assert settings.admin_ids == frozenset({111, 222, 333})
     assert settings.telegram_api_url == "http://127.0.0.1:8081"
     assert settings.tz.key == "Asia/Yekaterinburg"
@@ -81,6 +98,12 @@ def test_env_file_is_read(env, tmp_path) -> None:
         ({**REQUIRED, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({**REQUIRED, "TELEGRAM_API_URL": "ftp://x"}, "TELEGRAM_API_URL"),
         ({**REQUIRED, "INVITE_TTL_DAYS": "0"}, "INVITE_TTL_DAYS"),
+        ({**REQUIRED, "WEEKLY_REPORT_DAY": "monday"}, "WEEKLY_REPORT_DAY"),
+        ({**REQUIRED, "WEEKLY_REPORT_DAY": "8"}, "WEEKLY_REPORT_DAY"),
+        ({**REQUIRED, "WEEKLY_REPORT_TIME": "24:00"}, "WEEKLY_REPORT_TIME"),
+        ({**REQUIRED, "WEEKLY_REPORT_TIME": "9"}, "WEEKLY_REPORT_TIME"),
+        ({**REQUIRED, "WEEKLY_REPORT_TIME": "09:60"}, "WEEKLY_REPORT_TIME"),
+        ({**REQUIRED, "WEEKLY_REPORT_ENABLED": "sometimes"}, "WEEKLY_REPORT_ENABLED"),
     ],
 )
 def test_bad_or_missing_setting_is_one_line_naming_it(env, values, name) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from functools import cached_property
 from pathlib import Path
@@ -13,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/helpdesk.db"
 TELEGRAM_API_URL = "https://api.telegram.org"
+_HH_MM = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
 
 
 class Settings(BaseSettings):
@@ -44,6 +46,10 @@ class Settings(BaseSettings):
     backup_keep_daily: int = Field(default=30, ge=1, le=3650)
     archive_time: time = time(4, 0)
     auto_close_days: int = Field(default=3, ge=1, le=365)
+    weekly_report_enabled: bool = True
+    weekly_report_day: str = "mon"  # mon … sun
+    weekly_report_time: time = time(9, 0)
+    report_dir: Path = Path("reports")
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -69,6 +75,25 @@ class Settings(BaseSettings):
             if not days or not days <= set(range(1, 8)):
                 raise ValueError("must be comma-separated ISO weekdays 1-7 (Mon=1)")
             return days
+        return value
+
+    @field_validator("weekly_report_day", mode="before")
+    @classmethod
+    def _check_weekday(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().lower()
+            if value not in WEEKDAYS:
+                raise ValueError(f"must be one of {', '.join(WEEKDAYS)}")
+        return value
+
+    @field_validator("weekly_report_time", mode="before")
+    @classmethod
+    def _parse_hh_mm(cls, value: object) -> object:
+        if isinstance(value, str):
+            match = _HH_MM.match(value)
+            if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+                raise ValueError("must be HH:MM, local time (e.g. 09:00)")
+            return time(int(match[1]), int(match[2]))
         return value
 
     @field_validator("bot_token")
@@ -124,6 +149,7 @@ class Settings(BaseSettings):
 
 
 SUPPORTED_LANGUAGES = ("ru", "en")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class SettingsError(SystemExit):

@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.keyboards.common import nav_row
+from bot.keyboards.quick_replies import QuickListPage
 from services.catalogue_admin import TypeCard, TypePage
 
 TYPES_PER_PAGE = 8
@@ -52,7 +53,8 @@ def admin_menu() -> InlineKeyboardMarkup:
     builder.button(text=_("Cartridges"), callback_data=AdminMenu(action="types"))
     builder.button(text=_("Stock"), callback_data=AdminMenu(action="stock"))
     builder.button(text=_("Import stock (.xlsx)"), callback_data=AdminMenu(action="import"))
-    builder.adjust(2, 1)
+    builder.button(text=_("Quick replies"), callback_data=QuickListPage(page=0))
+    builder.adjust(2, 1, 1)
     return builder.as_markup()
 
 

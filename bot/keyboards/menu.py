@@ -13,6 +13,7 @@ TICKET = __("New ticket")
 MY_REQUESTS = __("My requests")
 QUEUE = __("Queue")
 MY_WORK = __("My work")
+TICKETS = __("Tickets")
 ADMIN = __("Administration")
 HELP = __("Help")
 
@@ -25,7 +26,13 @@ def user_menu() -> ReplyKeyboardMarkup:
 def main_menu(actor: Actor) -> ReplyKeyboardMarkup:
     rows = []
     if actor.at_least(Role.EXECUTOR):
-        rows.append([KeyboardButton(text=str(QUEUE)), KeyboardButton(text=str(MY_WORK))])
+        rows.append(
+            [
+                KeyboardButton(text=str(QUEUE)),
+                KeyboardButton(text=str(MY_WORK)),
+                KeyboardButton(text=str(TICKETS)),
+            ]
+        )
     if actor.at_least(Role.ADMIN):
         rows.append([KeyboardButton(text=str(ADMIN))])
     return _menu(rows)

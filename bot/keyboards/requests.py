@@ -21,6 +21,7 @@ class CardAction(StrEnum):
     DONE = "done"  # orders: issue; tickets: resolved
     CONFIRM = "conf"  # the requester confirms receipt
     CANCEL = "cncl"  # the requester cancels a new request
+    REOPEN = "reop"  # the requester reopens a resolved ticket
 
 
 class RequestAct(CallbackData, prefix="rq"):
@@ -35,6 +36,18 @@ class RequestOpen(CallbackData, prefix="rqo"):
 
     request_id: int
     edit: bool = False
+
+
+class RequestThread(CallbackData, prefix="rqt"):
+    """Show the request's conversation."""
+
+    request_id: int
+
+
+class RequestFiles(CallbackData, prefix="rqf"):
+    """Send the request's photos and documents again."""
+
+    request_id: int
 
 
 class ListScope(StrEnum):

@@ -13,3 +13,11 @@ class ThreadReply(CallbackData, prefix="thr"):
 
     request_id: int
     question: bool = False
+
+
+class ThreadQuickReply(CallbackData, prefix="thq"):
+    """Post the quick reply `reply_id` into the request's thread (re-checked on the server)."""
+
+    request_id: int
+    reply_id: int
+    question: bool = False

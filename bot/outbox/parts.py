@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from aiogram.methods import SendDocument, SendMessage, SendPhoto
+from aiogram.types import FSInputFile
 
 from bot.outbox.renderers import RenderedMessage
 
@@ -155,7 +156,7 @@ def split_text(
 
 def build_calls(chat_id: int, message: RenderedMessage) -> list[SendCall]:
     """The API calls that deliver `message`, in order; the keyboard goes on the last one."""
-    media = message.photo or message.document
+    media = message.photo or message.document or message.document_path
     if not media and not message.text.strip():
         raise ValueError("rendered message has neither text nor media")
     html = (message.parse_mode or "").lower() == "html"
@@ -176,11 +177,11 @@ def build_calls(chat_id: int, message: RenderedMessage) -> list[SendCall]:
                     reply_markup=markup,
                 )
             )
-        elif index == 0 and message.document:
+        elif index == 0 and (message.document or message.document_path):
             calls.append(
                 SendDocument(
                     chat_id=chat_id,
-                    document=message.document,
+                    document=message.document or FSInputFile(message.document_path),
                     caption=chunk or None,
                     parse_mode=message.parse_mode,
                     reply_markup=markup,

@@ -32,7 +32,9 @@ from database.models import User
 class RenderedMessage:
     """What to send. Long text is split into several messages; the keyboard goes on the last.
 
-    With `photo` or `document` (a Telegram file_id) the first part of the text is its caption.
+    With `photo` or `document` (a Telegram file_id), or `document_path` (a local file, uploaded
+    under its own name), the first part of the text is its caption. A local file that is gone
+    by delivery time is left out and the text goes alone (nothing to send at all: failed).
     """
 
     text: str
@@ -40,10 +42,11 @@ class RenderedMessage:
     parse_mode: str | None = ParseMode.HTML
     photo: str | None = None
     document: str | None = None
+    document_path: str | None = None
 
     def __post_init__(self) -> None:
-        if self.photo and self.document:
-            raise ValueError("a message carries a photo or a document, not both")
+        if sum(1 for media in (self.photo, self.document, self.document_path) if media) > 1:
+            raise ValueError("a message carries one photo or one document at most")
 
 
 Renderer = Callable[[dict[str, Any], User | None, str], Awaitable[RenderedMessage]]

@@ -17,7 +17,8 @@ transaction). Outcomes:
 - 403 (blocked, deactivated) or "chat not found" → the chat's pending rows `undeliverable` and
   the user flagged `bot_blocked`; rows for flagged users are recorded undeliverable at once,
   without calling Telegram;
-- other 400s, unknown templates, renderer bugs → `failed` with the error, never retried.
+- other 400s, unknown templates, renderer bugs → `failed` with the error, never retried;
+- a local file to upload that is gone → the text goes alone (`failed` if there is no text).
 
 Delivery is at most once, except in one window: if the process dies after Telegram accepted a
 message and before its row was marked sent, the row is sent again once its claim expires
@@ -32,8 +33,9 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -56,7 +58,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.outbox.clock import Clock, SystemClock
 from bot.outbox.limiter import SendLimiter
 from bot.outbox.parts import SendCall, build_calls
-from bot.outbox.renderers import RendererRegistry, UnknownTemplateError
+from bot.outbox.renderers import RenderedMessage, RendererRegistry, UnknownTemplateError
 from database.models import OutboxMessage, User
 from database.repositories import outbox as outbox_repo
 
@@ -401,11 +403,11 @@ class OutboxSender:
             return
         try:
             rendered = await self.renderers.render(job.template, job.payload, recipient)
-            calls = build_calls(job.chat_id, rendered)
-        except UnknownTemplateError as exc:
-            unknown = str(exc)
-            log.error("outbox #%d to chat %d failed: %s", job.id, job.chat_id, unknown)
-            await self._write(lambda s: outbox_repo.mark_failed(s, job.id, error=unknown))
+            calls = build_calls(job.chat_id, _without_missing_file(job, rendered))
+        except (UnknownTemplateError, MissingFileError) as exc:
+            reason = str(exc)
+            log.error("outbox #%d to chat %d failed: %s", job.id, job.chat_id, reason)
+            await self._write(lambda s: outbox_repo.mark_failed(s, job.id, error=reason))
             return
         except Exception as exc:
             log.exception(
@@ -626,6 +628,21 @@ class OutboxSender:
         """Backoff after the `attempt`-th failure: 1, 2, 4 … s up to the cap, minus ≤20% jitter."""
         delay = min(self.backoff_cap, self.backoff_base * 2 ** min(attempt - 1, 30))
         return delay * (1.0 - 0.2 * self._rng.random())
+
+
+class MissingFileError(LookupError):
+    """The message is only a local file, and the file is gone."""
+
+
+def _without_missing_file(job: _Job, message: RenderedMessage) -> RenderedMessage:
+    """The message, minus a local file that no longer exists (its text then goes alone)."""
+    path = message.document_path
+    if path is None or Path(path).is_file():
+        return message
+    if not message.text.strip():
+        raise MissingFileError(f"attached file {path} is missing; nothing else to send")
+    log.warning("outbox #%d: attached file %s is missing; the text goes without it", job.id, path)
+    return replace(message, document_path=None)
 
 
 def _chat_gone(exc: TelegramBadRequest) -> bool:

@@ -16,9 +16,14 @@ def build_routers() -> list[Router]:
         menu,
         orders,
         people,
+        quick_replies,
         registration,
+        reports,
+        request_view,
         requests,
+        stats,
         thread,
+        ticket_list,
         tickets,
     )
 
@@ -32,7 +37,13 @@ def build_routers() -> list[Router]:
         invites.build(),
         people.build(),
         requests.build(),
+        request_view.build(),
         thread.build(),
+        # Commands that work in the middle of any dialog's text step.
+        ticket_list.build(),
+        stats.build(),
+        reports.build(),
+        quick_replies.build(),
         orders.build(),
         tickets.build(),
         catalogue_admin.build(),

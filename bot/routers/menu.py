@@ -9,8 +9,17 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import MagicData
 
-from bot.keyboards.menu import ADMIN, HELP, MY_REQUESTS, MY_WORK, ORDER, QUEUE, TICKET
-from bot.routers import catalogue_admin, common, orders, requests, tickets
+from bot.keyboards.menu import (
+    ADMIN,
+    HELP,
+    MY_REQUESTS,
+    MY_WORK,
+    ORDER,
+    QUEUE,
+    TICKET,
+    TICKETS,
+)
+from bot.routers import catalogue_admin, common, orders, requests, ticket_list, tickets
 
 
 def build() -> Router:
@@ -21,6 +30,7 @@ def build() -> Router:
         (MY_REQUESTS, requests.my_requests),
         (MY_WORK, requests.my_work),
         (QUEUE, requests.queue),
+        (TICKETS, ticket_list.tickets_command),
         (ADMIN, catalogue_admin.admin_command),
         (HELP, common.help_command),
     )

@@ -1,6 +1,6 @@
 """Request cards and lists: act on a request from its card, reject with a reason, assign,
-issue (with a stock-shortage override), confirm receipt, cancel; My requests, /my, /queue,
-/view_<id>.
+issue (with a stock-shortage override), confirm receipt, cancel, reopen a resolved ticket;
+My requests, /my, /queue.
 
 Handlers stay thin: every press goes through `services.workflow.apply` or a read service, which
 re-check role, ownership and status on the server, so stale and forged buttons change nothing.
@@ -10,12 +10,11 @@ The pressed card is edited in place to show the new status and the next buttons.
 from __future__ import annotations
 
 import logging
-import re
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router, html
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, CommandObject, MagicData, StateFilter
+from aiogram.filters import Command, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -23,7 +22,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cards import DEFAULT_TZ, Viewer, card_markup, render_card, status_name
+from bot.cards import DEFAULT_TZ, card_markup, render_card, status_name, viewer_of
 from bot.keyboards.requests import (
     AssignPick,
     CardAction,
@@ -34,11 +33,11 @@ from bot.keyboards.requests import (
     RequestList,
     RequestOpen,
 )
-from database.enums import RequestStatus, Role
+from database.enums import RequestKind, RequestStatus, Role
 from services import people_queries, stock, workflow
 from services import requests as requests_service
 from services.actor import Actor
-from services.errors import NotFound, PermissionDenied
+from services.errors import PermissionDenied
 from services.people_queries import Card
 from services.workflow import Action, Outcome
 from utils.formatting import local_time
@@ -46,8 +45,6 @@ from utils.formatting import local_time
 logger = logging.getLogger(__name__)
 
 ANSWER_LIMIT = 200  # answerCallbackQuery text
-MAX_ID = 2**63 - 1
-VIEW_COMMAND = re.compile(r"view_(\d+)")
 
 APPLIED = {
     CardAction.TAKE: Action.TAKE,
@@ -64,13 +61,8 @@ class RejectDialog(StatesGroup):
 # --- showing cards ------------------------------------------------------------------------
 
 
-def _viewer(card: Card) -> Viewer:
-    r = card.rights
-    return Viewer(author=r.author, category=r.category, handler=r.handler, supervisor=r.supervisor)
-
-
 def _card_content(card: Card, tz: ZoneInfo | None) -> tuple[str, InlineKeyboardMarkup | None]:
-    return render_card(card.view, tz), card_markup(card.view, _viewer(card))
+    return render_card(card.view, tz), card_markup(card.view, viewer_of(card.rights))
 
 
 async def _put(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> int | None:
@@ -168,6 +160,8 @@ async def card_action(
         await _ask_assignee(query, session, actor, rid, tz)
     elif action is CardAction.DONE:
         await _issue(query, session, actor, rid, tz, allow_shortage=False)
+    elif action is CardAction.REOPEN:
+        await _reopen(query, session, actor, rid, tz)
     else:
         result = await workflow.apply(session, actor, rid, APPLIED[action])
         await _after(query, session, actor, result, APPLIED[action], tz)
@@ -187,6 +181,25 @@ async def open_card(
     else:
         await query.bot.send_message(query.from_user.id, text, reply_markup=markup)
     await query.answer()
+
+
+async def _reopen(
+    query: CallbackQuery, session: AsyncSession, actor: Actor, rid: int, tz: ZoneInfo | None
+) -> None:
+    card = await people_queries.card(session, actor, rid)
+    if card.view["kind"] != RequestKind.TICKET:  # an issued order has left the stock
+        raise PermissionDenied(f"reopen {card.view['number']}")
+    try:
+        result = await workflow.apply(session, actor, rid, Action.REOPEN)
+    except workflow.ReopenExpired:
+        text = _(
+            "Request {number} was resolved more than {days} days ago and can no longer be "
+            "reopened. Please file a new ticket."
+        ).format(number=card.view["number"], days=workflow.REOPEN_DAYS)
+        await query.answer(_short(text), show_alert=True)
+        await _put(query, *_card_content(card, tz))
+        return
+    await _after(query, session, actor, result, Action.REOPEN, tz)
 
 
 # --- issue, with the shortage override ----------------------------------------------------
@@ -516,31 +529,12 @@ async def list_page(
     await query.answer()
 
 
-# --- /view_<id> ---------------------------------------------------------------------------
-
-
-async def view_command(
-    message: Message,
-    command: CommandObject,
-    session: AsyncSession,
-    actor: Actor,
-    tz: ZoneInfo | None = None,
-) -> None:
-    request_id = int(command.regexp_match.group(1))
-    if request_id > MAX_ID:
-        raise NotFound("request")
-    card = await people_queries.card(session, actor, request_id)
-    text, markup = _card_content(card, tz)
-    await message.answer(text, reply_markup=markup)
-
-
 def build() -> Router:
     router = Router(name="requests")
     # The reason step first: in it every message is the reason (or gets a hint).
     reason_step = StateFilter(RejectDialog.reason)
     router.message.register(reason_entered, reason_step, MagicData(F.event.text))
     router.message.register(reason_not_text, reason_step)
-    router.message.register(view_command, Command(VIEW_COMMAND))
     router.message.register(my_work, Command("my"))
     router.message.register(queue, Command("queue"))
     router.callback_query.register(card_action, RequestAct.filter())

@@ -1,5 +1,6 @@
 """The conversation inside a request: a Telegram reply to a bot message about a request, the
-Reply button on relayed messages (then the next message is the reply), and `/reply <id> <text>`.
+Reply button on relayed messages (then the next message is the reply, or staff pick a quick
+reply under the prompt), and `/reply <id> <text>`.
 
 Thin handlers: `services.thread` checks who may write, stores the message and relays it.
 """
@@ -15,8 +16,9 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.keyboards.thread import ThreadReply
-from services import thread
+from bot.keyboards.quick_replies import picks
+from bot.keyboards.thread import ThreadQuickReply, ThreadReply
+from services import quick_replies, thread
 from services.actor import Actor
 from services.errors import NotFound
 from services.tickets import TicketFile
@@ -88,9 +90,46 @@ async def reply_pressed(
         _("Send your question to the requester of {number} (text, photo or file).")
         if callback_data.question
         else _("Send your reply to request {number} (text, photo or file).")
+    ).format(number=html.quote(request.number))
+    offered = (
+        await quick_replies.for_request(session, actor, request.id)
+        if thread.is_staff(actor)
+        else []
+    )
+    markup = None
+    if offered:
+        prompt += "\n" + _("Or pick a quick reply:")
+        markup = picks(request.id, callback_data.question, offered)
+    await query.bot.send_message(query.from_user.id, prompt, reply_markup=markup)
+    await query.answer()
+
+
+async def quick_reply_picked(
+    query: CallbackQuery,
+    callback_data: ThreadQuickReply,
+    session: AsyncSession,
+    actor: Actor,
+    state: FSMContext,
+    raw_state: str | None = None,
+) -> None:
+    """A quick reply under the reply prompt: its text is posted as if typed."""
+    prompted = await state.get_data() if raw_state == ThreadDialog.text.state else {}
+    if prompted.get("thread_request") != callback_data.request_id:
+        await query.answer(
+            _("This prompt is out of date. Press Reply on the request again."), show_alert=True
+        )
+        return
+    await state.clear()  # first: a second tap (serialised per user) finds no prompt
+    request = await quick_replies.send(
+        session,
+        actor,
+        callback_data.request_id,
+        callback_data.reply_id,
+        question=callback_data.question,
     )
     await query.bot.send_message(
-        query.from_user.id, prompt.format(number=html.quote(request.number))
+        query.from_user.id,
+        _("Sent to request {number}.").format(number=html.quote(request.number)),
     )
     await query.answer()
 
@@ -139,4 +178,5 @@ def build() -> Router:
         MagicData(F.event.reply_to_message.from_user.is_bot & content),
     )
     router.callback_query.register(reply_pressed, ThreadReply.filter())
+    router.callback_query.register(quick_reply_picked, ThreadQuickReply.filter())
     return router

@@ -1,0 +1,197 @@
+"""`/tickets` (and the Tickets menu button): open tickets of the executor's categories, with
+status and priority filters and paging; `/tickets critical new` sets the filters from words.
+
+A filter or page press edits the list in place. The card buttons are handled by the requests
+router; the service re-checks role and filter values, whatever the button said.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from aiogram import Router, html
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.cards import DEFAULT_TZ, status_name
+from bot.keyboards.ticket_list import TicketList, priority_label, status_label, ticket_list
+from bot.keyboards.tickets import priority_name
+from bot.screens import Screen, quote_within, show
+from database.enums import Priority, RequestStatus, Role
+from database.models import Request
+from services import requests as requests_service
+from services.actor import Actor
+from services.requests import InvalidFilter
+from utils.formatting import local_time
+
+SUBJECT_BUDGET = 60  # the subject in a list line, escaped
+BUTTON_SUBJECT = 30  # the subject on a ticket's button
+NAME_BUDGET = 60
+
+S = RequestStatus
+P = Priority
+# Words `/tickets` understands: English codes and Russian words, each naming one filter.
+STATUS_WORDS = {
+    "new": S.NEW,
+    "новые": S.NEW,
+    "accepted": S.ACCEPTED,
+    "принятые": S.ACCEPTED,
+    "in_progress": S.IN_PROGRESS,
+    "в работе": S.IN_PROGRESS,
+    "waiting": S.WAITING,
+    "ожидание": S.WAITING,
+    "done": S.DONE,
+    "resolved": S.DONE,
+    "решенные": S.DONE,
+}
+PRIORITY_WORDS = {
+    "low": P.LOW,
+    "низкий": P.LOW,
+    "normal": P.NORMAL,
+    "обычный": P.NORMAL,
+    "high": P.HIGH,
+    "высокий": P.HIGH,
+    "critical": P.CRITICAL,
+    "критический": P.CRITICAL,
+}
+
+
+class UnknownWord(ValueError):
+    def __init__(self, word: str) -> None:
+        super().__init__(word)
+        self.word = word
+
+
+def parse_filters(args: str | None) -> tuple[str | None, str | None]:
+    """(status, priority) from the command's words; UnknownWord for a word that is neither,
+    or for a second status or priority."""
+    words = (args or "").lower().replace("ё", "е").split()
+    status = priority = None
+    i = 0
+    while i < len(words):
+        pair = " ".join(words[i : i + 2])
+        if pair in STATUS_WORDS:  # "в работе"
+            word, i = pair, i + 2
+        else:
+            word, i = words[i], i + 1
+        if word in STATUS_WORDS and status is None:
+            status = STATUS_WORDS[word].value
+        elif word in PRIORITY_WORDS and priority is None:
+            priority = PRIORITY_WORDS[word].value
+        else:
+            raise UnknownWord(word)
+    return status, priority
+
+
+def _usage(word: str) -> str:
+    return "\n".join(
+        [
+            _("I do not know the filter “{word}”.").format(word=html.quote(word[:50])),
+            _(
+                "Usage: /tickets [priority] [status], for example /tickets critical new.\n"
+                "Priorities: low, normal, high, critical.\n"
+                "Statuses: new, accepted, in_progress, waiting, done."
+            ),
+        ]
+    )
+
+
+def _line(ticket: Request, assignee: str | None, tz: ZoneInfo) -> str:
+    line = _("{number} · {priority} · {status} · {time} — {subject}").format(
+        number=html.quote(ticket.number),
+        priority=priority_name(ticket.priority),
+        status=status_name(ticket.status, ticket.kind),
+        time=local_time(ticket.created_at, tz),
+        subject=quote_within(ticket.subject or "—", SUBJECT_BUDGET),
+    )
+    if assignee is not None:
+        line += " · " + _("assignee: {name}").format(name=quote_within(assignee, NAME_BUDGET))
+    return line
+
+
+def _button(ticket: Request) -> str:
+    subject = ticket.subject or ""
+    if len(subject) > BUTTON_SUBJECT:
+        subject = subject[: BUTTON_SUBJECT - 1].rstrip() + "…"
+    return f"{ticket.number} · {priority_name(ticket.priority)} · {subject}"
+
+
+async def _screen(
+    session: AsyncSession,
+    actor: Actor,
+    status: str | None,
+    priority: str | None,
+    page: int,
+    tz: ZoneInfo | None,
+) -> Screen:
+    tz = tz or DEFAULT_TZ
+    result = await requests_service.tickets(
+        session, actor, status=status, priority=priority, page=page
+    )
+    lines = [
+        _("<b>Open tickets</b>"),
+        _("Status: {status}. Priority: {priority}.").format(
+            status=status_label(status), priority=priority_label(priority)
+        ),
+        _("Page {page} of {pages}").format(page=result.page + 1, pages=result.pages),
+        "",
+    ]
+    for ticket in result.requests:
+        lines.append(_line(ticket, result.assignees.get(ticket.assignee_id), tz))
+    if not result.requests:
+        filtered = status is not None or priority is not None
+        lines.append(
+            _("No open tickets match these filters.") if filtered else _("No open tickets.")
+        )
+    markup = ticket_list(
+        [(ticket.id, _button(ticket)) for ticket in result.requests],
+        status=status,
+        priority=priority,
+        page=result.page,
+        pages=result.pages,
+    )
+    return "\n".join(lines), markup
+
+
+async def tickets_command(
+    message: Message,
+    session: AsyncSession,
+    actor: Actor,
+    command: CommandObject | None = None,
+    tz: ZoneInfo | None = None,
+) -> None:
+    actor.require(Role.EXECUTOR)  # a plain user is refused before their words are read
+    try:
+        status, priority = parse_filters(command.args if command else None)
+    except UnknownWord as exc:
+        await message.answer(_usage(exc.word))
+        return
+    await show(message, await _screen(session, actor, status, priority, 0, tz))
+
+
+async def list_pressed(
+    query: CallbackQuery,
+    callback_data: TicketList,
+    session: AsyncSession,
+    actor: Actor,
+    tz: ZoneInfo | None = None,
+) -> None:
+    try:
+        screen = await _screen(
+            session, actor, callback_data.status, callback_data.priority, callback_data.page, tz
+        )
+    except InvalidFilter:  # a forged or outdated button
+        await query.answer(
+            _("This filter is not available. Send /tickets for the list."), show_alert=True
+        )
+        return
+    await show(query, screen)
+
+
+def build() -> Router:
+    router = Router(name="ticket_list")
+    router.message.register(tickets_command, Command("tickets"))
+    router.callback_query.register(list_pressed, TicketList.filter())
+    return router

@@ -1,0 +1,254 @@
+"""`/tickets` through the real dispatcher (mocked Bot API), both engines."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from aiogram.methods import EditMessageText, SendMessage
+
+from bot.keyboards.requests import RequestOpen
+from bot.keyboards.ticket_list import TicketList
+from database.enums import Priority, RequestKind, RequestStatus, Role
+from database.models import Request
+from database.repositories import requests as requests_repo
+from database.repositories import users as users_repo
+from tests import factories
+from tests.bot_harness import buttons
+from tests.updates import callback_update, message_update, tg_user
+
+REQUESTER = tg_user(3000, "Пётр")
+TECH = tg_user(4001, "Тех")
+SUPERVISOR = tg_user(4002, "Старший")
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # 12:00 in Moscow
+S = RequestStatus
+P = Priority
+
+FILTERS = [
+    "• All",
+    "New",
+    "Accepted",
+    "In progress",
+    "Waiting",
+    "Resolved",
+    "• All",
+    "Low",
+    "Normal",
+    "High",
+    "Critical",
+]
+
+
+async def setup(sessionmaker, tickets: list[dict]) -> list[int]:
+    """The technician serves repair; `tickets` are made in that order, a minute apart."""
+    async with sessionmaker() as session:
+        repair = await factories.category(session, "repair")
+        branch = await factories.branch(session)
+        author = await factories.user(session, REQUESTER.id, branch_row=branch)
+        tech = await factories.user(session, TECH.id, role=Role.EXECUTOR, full_name="Техников Т.")
+        await users_repo.set_categories(session, tech, [repair])
+        await factories.user(session, SUPERVISOR.id, role=Role.SUPERVISOR)
+        made = []
+        for n, fields in enumerate(tickets, start=1):
+            assignee = fields.pop("assignee", False)
+            request = Request(
+                number=f"Т-2026-{n:06d}",
+                kind=RequestKind.TICKET,
+                category_id=repair.id,
+                branch_id=branch.id,
+                author_id=author.id,
+                assignee_id=tech.id if assignee else None,
+                created_at=T0 + timedelta(minutes=n),
+                **{"subject": f"Тема {n}", "priority": P.NORMAL, "status": S.NEW, **fields},
+            )
+            made.append((await requests_repo.add(session, request)).id)
+        await session.commit()
+        return made
+
+
+def opened(call) -> list[int]:
+    return [RequestOpen.unpack(d).request_id for _, d in buttons(call) if d.startswith("rqo")]
+
+
+def labels(call) -> list[str]:
+    return [text for text, data in buttons(call) if not data.startswith("rqo")]
+
+
+def edited(harness, chat_id: int) -> EditMessageText:
+    reply = harness.last_reply(chat_id)
+    assert isinstance(reply, EditMessageText), f"the list was not edited in place: {reply}"
+    return reply
+
+
+async def test_the_list_shows_lines_buttons_and_filters(harness, sessionmaker) -> None:
+    ids = await setup(
+        sessionmaker,
+        [
+            {"subject": "Не печатает <b>принтер</b> & сканер"},
+            {"priority": P.CRITICAL, "status": S.ACCEPTED, "assignee": True},
+            {"subject": "Очень длинная тема " + "x" * 150},
+            *({} for _ in range(4)),
+        ],
+    )
+
+    await harness.feed(message_update(TECH, "/tickets"))
+    reply = harness.last_reply(TECH.id)
+    assert isinstance(reply, SendMessage)
+    lines = reply.text.split("\n")
+    assert lines[:4] == [
+        "<b>Open tickets</b>",
+        "Status: All. Priority: All.",
+        "Page 1 of 2",
+        "",
+    ]
+    assert lines[4] == (
+        "Т-2026-000002 · critical · accepted · 02.03.2026 12:02 — Тема 2 · assignee: Техников Т."
+    )
+    # The subject is shown literally, escaped; a long one is shortened.
+    assert lines[5] == (
+        "Т-2026-000001 · normal · new · 02.03.2026 12:01 — "
+        "Не печатает &lt;b&gt;принтер&lt;/b&gt; &amp; сканер"
+    )
+    assert lines[6].startswith("Т-2026-000003 · normal · new · 02.03.2026 12:03 — Очень")
+    assert lines[6].endswith("x…") and len(lines) == 9
+    assert opened(reply) == [ids[1], ids[0], ids[2], ids[3], ids[4]]
+    assert buttons(reply)[0][0] == "Т-2026-000002 · critical · Тема 2"
+    assert labels(reply) == [*FILTERS, "Next ›"]
+
+    # A ticket's button opens its card.
+    await harness.feed(callback_update(TECH, RequestOpen(request_id=ids[0]).pack()))
+    card = harness.last_reply(TECH.id)
+    assert isinstance(card, SendMessage) and "Т-2026-000001" in card.text
+    assert "&lt;b&gt;принтер" in card.text
+
+
+async def test_a_filter_press_edits_the_list(harness, sessionmaker) -> None:
+    ids = await setup(
+        sessionmaker,
+        [
+            {"priority": P.HIGH},
+            {"priority": P.HIGH, "status": S.WAITING},
+            {"priority": P.LOW, "status": S.WAITING},
+            {"status": S.CLOSED, "priority": P.HIGH},
+        ],
+    )
+
+    await harness.feed(callback_update(TECH, TicketList(priority="high").pack()))
+    reply = edited(harness, TECH.id)
+    assert "Status: All. Priority: High." in reply.text and "Page 1 of 1" in reply.text
+    assert opened(reply) == [ids[0], ids[1]]
+    assert labels(reply) == [
+        "• All",
+        "New",
+        "Accepted",
+        "In progress",
+        "Waiting",
+        "Resolved",
+        "All",
+        "Low",
+        "Normal",
+        "• High",
+        "Critical",
+    ]
+    assert harness.callback_answer().text is None
+
+    # The status buttons keep the priority filter.
+    waiting = dict(buttons(reply))["Waiting"]
+    assert TicketList.unpack(waiting) == TicketList(status="waiting", priority="high")
+    await harness.feed(callback_update(TECH, waiting))
+    reply = edited(harness, TECH.id)
+    assert "Status: Waiting. Priority: High." in reply.text and opened(reply) == [ids[1]]
+
+    await harness.feed(callback_update(TECH, TicketList(status="done").pack()))
+    reply = edited(harness, TECH.id)
+    assert "No open tickets match these filters." in reply.text and opened(reply) == []
+
+
+async def test_paging_and_a_page_past_the_end(harness, sessionmaker) -> None:
+    ids = await setup(sessionmaker, [{} for _ in range(7)])
+
+    await harness.feed(callback_update(TECH, TicketList(page=1).pack()))
+    reply = edited(harness, TECH.id)
+    assert "Page 2 of 2" in reply.text and opened(reply) == ids[5:]
+    assert labels(reply)[-1] == "‹ Previous"
+    previous = dict(buttons(reply))["‹ Previous"]
+    assert TicketList.unpack(previous).page == 0
+
+    await harness.feed(callback_update(TECH, TicketList(page=10**9).pack()))
+    reply = edited(harness, TECH.id)
+    assert "Page 2 of 2" in reply.text and opened(reply) == ids[5:]
+
+
+async def test_forged_filters_change_nothing_and_are_answered(harness, sessionmaker) -> None:
+    await setup(sessionmaker, [{}])
+    for data in ("tl:bogus::0", "tl:closed::0", "tl::urgent:0"):
+        await harness.feed(callback_update(TECH, data))
+        answer = harness.callback_answer()
+        assert answer.show_alert and "filter is not available" in answer.text, data
+        assert not harness.bot.calls_of(EditMessageText), data
+        assert not harness.bot.calls_of(SendMessage), data
+    for data in ("tl:new:high:x", "tl:new:high"):  # does not unpack: the catch-all answers
+        await harness.feed(callback_update(TECH, data))
+        assert "no longer valid" in harness.callback_answer().text, data
+        assert not harness.bot.calls_of(EditMessageText), data
+        assert not harness.bot.calls_of(SendMessage), data
+
+
+async def test_arguments_set_the_filters(harness, sessionmaker) -> None:
+    ids = await setup(
+        sessionmaker,
+        [
+            {"priority": P.CRITICAL},
+            {"priority": P.CRITICAL, "status": S.IN_PROGRESS},
+            {"priority": P.HIGH, "status": S.DONE},
+        ],
+    )
+    cases = {
+        "/tickets critical": ("Status: All. Priority: Critical.", ids[:2]),
+        "/tickets critical new": ("Status: New. Priority: Critical.", ids[:1]),
+        "/tickets  New   CRITICAL": ("Status: New. Priority: Critical.", ids[:1]),
+        "/tickets в работе": ("Status: In progress. Priority: All.", ids[1:2]),
+        "/tickets критический в работе": ("Status: In progress. Priority: Critical.", ids[1:2]),
+        "/tickets решённые высокий": ("Status: Resolved. Priority: High.", ids[2:]),
+        "/tickets waiting": ("Status: Waiting. Priority: All.", []),
+    }
+    for command, (filters, expected) in cases.items():
+        await harness.feed(message_update(TECH, command))
+        reply = harness.last_reply(TECH.id)
+        assert filters in reply.text and opened(reply) == expected, command
+
+    for command, word in (
+        ("/tickets urgent", "urgent"),
+        ("/tickets high low", "low"),
+        ("/tickets new <b>", "&lt;b&gt;"),
+    ):
+        await harness.feed(message_update(TECH, command))
+        reply = harness.last_reply(TECH.id)
+        assert f"I do not know the filter “{word}”." in reply.text, command
+        assert "Usage: /tickets" in reply.text and opened(reply) == []
+
+
+async def test_menu_button_and_supervisor(harness, sessionmaker) -> None:
+    ids = await setup(sessionmaker, [{}, {}])
+    await harness.feed(message_update(TECH, "Tickets"))
+    assert opened(harness.last_reply(TECH.id)) == ids
+    await harness.feed(message_update(SUPERVISOR, "/tickets"))
+    assert opened(harness.last_reply(SUPERVISOR.id)) == ids
+
+
+async def test_a_plain_user_is_refused(harness, sessionmaker) -> None:
+    await setup(sessionmaker, [{}])
+    for text in ("/tickets", "/tickets urgent", "Tickets"):
+        await harness.feed(message_update(REQUESTER, text))
+        (reply,) = harness.replies(REQUESTER.id)
+        assert "not allowed" in reply, text
+    await harness.feed(callback_update(REQUESTER, TicketList().pack()))
+    assert "not allowed" in harness.callback_answer().text
+    assert not harness.bot.calls_of(EditMessageText)
+
+
+async def test_no_tickets(harness, sessionmaker) -> None:
+    await setup(sessionmaker, [])
+    await harness.feed(message_update(TECH, "/tickets"))
+    reply = harness.last_reply(TECH.id)
+    assert "No open tickets." in reply.text and "Page 1 of 1" in reply.text
+    assert labels(reply) == FILTERS
