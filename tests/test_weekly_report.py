@@ -327,7 +327,8 @@ async def test_the_sender_uploads_a_local_file(settings, sessionmaker, world, i1
     assert sorted(int(call.chat_id) for call in documents) == [OWNER_ID, ADMIN_RU, ADMIN_EN]
     for call in documents:
         assert isinstance(call.document, FSInputFile) and call.document.filename == FILE
-        assert call.caption.startswith(f"Weekly report for {WEEK}.")
+        heading = "Еженедельный отчёт за" if call.chat_id == ADMIN_RU else "Weekly report for"
+        assert call.caption.startswith(f"{heading} {WEEK}.")
         content = b"".join([chunk async for chunk in call.document.read(bot)])
         assert content.startswith(b"PK")  # the workbook itself is uploaded
     assert not bot.calls_of(SendMessage)
