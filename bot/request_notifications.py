@@ -5,6 +5,7 @@
 - `request.new` {view, can_assign}: the card with the executor's buttons (Assign as well when
   `can_assign`, i.e. for supervisors);
 - `request.assigned` {view}: the card for the executor a supervisor assigned, with their buttons;
+- `request.reopened` {view}: the same card for the assignee when the requester reopens a ticket;
 - `request.document` {number, file_id, file_name}: a file attached to a ticket;
 - `request.photo` {number, file_id}: the photo with a caption naming the request;
 - `request.status` {request_id, number, kind, status, action, assignee, reason, can_confirm}:
@@ -49,6 +50,7 @@ def register_request_templates(
 
     add("request.new", lambda p: request_new(p, zone))
     add("request.assigned", lambda p: request_assigned(p, zone))
+    add("request.reopened", lambda p: request_reopened(p, zone))
     add("request.photo", request_photo)
     add("request.document", request_document)
     add("request.status", request_status)
@@ -58,14 +60,25 @@ def register_request_templates(
 
 def request_new(p: dict[str, Any], tz: ZoneInfo) -> RenderedMessage:
     view = p["view"]
-    viewer = Viewer(category=True, supervisor=bool(p.get("can_assign")))
+    # Before anyone takes it, the category's executors may already write to the requester.
+    viewer = Viewer(category=True, supervisor=bool(p.get("can_assign")), thread=True)
     return RenderedMessage(text=render_card(view, tz), reply_markup=card_markup(view, viewer))
 
 
 def request_assigned(p: dict[str, Any], tz: ZoneInfo) -> RenderedMessage:
     view = p["view"]
     text = render_card(view, tz, extra=_("This request has been assigned to you."))
-    return RenderedMessage(text=text, reply_markup=card_markup(view, Viewer(handler=True)))
+    return RenderedMessage(text=text, reply_markup=_handler_markup(view))
+
+
+def request_reopened(p: dict[str, Any], tz: ZoneInfo) -> RenderedMessage:
+    view = p["view"]
+    text = render_card(view, tz, extra=_("The requester has reopened this request."))
+    return RenderedMessage(text=text, reply_markup=_handler_markup(view))
+
+
+def _handler_markup(view: dict[str, Any]) -> InlineKeyboardMarkup | None:
+    return card_markup(view, Viewer(handler=True, thread=True))
 
 
 def request_photo(p: dict[str, Any]) -> RenderedMessage:

@@ -68,16 +68,20 @@ class Rule:
 TRANSITIONS: dict[Action, Rule] = {
     Action.TAKE: Rule((S.NEW,), S.ACCEPTED, Who.CATEGORY, "accepted_at"),
     Action.ASSIGN: Rule(
-        (S.NEW, S.ACCEPTED, S.IN_PROGRESS), S.ACCEPTED, Who.SUPERVISOR, "accepted_at"
+        (S.NEW, S.ACCEPTED, S.IN_PROGRESS, S.WAITING), S.ACCEPTED, Who.SUPERVISOR, "accepted_at"
     ),
     Action.START: Rule((S.ACCEPTED,), S.IN_PROGRESS, Who.HANDLER, "started_at"),
-    Action.DONE: Rule((S.ACCEPTED, S.IN_PROGRESS), S.DONE, Who.HANDLER, "done_at"),
+    # A ticket waiting for the requester can still be resolved or rejected (say the problem
+    # went away, or the requester stopped answering).
+    Action.DONE: Rule((S.ACCEPTED, S.IN_PROGRESS, S.WAITING), S.DONE, Who.HANDLER, "done_at"),
     Action.ASK: Rule((S.IN_PROGRESS,), S.WAITING, Who.HANDLER),
     Action.ANSWER: Rule((S.WAITING,), S.IN_PROGRESS, Who.AUTHOR),
     Action.CONFIRM: Rule((S.DONE,), S.CLOSED, Who.AUTHOR, "closed_at"),
     Action.AUTO_CLOSE: Rule((S.DONE,), S.CLOSED, Who.SYSTEM, "closed_at"),
     Action.REOPEN: Rule((S.DONE,), S.IN_PROGRESS, Who.AUTHOR),
-    Action.REJECT: Rule((S.NEW, S.ACCEPTED, S.IN_PROGRESS), S.REJECTED, Who.RESPONDER, "closed_at"),
+    Action.REJECT: Rule(
+        (S.NEW, S.ACCEPTED, S.IN_PROGRESS, S.WAITING), S.REJECTED, Who.RESPONDER, "closed_at"
+    ),
     Action.CANCEL: Rule((S.NEW,), S.CANCELLED, Who.AUTHOR, "closed_at"),
 }
 
@@ -195,6 +199,8 @@ async def apply(
             raise ReasonRequired
         values["reject_reason"] = reason
     elif action is Action.REOPEN:
+        if request.kind != RequestKind.TICKET:
+            raise PermissionDenied(f"{action} on {request.number}: only tickets are reopened")
         if request.done_at is None or now > request.done_at + timedelta(days=REOPEN_DAYS):
             raise ReopenExpired(request.number)
         values["done_at"] = None
@@ -242,18 +248,21 @@ async def apply(
         after=after,
     )
     await _notify_requester(session, actor, request, action)
-    if action is Action.ASSIGN:
-        await _notify_assignee(session, request)
+    if action in (Action.ASSIGN, Action.REOPEN):
+        await _notify_assignee(session, request, action)
     return TransitionResult(Outcome.DONE, request)
 
 
-async def _notify_assignee(session: AsyncSession, request: Request) -> None:
-    """The executor a supervisor assigned gets the card with the handler's buttons."""
+async def _notify_assignee(session: AsyncSession, request: Request, action: Action) -> None:
+    """The executor a supervisor assigned, or whose resolved ticket the requester reopened, gets
+    the card with the handler's buttons."""
     assignee = await users_repo.by_id(session, request.assignee_id)
+    if assignee is None:
+        return
     await notify(
         session,
         assignee.telegram_id,
-        "request.assigned",
+        "request.assigned" if action is Action.ASSIGN else "request.reopened",
         {"view": await request_view(session, request.id)},
         request_id=request.id,
     )

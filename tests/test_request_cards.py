@@ -222,8 +222,9 @@ async def test_new_request_template_is_the_card_with_executor_buttons(registry) 
         await deliver(bot, message)
         plain, _ = parse_html(message.text)
         assert "Request К-2026-000007 — new" in plain and "Photos: 2" in plain
-    assert labels(executor.reply_markup) == ["Take", "Reject"]
-    assert labels(supervisor.reply_markup) == ["Take", "Reject", "Assign"]
+    # the category's executors may write to the requester before anyone takes it
+    assert labels(executor.reply_markup) == ["Take", "Reject", "Reply"]
+    assert labels(supervisor.reply_markup) == ["Take", "Reject", "Assign", "Reply"]
     assert RequestAct.unpack(executor.reply_markup.inline_keyboard[0][0].callback_data) == (
         RequestAct(action=CardAction.TAKE, request_id=7)
     )
@@ -234,7 +235,21 @@ async def test_assigned_template_gives_the_assignee_the_handler_buttons(registry
     message = await render(registry, "request.assigned", {"view": view})
     await deliver(MockedBot(), message)
     assert "assigned to you" in message.text
-    assert labels(message.reply_markup)[0] == "Start collecting"
+    assert labels(message.reply_markup) == ["Start collecting", "Reject", "Reply"]
+
+
+async def test_reopened_template_gives_the_assignee_the_card_back(registry) -> None:
+    view = ticket_view(status="in_progress", assignee="Иванов И.")
+    message = await render(registry, "request.reopened", {"view": view})
+    await deliver(MockedBot(), message)
+    assert "The requester has reopened this request." in message.text
+    assert "Т-2026-000007" in message.text
+    assert labels(message.reply_markup) == [
+        "Mark resolved",
+        "Reject",
+        "Reply",
+        "Ask the requester",
+    ]
 
 
 async def test_document_template(registry) -> None:
@@ -320,6 +335,7 @@ def test_all_templates_are_registered(registry) -> None:
         "request.message",
         "request.new",
         "request.photo",
+        "request.reopened",
         "request.status",
         "stock.low",
     ]
@@ -361,8 +377,12 @@ ASK = ThreadReply(request_id=7, question=True).pack()
             Viewer(author=True, handler=True, thread=True),
             ["Mark resolved", "Reject", "Reply"],
         ),
-        # the table allows neither resolving, rejecting nor reassigning a waiting request
-        ("waiting", Viewer(category=True, handler=True, supervisor=True, thread=True), ["Reply"]),
+        # a waiting ticket can still be resolved, rejected or reassigned
+        (
+            "waiting",
+            Viewer(category=True, handler=True, supervisor=True, thread=True),
+            ["Mark resolved", "Reject", "Reassign", "Reply"],
+        ),
         ("waiting", Viewer(author=True, thread=True), ["Reply"]),
         ("waiting", Viewer(category=True), []),
         (

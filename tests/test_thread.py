@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from database.enums import RequestStatus
+from database.enums import RequestKind, RequestStatus
 from database.models import Attachment, BotMessageLink, RequestMessage
 from database.repositories import requests as requests_repo
 from services import people_queries, thread, workflow
@@ -121,6 +121,29 @@ async def test_reopen_within_reopen_days_only(session) -> None:
     result = await workflow.apply(session, act(w.requester), rid, Action.REOPEN, now=soon)
     assert result.outcome is workflow.Outcome.DONE
     assert result.request.status == S.IN_PROGRESS and result.request.done_at is None
+    # the technician gets the card back with the handler's buttons; the requester sees it in chat
+    [card] = [
+        m for m in await outbox(session, w.it_tech.telegram_id) if m.template != "request.new"
+    ]
+    assert card.template == "request.reopened" and card.payload["view"]["status"] == S.IN_PROGRESS
+    assert "request.reopened" not in [
+        m.template for m in await outbox(session, w.requester.telegram_id)
+    ]
+
+
+async def test_a_waiting_ticket_can_be_resolved_and_orders_are_not_reopened(session) -> None:
+    w = await build_world(session)
+    rid = await in_progress(session, w)
+    await thread.post(session, act(w.it_tech), rid, "Проблема ещё есть?", question=True)
+    result = await workflow.apply(session, act(w.it_tech), rid, Action.DONE)
+    assert result.request.status == S.DONE and result.request.waiting_since is None
+    assert result.request.waiting_seconds >= 0
+    order = await requests_repo.by_id(session, rid)
+    order.kind = RequestKind.ORDER  # the same request seen as an order: nothing to reopen
+    await session.flush()
+    with pytest.raises(PermissionDenied):
+        await workflow.apply(session, act(w.requester), rid, Action.REOPEN)
+    assert await status(session, rid) == S.DONE
 
 
 async def test_reply_linkage(session) -> None:

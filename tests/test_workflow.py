@@ -223,7 +223,7 @@ def test_allowed_actions_follow_the_table() -> None:
     assert actions(S.NEW) == [Action.TAKE, Action.ASSIGN, Action.REJECT, Action.CANCEL]
     assert actions(S.ACCEPTED) == [Action.ASSIGN, Action.START, Action.DONE, Action.REJECT]
     assert actions(S.IN_PROGRESS) == [Action.ASSIGN, Action.DONE, Action.ASK, Action.REJECT]
-    assert actions(S.WAITING) == [Action.ANSWER]
+    assert actions(S.WAITING) == [Action.ASSIGN, Action.DONE, Action.ANSWER, Action.REJECT]
     assert actions(S.DONE) == [Action.CONFIRM, Action.AUTO_CLOSE, Action.REOPEN]
     for final in (S.CLOSED, S.REJECTED, S.CANCELLED):
         assert actions(final) == []
