@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+READ_ONLY = "helpdesk_read_only"  # execution option: see begin_read_only
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -42,10 +43,23 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
         # BEGIN IMMEDIATE takes the write lock up front: concurrent writers queue on the busy
         # timeout instead of failing with "database is locked" when upgrading a read lock.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A long read (begin_read_only) takes no lock: in WAL mode it reads one snapshot while
+        # writers go on.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def begin_read_only(session: AsyncSession) -> None:
+    """Start the fresh session's transaction as a long read (a report): every query sees one
+    snapshot, and no write lock is held while it runs, so requests filed meanwhile are not held
+    up. SQLite: a deferred BEGIN (WAL); PostgreSQL: REPEATABLE READ, READ ONLY."""
+    options: dict[str, object] = {READ_ONLY: True}
+    if session.bind.dialect.name == "postgresql":
+        options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    await session.connection(execution_options=options)

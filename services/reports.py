@@ -29,6 +29,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from database.engine import begin_read_only
 from database.enums import RequestKind, RequestStatus, Role
 from database.models import Branch, CartridgeType, Category, Request, RequestItem, User
 from integrations.xlsx_report import DATETIME, MAX_CELL_CHARS, NUMBER, Column, ReportBook
@@ -136,9 +137,12 @@ async def export(
     """Write the workbook of the requests matching `flt` to `target` and return their counts.
 
     Raises NothingToReport (and writes no file) when nothing matches; PermissionDenied unless
-    the actor is a supervisor or above (None: the system).
+    the actor is a supervisor or above (None: the system). On a fresh session the report reads
+    one snapshot and holds no write lock meanwhile (`database.engine.begin_read_only`).
     """
     _authorize(actor)
+    if not session.in_transaction():
+        await begin_read_only(session)
     now = now or datetime.now(UTC)
     target = Path(target)
     requests = _batches(session, _requests_query(flt, tz, now, language))

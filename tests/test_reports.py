@@ -505,3 +505,47 @@ async def test_a_cancelled_export_waits_for_its_writer_and_leaves_no_file(
         await task
     assert list(out.iterdir()) == []
     assert ALL_TEMP_FILES == sheet_files
+
+
+async def test_a_report_reads_one_snapshot_and_lets_requests_be_filed_meanwhile(
+    sessionmaker, out, monkeypatch
+) -> None:
+    """While the workbook is being written, another user files an order (on SQLite that needs
+    the write lock: a report holding it would make the order fail after the busy timeout). The
+    report shows the requests as they were when it began: the new order is in neither sheet."""
+    async with sessionmaker() as session:
+        w = await build_world(session)
+        cartridges = await session.get(Category, w.order.category_id)
+        kyocera_id = w.after.items[0].cartridge_type_id
+    started, release = threading.Event(), threading.Event()
+    add_requests = reports._Sheets.add_requests
+
+    def paused(self, batch):
+        started.set()
+        release.wait(10)
+        add_requests(self, batch)
+
+    monkeypatch.setattr(reports._Sheets, "add_requests", paused)
+    target = out / "report.xlsx"
+    async with sessionmaker() as reading:
+        task = asyncio.create_task(
+            reports.export(reading, None, ReportFilter(NOVEMBER), TZ, target, now=NOW)
+        )
+        await asyncio.to_thread(started.wait, 10)
+        try:
+            async with sessionmaker() as filing:
+                meanwhile = await factories.request_row(
+                    filing,
+                    category_row=cartridges,
+                    author=await filing.get(User, w.requester.id),
+                    created_at=msk(11, 20, 12),
+                    items=[RequestItem(cartridge_type_id=kyocera_id, quantity=7)],
+                )
+                await filing.commit()
+        finally:
+            release.set()
+        summary = await task
+    assert summary.requests == 4
+    book = load_workbook(target)
+    assert meanwhile.number not in [row[0] for row in values(book["Заявки"])]
+    assert meanwhile.number not in [row[0] for row in values(book["Позиции"])]
