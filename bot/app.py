@@ -22,6 +22,7 @@ from bot.fsm_storage import DatabaseStorage
 from bot.middlewares.actor import ActorI18nMiddleware, ActorMiddleware, DeactivatedGateMiddleware
 from bot.middlewares.db import DbSessionMiddleware
 from bot.middlewares.errors import DomainErrorMiddleware
+from bot.report_runner import ReportRunner
 from bot.routers import build_routers
 from utils.settings import Settings
 
@@ -68,7 +69,10 @@ def create_dispatcher(
         invite_ttl_days=settings.invite_ttl_days,
         tz=settings.tz,
         order_max_quantity=settings.order_max_quantity,
+        sessionmaker=sessionmaker,  # for work that outlives its update (reports)
+        report_runner=ReportRunner(),
     )
+    dp.shutdown.register(dp["report_runner"].close)
     dp.update.outer_middleware(DbSessionMiddleware(sessionmaker, dp.fsm, isolation, on_outbox))
     dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(ActorMiddleware(settings.admin_ids))

@@ -3,8 +3,10 @@ workbook sent and opened, refusals, forged buttons."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import shutil
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +35,7 @@ from bot.routers.reports import ReportDialog
 from database.enums import RequestKind, RequestStatus, Role
 from database.models import Branch, Category, Request, User
 from emulator.validation import CALLBACK_DATA_LIMIT, formatted_text
+from services import reports
 from tests import factories
 from tests.bot_harness import buttons
 from tests.conftest import OWNER_ID
@@ -137,8 +140,11 @@ async def say(harness, user, text: str | None = None, **fields) -> str:
     return harness.last_reply(user.id).text
 
 
-async def press(harness, user, data) -> str:
+async def press(harness, user, data, *, wait: bool = True) -> str:
+    """Press a button; `wait`: until the report it may have started is sent (in the background)."""
     await harness.feed(callback_update(user, data if isinstance(data, str) else data.pack()))
+    if wait:
+        await harness.dp["report_runner"].wait()
     check_sent(harness)
     assert harness.bot.calls_of(AnswerCallbackQuery), "the button press was not answered"
     replies = harness.replies(user.id)
@@ -449,3 +455,95 @@ async def test_the_workbook_is_in_the_users_language(
     [(_, copy)] = documents
     assert sheet_names(copy)[:3] == ["Заявки", "Позиции", "По филиалам"]
     assert rows(copy, "Заявки")[0][0] == "Номер"
+
+
+async def to_summary(harness) -> None:
+    """The supervisor's dialog up to Build (not waiting for a report built meanwhile)."""
+    await say(harness, SUP, "/report")
+    for button in (ReportPeriod(preset="7d"), ReportAllBranches(), ReportKind(), ReportStatus()):
+        await press(harness, SUP, button, wait=False)
+
+
+@pytest.fixture
+def paused_build(monkeypatch) -> tuple[threading.Event, threading.Event]:
+    """(started, release): the workbook's writer waits for `release` once it has rows."""
+    started, release = threading.Event(), threading.Event()
+    add_requests = reports._Sheets.add_requests
+
+    def paused(self, batch):
+        started.set()
+        release.wait(10)
+        add_requests(self, batch)
+
+    monkeypatch.setattr(reports._Sheets, "add_requests", paused)
+    yield started, release
+    release.set()
+
+
+async def test_others_are_answered_while_a_report_builds(
+    harness, sessionmaker, world, documents, paused_build
+) -> None:
+    started, release = paused_build
+    async with sessionmaker() as session:
+        recent = datetime.now(UTC) - timedelta(hours=1)
+        await add_request(session, world, RequestKind.ORDER, world.north, recent)
+        await session.commit()
+    runner = harness.dp["report_runner"]
+    await to_summary(harness)
+    await harness.feed(callback_update(SUP, ReportBuild().pack()))
+    assert "Building the report" in harness.last_reply(SUP.id).text
+    await asyncio.to_thread(started.wait, 10)
+
+    # Meanwhile the bot answers others, and the supervisor too, at once.
+    text = await say(harness, EXEC, "/report")
+    assert text == "Reports are for supervisors and administrators."
+    await to_summary(harness)
+    await harness.feed(callback_update(SUP, ReportBuild().pack()))
+    assert alert_text(harness) == (
+        "Your previous report is still being built; it will come shortly."
+    )
+    assert (await fsm(harness, SUP))[0] == ReportDialog.summary.state  # Build works later
+    assert runner.busy(SUP.id) and not documents
+
+    release.set()
+    await runner.wait()
+    [(sent, _)] = documents
+    assert sent.chat_id == SUP.id and "Requests: 1" in sent.caption
+    assert not runner.busy(SUP.id)
+
+
+async def test_a_failed_build_says_so(harness, sessionmaker, world, documents, monkeypatch) -> None:
+    async with sessionmaker() as session:
+        recent = datetime.now(UTC) - timedelta(hours=1)
+        await add_request(session, world, RequestKind.ORDER, world.north, recent)
+        await session.commit()
+
+    def broken(self, batch):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(reports._Sheets, "add_requests", broken)
+    await to_summary(harness)
+    await press(harness, SUP, ReportBuild())
+    assert not documents
+    assert harness.bot.sent_texts(SUP.id)[-1] == (
+        "The report could not be built. Please try again later: /report"
+    )
+    assert not harness.dp["report_runner"].busy(SUP.id)
+
+
+async def test_stopping_the_bot_cancels_a_report_under_way(
+    harness, sessionmaker, world, documents, paused_build
+) -> None:
+    started, release = paused_build
+    async with sessionmaker() as session:
+        recent = datetime.now(UTC) - timedelta(hours=1)
+        await add_request(session, world, RequestKind.ORDER, world.north, recent)
+        await session.commit()
+    await to_summary(harness)
+    await harness.feed(callback_update(SUP, ReportBuild().pack()))
+    await asyncio.to_thread(started.wait, 10)
+    stopping = asyncio.create_task(harness.dp.emit_shutdown(bot=harness.bot))
+    await asyncio.sleep(0)
+    release.set()  # the writer's thread cannot be interrupted: the task waits for it
+    await stopping
+    assert not harness.dp["report_runner"].busy(SUP.id) and not documents

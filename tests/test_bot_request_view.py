@@ -327,11 +327,11 @@ async def test_question_from_the_card_and_the_waiting_card(harness, sessionmaker
     await harness.feed(message_update(TECH, "Какая модель?"))
     assert (await load(sessionmaker, rid)).status == RequestStatus.WAITING
 
-    # while it waits, nobody can resolve, reject or reassign it (the transition table)
+    # while it waits, the technician may still resolve or reject it (the problem went away)
     await harness.feed(message_update(TECH, f"/view_{rid}"))
     card, _conversation = sent(harness, TECH.id)
     assert "— waiting for the requester" in card.text
-    assert labels(card) == ["Reply", "Attachments (2)"]
+    assert labels(card) == ["Mark resolved", "Reject", "Reply", "Attachments (2)"]
     await harness.feed(message_update(REQUESTER, f"/view_{rid}"))
     assert labels(sent(harness, REQUESTER.id)[0]) == ["Reply", "Attachments (2)"]
 

@@ -13,7 +13,8 @@ FSM data, JSON values only:
     status       str | None  a RequestStatus value, None: all (missing until chosen)
 
 Build clears the dialog and commits that first: a second press finds no dialog and builds
-nothing. The workbook is written to a temporary directory, sent, and deleted.
+nothing. The workbook is built in the background (bot.report_runner: the next updates are not
+kept waiting), written to a temporary directory, sent, and deleted.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from aiogram.types import CallbackQuery, FSInputFile, Message
 from aiogram.utils.chat_action import DEFAULT_INTERVAL, ChatActionSender
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import BranchPage, BranchPick
 from bot.keyboards import reports as kb
@@ -50,8 +51,10 @@ from bot.keyboards.reports import (
     kind_name,
     status_label,
 )
+from bot.report_runner import ReportRunner
 from bot.screens import BACK, Screen, alert, quote_within, show, use_the_buttons
 from database.enums import Role
+from database.session_context import current_session
 from services import org, reports
 from services.actor import Actor
 from services.errors import NotFound
@@ -338,30 +341,55 @@ async def build_report(
     actor: Actor,
     bot: Bot,
     tz: ZoneInfo,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    report_runner: ReportRunner,
 ) -> None:
     actor.require(Role.SUPERVISOR)
+    chat_id = query.from_user.id
+    if report_runner.busy(chat_id):  # the dialog stays: Build works again once that one is sent
+        await alert(query, _("Your previous report is still being built; it will come shortly."))
+        return
     data = await state.get_data()
     await state.clear()
     # Saved before the build: a second press of Build finds no dialog and builds nothing.
     await session.commit()
-    flt = _filter(data)
     text = "\n".join([*_choices(data), "", _("Building the report; the file follows in a moment.")])
     await show(query, (text, None))
-    chat_id = query.from_user.id
     await bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
+    job = _send_report(bot, chat_id, sessionmaker, actor, data, tz, _language())
+    report_runner.start(chat_id, job)
+
+
+async def _send_report(
+    bot: Bot,
+    chat_id: int,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    actor: Actor,
+    data: dict,
+    tz: ZoneInfo,
+    language: str,
+) -> None:
+    """Build the workbook in a session of its own (a snapshot, no write lock) and send it; runs
+    in the background (bot.report_runner), in the language of the update that asked for it."""
+    current_session.set(None)  # the update's session is closed by now: join nothing
+    flt = _filter(data)
     # Telegram shows an action for about 5 s: repeat it while a large report is under way.
     async with ChatActionSender.upload_document(chat_id, bot, initial_sleep=DEFAULT_INTERVAL):
         with tempfile.TemporaryDirectory(prefix="report-") as directory:
             target = Path(directory) / reports.file_name(flt)
             try:
-                summary = await reports.export(
-                    session, actor, flt, tz, target, language=_language()
-                )
+                async with sessionmaker() as session:
+                    summary = await reports.export(
+                        session, actor, flt, tz, target, language=language
+                    )
             except reports.NothingToReport:
                 nothing = _("No requests match this report. Send /report to choose again.")
                 await bot.send_message(chat_id, "\n".join([nothing, "", *_choices(data)]))
                 return
-            await session.commit()  # end the read before the upload: hold no lock meanwhile
+            except Exception:
+                failed = _("The report could not be built. Please try again later: /report")
+                await bot.send_message(chat_id, failed)
+                raise
             await bot.send_document(
                 chat_id,
                 FSInputFile(target, filename=target.name),
