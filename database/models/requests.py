@@ -95,6 +95,8 @@ class RequestItem(Base):
     """One cartridge line of an order."""
 
     __tablename__ = "request_items"
+    # An order's lines are read with the order (cards, reports): by request, not a table scan.
+    __table_args__ = (Index("ix_request_items_request", "request_id"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
