@@ -110,7 +110,7 @@ async def test_order_from_staff_to_closed(
         assert number in photo.text
         offer = await emu.wait_for_message(keeper.id, lambda m: number in m.text)
         assert "Cartridge 057 × 2" in offer.text and "TK-1170 × 1" in offer.text
-        assert [t for t, _ in offer.buttons] == ["Взять в работу", "Отклонить"]
+        assert [t for t, _ in offer.buttons] == ["Взять в работу", "Отклонить", "Ответить"]
 
     # The storekeeper takes it; the card changes in place; the other one is told who has it.
     await emu.press_button(KEEPER, emu.last_message_to(KEEPER.id), text="Взять в работу")
