@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.models import AuditLog
@@ -30,3 +31,24 @@ async def add(
             after=after,
         )
     )
+
+
+async def exists(session: AsyncSession, *, action: str, object_type: str, object_id: int) -> bool:
+    """Whether this action was recorded on this object."""
+    found = await session.scalar(
+        select(AuditLog.id)
+        .where(
+            AuditLog.object_type == object_type,
+            AuditLog.object_id == object_id,
+            AuditLog.action == action,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def lock_for(session: AsyncSession, key: int) -> None:
+    """Serialise one job's runs until the transaction ends: PostgreSQL takes an advisory lock;
+    SQLite already holds its one write lock (BEGIN IMMEDIATE)."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
