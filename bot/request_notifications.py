@@ -34,7 +34,7 @@ from bot.keyboards.requests import CardAction, RequestAct
 from bot.keyboards.thread import ThreadReply
 from bot.outbox.renderers import RenderedMessage, RendererRegistry, localized
 from database.enums import RequestKind
-from services.workflow import REOPEN_DAYS
+from services.workflow import reopen_days
 
 Render = Callable[[dict[str, Any]], RenderedMessage]
 
@@ -154,7 +154,7 @@ def request_status(p: dict[str, Any]) -> RenderedMessage:
         assignee=assignee,
         reason=html.quote(p.get("reason") or "—"),
         status=status_name(p.get("status", ""), kind),
-        days=REOPEN_DAYS,
+        days=reopen_days(),
     )
     if p.get("request_id"):
         text += "\n" + _("Details: /view_{id}").format(id=int(p["request_id"]))

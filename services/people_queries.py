@@ -20,7 +20,7 @@ from services.errors import NotFound, PermissionDenied
 from services.requests import can_view
 from services.thread import FINAL_STATUSES, may_post
 from services.views import request_view
-from services.workflow import REOPEN_DAYS, TRANSITIONS, Action, Who, may
+from services.workflow import TRANSITIONS, Action, Who, may, reopen_days
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +31,7 @@ class Rights:
     supervisor: bool
     reject: bool  # whoever the transition table lets reject it now
     thread: bool  # may write in its thread now (services.thread.may_post, not finished)
-    reopen: bool  # the requester of a resolved ticket, within REOPEN_DAYS of its resolution
+    reopen: bool  # the requester of a resolved ticket, within reopen_days() of its resolution
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +46,7 @@ def _reopenable(request: Request, now: datetime) -> bool:
         request.kind == RequestKind.TICKET
         and request.status == RequestStatus.DONE
         and request.done_at is not None
-        and now <= request.done_at + timedelta(days=REOPEN_DAYS)
+        and now <= request.done_at + timedelta(days=reopen_days())
     )
 
 

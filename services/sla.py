@@ -61,11 +61,14 @@ ANY_PRIORITY = "*"
 
 @dataclass(frozen=True)
 class SlaConfig:
-    """What the SLA needs of the settings: the working-hours calendar and the escalation margin
-    (a fraction of the target: 1.0 escalates when a deadline is passed by as much again)."""
+    """What the SLA needs of the settings: the working-hours calendar, the escalation margin
+    (a fraction of the target: 1.0 escalates when a deadline is passed by as much again), and
+    how many days a resolved request waits for its requester before it closes by itself (until
+    then the requester of a ticket may reopen it)."""
 
     calendar: WorkCalendar
     escalation_margin: float = 1.0
+    auto_close_days: int = 3
 
     @classmethod
     def from_settings(cls, settings: Any) -> SlaConfig:
@@ -73,6 +76,7 @@ class SlaConfig:
         return cls(
             calendar=WorkCalendar.from_settings(settings),
             escalation_margin=float(getattr(settings, "sla_escalation_margin", 1.0)),
+            auto_close_days=int(getattr(settings, "auto_close_days", 3)),
         )
 
 

@@ -28,7 +28,6 @@ from services.views import request_view
 
 S = RequestStatus
 REASON_MAX = 500
-REOPEN_DAYS = 7  # the requester may reopen a resolved request within this many days
 
 
 class Action(StrEnum):
@@ -40,7 +39,7 @@ class Action(StrEnum):
     ANSWER = "answer"  # the requester answered: back in progress
     CONFIRM = "confirm"
     AUTO_CLOSE = "auto_close"
-    REOPEN = "reopen"  # the requester reopens a resolved request (within REOPEN_DAYS)
+    REOPEN = "reopen"  # the requester reopens a resolved ticket (within reopen_days())
     REJECT = "reject"
     CANCEL = "cancel"
 
@@ -102,7 +101,13 @@ class ReasonRequired(DomainError):
 
 
 class ReopenExpired(DomainError):
-    """A resolved request can be reopened only within REOPEN_DAYS after it was resolved."""
+    """A resolved request can be reopened only within reopen_days() after it was resolved."""
+
+
+def reopen_days() -> int:
+    """How long the requester may reopen a resolved ticket: until it closes by itself
+    (AUTO_CLOSE_DAYS), so the window the message names is the one that holds."""
+    return sla.current_config().auto_close_days
 
 
 async def may(session: AsyncSession, actor: Actor | None, request: Request, who: Who) -> bool:
@@ -201,7 +206,7 @@ async def apply(
     elif action is Action.REOPEN:
         if request.kind != RequestKind.TICKET:
             raise PermissionDenied(f"{action} on {request.number}: only tickets are reopened")
-        if request.done_at is None or now > request.done_at + timedelta(days=REOPEN_DAYS):
+        if request.done_at is None or now > request.done_at + timedelta(days=reopen_days()):
             raise ReopenExpired(request.number)
         values["done_at"] = None
 

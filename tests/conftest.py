@@ -147,3 +147,14 @@ def harness(settings, sessionmaker, i18n):
     from tests.bot_harness import build_harness
 
     return build_harness(settings, sessionmaker, i18n)
+
+
+@pytest.fixture
+def auto_close_in_5_days():
+    """AUTO_CLOSE_DAYS=5 for this test: resolved requests close, and tickets may be reopened,
+    within 5 days (the process-wide SLA configuration, reset afterwards)."""
+    from services import sla
+    from services.calendar import WorkCalendar
+
+    yield sla.configure(sla.SlaConfig(calendar=WorkCalendar.default(), auto_close_days=5))
+    sla.configure(None)

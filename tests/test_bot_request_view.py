@@ -372,13 +372,13 @@ async def test_requester_reopens_a_resolved_ticket_from_the_notification(
 
 
 async def test_reopen_after_the_window_is_refused_with_a_reason(
-    harness, sessionmaker, renderers
+    harness, sessionmaker, renderers, auto_close_in_5_days
 ) -> None:
     rid = await setup(sessionmaker, description="Не печатает")
     notification = await resolve(harness, sessionmaker, renderers, rid)
     async with sessionmaker() as session:
         request = await session.get(Request, rid)
-        request.done_at -= timedelta(days=workflow.REOPEN_DAYS, minutes=1)
+        request.done_at -= timedelta(days=5, minutes=1)
         await session.commit()
 
     await harness.feed(message_update(REQUESTER, f"/view_{rid}"))
@@ -391,7 +391,7 @@ async def test_reopen_after_the_window_is_refused_with_a_reason(
     answer = harness.callback_answer()
     number = (await load(sessionmaker, rid)).number
     assert answer.show_alert and answer.text == (
-        f"Request {number} was resolved more than 7 days ago and can no longer be reopened. "
+        f"Request {number} was resolved more than 5 days ago and can no longer be reopened. "
         "Please file a new ticket."
     )
     assert "Reopen" not in labels(harness.last_reply(REQUESTER.id))

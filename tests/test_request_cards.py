@@ -440,7 +440,9 @@ def test_the_time_of_resolution_is_shown(en) -> None:
     assert "Resolved" not in render_card(reopened)
 
 
-async def test_resolved_ticket_status_offers_confirm_and_reopen(registry) -> None:
+async def test_resolved_ticket_status_offers_confirm_and_reopen(
+    registry, auto_close_in_5_days
+) -> None:
     payload = {
         "request_id": 7,
         "number": "Т-2026-000007",
@@ -455,7 +457,7 @@ async def test_resolved_ticket_status_offers_confirm_and_reopen(registry) -> Non
     await deliver(MockedBot(), message)
     plain, _ = parse_html(message.text)
     assert plain.splitlines() == [
-        "Request Т-2026-000007 has been resolved. Please confirm, or press Reopen within 7 days "
+        "Request Т-2026-000007 has been resolved. Please confirm, or press Reopen within 5 days "
         "if the problem is still there.",
         "Details: /view_7",
     ]

@@ -666,3 +666,15 @@ async def test_plain_settings_are_accepted(session, sessionmaker, settings) -> N
     async with sessionmaker() as s:
         count = await s.scalar(text("SELECT count(*) FROM sla_notifications"))
     assert count == 1
+
+
+def test_the_auto_close_period_comes_from_the_settings(settings) -> None:
+    """AUTO_CLOSE_DAYS is also the window in which a resolved ticket may be reopened."""
+    assert SlaConfig.from_settings(settings).auto_close_days == 3
+    week = settings.model_copy(update={"auto_close_days": 7})
+    try:
+        assert sla.configure(week).auto_close_days == 7
+        assert workflow.reopen_days() == 7
+    finally:
+        sla.configure(None)
+    assert workflow.reopen_days() == 3

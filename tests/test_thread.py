@@ -106,18 +106,18 @@ async def test_question_waits_and_answer_resumes(session) -> None:
     assert await status(session, rid) == S.IN_PROGRESS
 
 
-async def test_reopen_within_reopen_days_only(session) -> None:
+async def test_reopen_within_the_auto_close_days_only(session, auto_close_in_5_days) -> None:
     w = await build_world(session)
     rid = await in_progress(session, w)
     await workflow.apply(session, act(w.it_tech), rid, Action.DONE)
     done_at = (await requests_repo.by_id(session, rid)).done_at
     with pytest.raises(PermissionDenied):
         await workflow.apply(session, act(w.it_tech), rid, Action.REOPEN)
-    late = done_at + timedelta(days=workflow.REOPEN_DAYS, seconds=1)
+    late = done_at + timedelta(days=5, seconds=1)  # AUTO_CLOSE_DAYS=5
     with pytest.raises(ReopenExpired):
         await workflow.apply(session, act(w.requester), rid, Action.REOPEN, now=late)
     assert await status(session, rid) == S.DONE
-    soon = done_at + timedelta(days=workflow.REOPEN_DAYS - 1)
+    soon = done_at + timedelta(days=4, hours=23)  # past the default 3 days
     result = await workflow.apply(session, act(w.requester), rid, Action.REOPEN, now=soon)
     assert result.outcome is workflow.Outcome.DONE
     assert result.request.status == S.IN_PROGRESS and result.request.done_at is None
@@ -238,7 +238,7 @@ async def test_card_rights_to_write_and_to_reopen(session) -> None:
     card = await people_queries.card(session, act(w.requester), rid)
     assert card.view["done_at"] == done_at.isoformat()
     assert card.rights.reopen and card.rights.thread
-    last = done_at + timedelta(days=workflow.REOPEN_DAYS)
+    last = done_at + timedelta(days=workflow.reopen_days())
     assert (await people_queries.card(session, act(w.requester), rid, now=last)).rights.reopen
     late = last + timedelta(seconds=1)
     assert not (await people_queries.card(session, act(w.requester), rid, now=late)).rights.reopen

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.errors import Conflict, DomainError, NotFound, PermissionDenied
 from services.periods import InvalidPeriod
 from services.thread import InvalidMessage, ThreadClosed
-from services.workflow import REOPEN_DAYS, ReopenExpired
+from services.workflow import ReopenExpired, reopen_days
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def _explain(exc: DomainError) -> str:
         return _("The message is empty, too long or has unsupported files; nothing was sent.")
     if isinstance(exc, ReopenExpired):
         return _("A resolved request can be reopened within {days} days only.").format(
-            days=REOPEN_DAYS
+            days=reopen_days()
         )
     if isinstance(exc, InvalidPeriod):
         return _("Please type the dates as DD.MM.YYYY or DD.MM.YYYY - DD.MM.YYYY.")

@@ -195,7 +195,7 @@ async def _reopen(
         text = _(
             "Request {number} was resolved more than {days} days ago and can no longer be "
             "reopened. Please file a new ticket."
-        ).format(number=card.view["number"], days=workflow.REOPEN_DAYS)
+        ).format(number=card.view["number"], days=workflow.reopen_days())
         await query.answer(_short(text), show_alert=True)
         await _put(query, *_card_content(card, tz))
         return
