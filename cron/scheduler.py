@@ -1,5 +1,5 @@
 """The in-process scheduler: SLA scan every few seconds, backup and archiving once a day,
-the weekly report once a week.
+the weekly report once a week (and once at start-up if its time passed while the bot was down).
 
 Jobs coalesce (a missed run is run once, not many times), never overlap (one instance each),
 and a failing job logs its error and simply runs again next time: the bot goes on.
@@ -15,7 +15,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from cron.context import JobContext
-from cron.jobs import JOBS
+from cron.jobs import JOBS, weekly_report
 
 logger = logging.getLogger("cron")
 
@@ -61,4 +61,7 @@ def create_scheduler(ctx: JobContext) -> AsyncIOScheduler:
         del triggers["backup"]  # PostgreSQL is backed up with pg_dump, outside the bot
     for name, trigger in triggers.items():
         scheduler.add_job(run_logged, trigger, args=(name, JOBS[name], ctx), id=name, name=name)
+    if settings.weekly_report_enabled:  # once, at start: a report missed while the bot was down
+        name = "weekly_catch_up"
+        scheduler.add_job(run_logged, args=(name, weekly_report.catch_up, ctx), id=name, name=name)
     return scheduler

@@ -39,6 +39,13 @@ async def already_queued(session: AsyncSession, period: Period) -> bool:
     )
 
 
+async def missed(session: AsyncSession, period: Period) -> bool:
+    """The week's report has not gone out, though earlier weeks' have: its time passed while
+    the bot was down. (A fresh install has sent none: nothing is missed.)"""
+    last = await audit.last_object_id(session, action=ACTION, object_type=OBJECT_TYPE)
+    return last is not None and last < week_key(period)
+
+
 async def recipients(
     session: AsyncSession, owner_ids: Iterable[int], default_language: str
 ) -> dict[int, str]:

@@ -20,9 +20,9 @@ async def test_jobs_coalesce_never_overlap_and_follow_settings(settings, session
     finally:
         scheduler.shutdown(wait=False)
     if settings.sqlite_path() is None:  # PostgreSQL: pg_dump, not the bot, backs it up
-        assert set(jobs) == {"sla", "archive", "weekly"}
+        assert set(jobs) == {"sla", "archive", "weekly", "weekly_catch_up"}
         return
-    assert set(jobs) == {"sla", "backup", "archive", "weekly"}
+    assert set(jobs) == {"sla", "backup", "archive", "weekly", "weekly_catch_up"}
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1
     assert isinstance(jobs["sla"].trigger, IntervalTrigger)

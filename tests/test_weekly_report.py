@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import pytest
 from aiogram.methods import SendDocument, SendMessage
 from aiogram.types import FSInputFile
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -275,6 +276,55 @@ async def test_old_workbooks_are_deleted_keeping_eight_weeks(settings, sessionma
     assert not exists(old[-1]) and not exists(old[-2]) and exists(old[-3])
 
 
+# --- catching up a week missed while the bot was down ------------------------------------------
+
+
+async def test_a_fresh_install_catches_up_nothing(settings, sessionmaker, world) -> None:
+    await last_week(sessionmaker, world)
+    summary = await weekly_report.catch_up(context(settings, sessionmaker))
+    assert summary == f"Weekly report {WEEK}: nothing missed"
+    assert await weekly_rows(sessionmaker) == []
+
+
+async def test_a_week_missed_while_down_is_sent_at_start(settings, sessionmaker, world) -> None:
+    await last_week(sessionmaker, world)
+    await weekly_report.run(context(settings, sessionmaker))  # Monday 09.11, as scheduled
+    await add_request(sessionmaker, world, RequestKind.ORDER, datetime(2026, 11, 12, tzinfo=UTC))
+    # Down on Monday 16.11 at 09:00; started again on Monday 08:00 (too early) and on Tuesday.
+    early = datetime(2026, 11, 16, 5, 0, tzinfo=UTC)
+    summary = await weekly_report.catch_up(context(settings, sessionmaker, early))
+    assert summary == f"Weekly report {WEEK}: nothing missed"
+    tuesday = datetime(2026, 11, 17, 7, 0, tzinfo=UTC)
+    summary = await weekly_report.catch_up(context(settings, sessionmaker, tuesday))
+    assert summary == (
+        "Weekly report 09.11.2026–15.11.2026, missed: 2 requests, queued for 3 chats"
+    )
+    assert len(await weekly_rows(sessionmaker)) == 6
+    again = await weekly_report.catch_up(context(settings, sessionmaker, tuesday))
+    assert again == "Weekly report 09.11.2026–15.11.2026: nothing missed"
+    scheduled_run = await weekly_report.run(context(settings, sessionmaker, tuesday))
+    assert scheduled_run.endswith(": already queued, nothing sent")
+    assert len(await weekly_rows(sessionmaker)) == 6
+
+
+@pytest.mark.parametrize(
+    ("day", "at", "local_now", "due"),
+    [
+        ("mon", "09:00", datetime(2026, 11, 16, 9, 0), date(2026, 11, 16)),
+        ("mon", "09:00", datetime(2026, 11, 16, 8, 59), date(2026, 11, 9)),
+        ("mon", "09:00", datetime(2026, 11, 22, 23, 0), date(2026, 11, 16)),
+        ("fri", "17:30", datetime(2026, 11, 18, 12, 0), date(2026, 11, 13)),
+        ("sun", "00:00", datetime(2026, 11, 22, 0, 0), date(2026, 11, 22)),
+    ],
+)
+def test_the_last_due_day(settings, day, at, local_now, due) -> None:
+    custom = settings.model_copy(
+        update={"weekly_report_day": day, "weekly_report_time": time.fromisoformat(at)}
+    )
+    now = local_now.replace(tzinfo=settings.tz)
+    assert weekly_report.last_due_day(custom, now) == due
+
+
 # --- the schedule -------------------------------------------------------------------------------
 
 
@@ -300,9 +350,12 @@ async def test_the_weekly_job_follows_its_settings(settings, sessionmaker) -> No
     fields = {f.name: str(f) for f in scheduled(custom, sessionmaker)["weekly"].trigger.fields}
     assert (fields["day_of_week"], fields["hour"], fields["minute"]) == ("fri", "17", "30")
 
+    catch_up = scheduled(settings, sessionmaker)["weekly_catch_up"]
+    assert isinstance(catch_up.trigger, DateTrigger)  # once, as the bot starts
+
     disabled = settings.model_copy(update={"weekly_report_enabled": False})
     jobs = scheduled(disabled, sessionmaker)
-    assert "weekly" not in jobs and "sla" in jobs
+    assert "weekly" not in jobs and "weekly_catch_up" not in jobs and "sla" in jobs
 
 
 # --- the sender ---------------------------------------------------------------------------------

@@ -5,17 +5,19 @@ Runs on `WEEKLY_REPORT_DAY` at `WEEKLY_REPORT_TIME` in the bot's scheduler (unle
 once per language of the recipients, under `REPORT_DIR/weekly/<language>/`, and attached to a
 short summary (`report.weekly`); an empty week gets the summary alone. The newest `KEEP_WEEKS`
 workbooks of each language are kept, older ones deleted. A week goes out once
-(`services.weekly_report.queue`).
+(`services.weekly_report.queue`). At start-up `catch_up` sends the report whose time passed
+while the bot was down.
 """
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from cron.context import JobContext
 from services import reports, weekly_report
 from services.periods import local_today, preset
-from utils.settings import Settings
+from utils.settings import WEEKDAYS, Settings
 
 KEEP_WEEKS = 8
 ALREADY = "already queued, nothing sent"
@@ -28,6 +30,24 @@ async def run(ctx: JobContext) -> str:
     removed = prune(weekly_dir(ctx.settings))
     tail = f"; {len(removed)} old report(s) removed" if removed else ""
     return f"Weekly report {flt.period.label()}: {outcome}{tail}"
+
+
+async def catch_up(ctx: JobContext) -> str:
+    """The report of the last scheduled time, if that time passed while the bot was down."""
+    flt = reports.ReportFilter(period=preset("last_week", last_due_day(ctx.settings, ctx.now())))
+    async with ctx.sessionmaker() as session:
+        if not await weekly_report.missed(session, flt.period):
+            return f"Weekly report {flt.period.label()}: nothing missed"
+    return f"Weekly report {flt.period.label()}, missed: {await _queue(ctx, flt)}"
+
+
+def last_due_day(settings: Settings, now: datetime) -> date:
+    """The local day of the latest scheduled run at or before `now`."""
+    local = now.astimezone(settings.tz)
+    back = (local.weekday() - WEEKDAYS.index(settings.weekly_report_day)) % 7
+    if back == 0 and local.time() < settings.weekly_report_time:
+        back = 7
+    return local.date() - timedelta(days=back)
 
 
 async def _queue(ctx: JobContext, flt: reports.ReportFilter) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.models import AuditLog
@@ -52,3 +52,12 @@ async def lock_for(session: AsyncSession, key: int) -> None:
     SQLite already holds its one write lock (BEGIN IMMEDIATE)."""
     if session.bind.dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+async def last_object_id(session: AsyncSession, *, action: str, object_type: str) -> int | None:
+    """The highest object id this action was recorded on (e.g. the latest week reported)."""
+    return await session.scalar(
+        select(func.max(AuditLog.object_id)).where(
+            AuditLog.object_type == object_type, AuditLog.action == action
+        )
+    )
