@@ -185,6 +185,9 @@ async def test_question_button_makes_the_ticket_wait(harness, sessionmaker) -> N
         await session.commit()
     await harness.feed(callback_update(TECH, ThreadReply(request_id=rid, question=True).pack()))
     await harness.feed(message_update(TECH, "Какой у вас ПК?"))
+    assert harness.last_reply(TECH.id).text.splitlines()[1] == (
+        "The request is waiting for the requester's answer."
+    )
     [row] = await relayed(sessionmaker, REQUESTER.id)
     assert row.payload["question"] is True
     async with sessionmaker() as session:

@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.keyboards.quick_replies import picks
 from bot.keyboards.thread import ThreadQuickReply, ThreadReply
+from database.enums import RequestStatus
+from database.models import Request
 from services import quick_replies, thread
 from services.actor import Actor
 from services.errors import NotFound
@@ -63,7 +65,14 @@ async def _post(
         raise NotFound("request")
     await thread.post(session, actor, request_id, text, files, question=question)
     request = await thread.reply_target(session, actor, request_id)
-    await message.answer(_("Sent to request {number}.").format(number=html.quote(request.number)))
+    await message.answer(_sent(request))
+
+
+def _sent(request: Request) -> str:
+    text = _("Sent to request {number}.").format(number=html.quote(request.number))
+    if request.status == RequestStatus.WAITING:
+        text += "\n" + _("The request is waiting for the requester's answer.")
+    return text
 
 
 async def reply_to_bot(message: Message, session: AsyncSession, actor: Actor) -> None:
@@ -127,10 +136,7 @@ async def quick_reply_picked(
         callback_data.reply_id,
         question=callback_data.question,
     )
-    await query.bot.send_message(
-        query.from_user.id,
-        _("Sent to request {number}.").format(number=html.quote(request.number)),
-    )
+    await query.bot.send_message(query.from_user.id, _sent(request))
     await query.answer()
 
 
