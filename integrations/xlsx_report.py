@@ -13,7 +13,7 @@ One thread at a time may use a workbook; the caller may hand batches to worker t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -51,13 +51,38 @@ class Table:
             sheet.column_dimensions[get_column_letter(index)].width = column.width
         sheet.freeze_panes = "A2"  # must be set before the first row is written
         sheet.append([self._bold(column.title) for column in self.columns])
-        self._convert = [self._converter(column.kind) for column in self.columns]
+        # Only text and date columns need converting; numbers go to openpyxl as they are.
+        self._texts = tuple(i for i, column in enumerate(self.columns) if column.kind == TEXT)
+        self._dates = tuple(
+            (i, self._date_cell())
+            for i, column in enumerate(self.columns)
+            if column.kind == DATETIME
+        )
 
     def append(self, rows: Iterable[Sequence[Any]], *, bold: bool = False) -> None:
         """Write rows, one value per column (None or "" leaves the cell empty)."""
-        sheet, convert = self._sheet, self._convert
+        sheet, texts, dates, width, text = (
+            self._sheet, self._texts, self._dates, len(self.columns), self._text
+        )  # fmt: skip
         for row in rows:
-            cells = [to_cell(value) for to_cell, value in zip(convert, row, strict=True)]
+            cells = list(row)
+            if len(cells) != width:
+                raise ValueError(f"{len(cells)} values for {width} columns")
+            for i in texts:
+                value = cells[i]
+                if not value:
+                    cells[i] = None
+                # Printable text holds no character Excel refuses (all of them are controls).
+                elif not value.isprintable() or value[0] == "=" or len(value) > MAX_CELL_CHARS:
+                    cells[i] = text(value)
+            for i, cell in dates:
+                value = cells[i]
+                if value is not None:
+                    # Refill the column's date cell (the sheet writes each row out as soon as it
+                    # is appended). Its type and number format were set when it was made; only
+                    # the value changes (openpyxl's setter would check the format every time).
+                    cell._value = value
+                    cells[i] = cell
             if bold:
                 cells = [self._bold(cell) if cell is not None else None for cell in cells]
             sheet.append(cells)
@@ -75,37 +100,19 @@ class Table:
         cell.font = _BOLD
         return cell
 
-    def _converter(self, kind: str) -> Callable[[Any], Any]:
-        if kind == DATETIME:
-            # One styled cell per column, refilled for every row: the sheet writes each row
-            # out as soon as it is appended.
-            cell = WriteOnlyCell(self._sheet)
-            cell.number_format = DATETIME_FORMAT
+    def _date_cell(self) -> Cell:
+        """A date cell shown as DATETIME_FORMAT, refilled for every row of its column."""
+        cell = WriteOnlyCell(self._sheet, datetime(2000, 1, 1))  # a date: data type "d"
+        cell.number_format = DATETIME_FORMAT
+        return cell
 
-            def to_datetime(value: datetime | None) -> Cell | None:
-                if value is None:
-                    return None
-                cell.value = value
-                return cell
-
-            return to_datetime
-        if kind == TEXT:
-            return self._text
-        return _number
-
-    def _text(self, value: str | None) -> str | Cell | None:
-        if not value:
-            return None
+    def _text(self, value: str) -> str | Cell:
         value = ILLEGAL_CHARACTERS_RE.sub("", value)[:MAX_CELL_CHARS]
         if value.startswith("="):  # openpyxl would store it as a formula
             cell = WriteOnlyCell(self._sheet, value)
             cell.data_type = "s"
             return cell
         return value
-
-
-def _number(value: Any) -> Any:
-    return value
 
 
 class ReportBook:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -438,6 +438,19 @@ def test_file_name_and_filter_validation() -> None:
         ReportFilter(NOVEMBER, kind="repair")
     with pytest.raises(reports.InvalidFilter):
         ReportFilter(NOVEMBER, status="lost")
+
+
+def test_local_times_agree_with_zoneinfo_also_when_the_offset_changes() -> None:
+    """The workbook's times come from a fast UTC -> local conversion (an offset per UTC day):
+    it must agree with zoneinfo every quarter of an hour of a year, DST days included (Berlin
+    and New York: an hour; Lord Howe: half an hour)."""
+    for name in ("Europe/Berlin", "America/New_York", "Australia/Lord_Howe"):
+        tz = ZoneInfo(name)
+        to_local = reports._local_time(tz)
+        for step in range(366 * 24 * 4):
+            utc = datetime(2025, 1, 1) + timedelta(minutes=15 * step, seconds=step % 60)
+            assert to_local(utc) == utc.replace(tzinfo=UTC).astimezone(tz).replace(tzinfo=None)
+    assert reports._local_time(TZ)(None) is None
 
 
 async def test_batches_are_written_off_the_event_loop(session, out, monkeypatch) -> None:
