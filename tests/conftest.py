@@ -158,3 +158,24 @@ def auto_close_in_5_days():
 
     yield sla.configure(sla.SlaConfig(calendar=WorkCalendar.default(), auto_close_days=5))
     sla.configure(None)
+
+
+@pytest.fixture
+def paused_export(monkeypatch):
+    """(started, release): the report's workbook writer waits for `release` once it has its
+    first batch of requests, so a test can act while an export is under way."""
+    import threading
+
+    from services import reports
+
+    started, release = threading.Event(), threading.Event()
+    add_requests = reports._Sheets.add_requests
+
+    def paused(self, batch):
+        started.set()
+        release.wait(10)
+        add_requests(self, batch)
+
+    monkeypatch.setattr(reports._Sheets, "add_requests", paused)
+    yield started, release
+    release.set()

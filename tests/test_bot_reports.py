@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import shutil
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -464,30 +463,18 @@ async def to_summary(harness) -> None:
         await press(harness, SUP, button, wait=False)
 
 
-@pytest.fixture
-def paused_build(monkeypatch) -> tuple[threading.Event, threading.Event]:
-    """(started, release): the workbook's writer waits for `release` once it has rows."""
-    started, release = threading.Event(), threading.Event()
-    add_requests = reports._Sheets.add_requests
-
-    def paused(self, batch):
-        started.set()
-        release.wait(10)
-        add_requests(self, batch)
-
-    monkeypatch.setattr(reports._Sheets, "add_requests", paused)
-    yield started, release
-    release.set()
-
-
-async def test_others_are_answered_while_a_report_builds(
-    harness, sessionmaker, world, documents, paused_build
-) -> None:
-    started, release = paused_build
+async def one_recent_order(sessionmaker, world) -> None:
     async with sessionmaker() as session:
         recent = datetime.now(UTC) - timedelta(hours=1)
         await add_request(session, world, RequestKind.ORDER, world.north, recent)
         await session.commit()
+
+
+async def test_others_are_answered_while_a_report_builds(
+    harness, sessionmaker, world, documents, paused_export
+) -> None:
+    started, release = paused_export
+    await one_recent_order(sessionmaker, world)
     runner = harness.dp["report_runner"]
     await to_summary(harness)
     await harness.feed(callback_update(SUP, ReportBuild().pack()))
@@ -513,10 +500,7 @@ async def test_others_are_answered_while_a_report_builds(
 
 
 async def test_a_failed_build_says_so(harness, sessionmaker, world, documents, monkeypatch) -> None:
-    async with sessionmaker() as session:
-        recent = datetime.now(UTC) - timedelta(hours=1)
-        await add_request(session, world, RequestKind.ORDER, world.north, recent)
-        await session.commit()
+    await one_recent_order(sessionmaker, world)
 
     def broken(self, batch):
         raise OSError("No space left on device")
@@ -532,13 +516,10 @@ async def test_a_failed_build_says_so(harness, sessionmaker, world, documents, m
 
 
 async def test_stopping_the_bot_cancels_a_report_under_way(
-    harness, sessionmaker, world, documents, paused_build
+    harness, sessionmaker, world, documents, paused_export
 ) -> None:
-    started, release = paused_build
-    async with sessionmaker() as session:
-        recent = datetime.now(UTC) - timedelta(hours=1)
-        await add_request(session, world, RequestKind.ORDER, world.north, recent)
-        await session.commit()
+    started, release = paused_export
+    await one_recent_order(sessionmaker, world)
     await to_summary(harness)
     await harness.feed(callback_update(SUP, ReportBuild().pack()))
     await asyncio.to_thread(started.wait, 10)

@@ -492,18 +492,10 @@ async def test_a_failed_export_leaves_no_file(session, out, monkeypatch) -> None
 
 
 async def test_a_cancelled_export_waits_for_its_writer_and_leaves_no_file(
-    session, out, monkeypatch
+    session, out, paused_export
 ) -> None:
     await build_world(session)
-    started, release = threading.Event(), threading.Event()
-    add_requests = reports._Sheets.add_requests
-
-    def slow(self, batch):
-        started.set()
-        release.wait(10)
-        add_requests(self, batch)
-
-    monkeypatch.setattr(reports._Sheets, "add_requests", slow)
+    started, release = paused_export
     sheet_files = list(ALL_TEMP_FILES)
     task = asyncio.create_task(
         reports.export(session, None, ReportFilter(NOVEMBER), TZ, out / "report.xlsx")
@@ -521,7 +513,7 @@ async def test_a_cancelled_export_waits_for_its_writer_and_leaves_no_file(
 
 
 async def test_a_report_reads_one_snapshot_and_lets_requests_be_filed_meanwhile(
-    sessionmaker, out, monkeypatch
+    sessionmaker, out, paused_export
 ) -> None:
     """While the workbook is being written, another user files an order (on SQLite that needs
     the write lock: a report holding it would make the order fail after the busy timeout). The
@@ -530,15 +522,7 @@ async def test_a_report_reads_one_snapshot_and_lets_requests_be_filed_meanwhile(
         w = await build_world(session)
         cartridges = await session.get(Category, w.order.category_id)
         kyocera_id = w.after.items[0].cartridge_type_id
-    started, release = threading.Event(), threading.Event()
-    add_requests = reports._Sheets.add_requests
-
-    def paused(self, batch):
-        started.set()
-        release.wait(10)
-        add_requests(self, batch)
-
-    monkeypatch.setattr(reports._Sheets, "add_requests", paused)
+    started, release = paused_export
     target = out / "report.xlsx"
     async with sessionmaker() as reading:
         task = asyncio.create_task(
