@@ -17,6 +17,7 @@ complete; nothing is written when no request matches.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
@@ -136,7 +137,9 @@ async def export(
         first = await anext(requests, None)
         if first is None:
             raise NothingToReport(flt.period.label())
-        partial = target.with_name(f"{target.name}.part")
+        # A name of its own: two exports of the same report (the scheduled weekly run and the
+        # start-up catch-up) must not write into one file.
+        partial = target.with_name(f"{target.name}.{uuid.uuid4().hex[:12]}.part")
         sheets = _Sheets(report_labels.labels(language), tz, flt.period)
         try:
             await _pump(_chain(first, requests), sheets.add_requests)
