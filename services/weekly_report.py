@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from database.engine import lock_transaction
 from database.enums import Role
 from database.repositories import audit
 from services import users
@@ -83,7 +84,7 @@ async def queue(
 ) -> bool:
     """Queue the week's message for each chat, with the workbook of its language if any.
     False (nothing queued) when the week has gone out already. The caller commits."""
-    await audit.lock_for(session, _LOCK)
+    await lock_transaction(session, _LOCK)
     if await already_queued(session, period):
         return False
     body = payload(period, summary)

@@ -4,6 +4,7 @@ of a local file."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -33,6 +34,8 @@ from database.models import (
     RequestItem,
     User,
 )
+from database.repositories import audit
+from services import weekly_report as services_weekly
 from services.notifications import notify
 from tests import factories
 from tests.conftest import OWNER_ID
@@ -254,6 +257,25 @@ async def test_a_second_run_for_the_same_week_sends_nothing(settings, sessionmak
     # The request filed at 00:10 local on Monday 09.11 belongs to that next week.
     assert next_week == "Weekly report 09.11.2026–15.11.2026: 1 requests, queued for 3 chats"
     assert len(await weekly_rows(sessionmaker)) == 6
+
+
+async def test_two_runs_at_once_queue_the_week_once(settings, sessionmaker, world) -> None:
+    """The scheduled run and the start-up catch-up may meet: the lock and the audit row let one
+    of them queue the week, the other finds it queued."""
+    await last_week(sessionmaker, world)
+    async with sessionmaker() as session:  # an earlier week went out: the catch-up is armed
+        await audit.add(
+            session,
+            actor_id=None,
+            action=services_weekly.ACTION,
+            object_type=services_weekly.OBJECT_TYPE,
+            object_id=20261026,
+        )
+        await session.commit()
+    ctx = context(settings, sessionmaker)
+    outcomes = await asyncio.gather(weekly_report.run(ctx), weekly_report.catch_up(ctx))
+    assert sum("queued for 3 chats" in outcome for outcome in outcomes) == 1, outcomes
+    assert len(await weekly_rows(sessionmaker)) == 3
 
 
 async def test_old_workbooks_are_deleted_keeping_eight_weeks(settings, sessionmaker, world) -> None:

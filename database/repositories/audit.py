@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.models import AuditLog
@@ -45,13 +45,6 @@ async def exists(session: AsyncSession, *, action: str, object_type: str, object
         .limit(1)
     )
     return found is not None
-
-
-async def lock_for(session: AsyncSession, key: int) -> None:
-    """Serialise one job's runs until the transaction ends: PostgreSQL takes an advisory lock;
-    SQLite already holds its one write lock (BEGIN IMMEDIATE)."""
-    if session.bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 async def last_object_id(session: AsyncSession, *, action: str, object_type: str) -> int | None:
