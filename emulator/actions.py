@@ -150,6 +150,8 @@ class UserActions(EmulatorState):
     ) -> str:
         """The user presses an inline button of a bot message; returns the callback query id.
 
+        The bot may answer the query once, within `callback_answer_ttl` seconds of the press.
+
         Choose the button by its `text` or its `index` (0-based, row by row, as in
         `message.buttons`); the message's current keyboard is used. Passing `callback_data`
         FORGES the press: that data is sent whatever the keyboard holds (as a modified client
@@ -174,7 +176,7 @@ class UserActions(EmulatorState):
             query["message"] = self.bot_message_dict(live)
         message_id = live.message_id if live is not None else None
         self.queries[query_id] = CallbackQueryRecord(
-            query_id, user, chat_id, message_id, callback_data
+            query_id, user, chat_id, message_id, callback_data, pressed_at=self.clock()
         )
         self.cursors[chat_id] = self.cursor
         self.enqueue_update("callback_query", query)

@@ -12,7 +12,11 @@ bot did. A thin layer over the in-process API (same methods, JSON in and out):
     GET  /_emu/messages?chat_id=N                      → the bot's message records
     GET  /_emu/callback_answers?chat_id=N | query_id=Q
     GET  /_emu/state                                   → counters and rejected calls
-    POST /_emu/faults {"method", "kind", "times", ...};  DELETE /_emu/faults
+    POST /_emu/faults   {"method": "sendMessage" | "*", "kind": "400" | "403" | "429" |
+                         "500" | "delay", "times": 1 | null (until cleared), "chat_id": N,
+                         "description": "Bad Request: ...", "retry_after": S, "delay": S}
+                                                       → the rule (see emulator.faults)
+    DELETE /_emu/faults                                → every rule cleared
     POST /_emu/block {"user_id": N};  POST /_emu/unblock {"user_id": N}
 
 Answers are {"ok": true, "result": ...} or {"ok": false, "description": "..."} (HTTP 400).

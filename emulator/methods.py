@@ -18,7 +18,7 @@ from emulator.models import (
     bad_request,
 )
 from emulator.params import Params, Upload
-from emulator.state import ChatState, EmulatorState, now, scope_key
+from emulator.state import CallbackQueryRecord, ChatState, EmulatorState, now, scope_key
 from emulator.validation import (
     check_commands,
     check_reply_markup,
@@ -319,17 +319,23 @@ class BotApiMethods:
         return True
 
     # ----- callbacks, files, commands, chats --------------------------------------------
-    async def answer_callback_query(self, p: Params) -> bool:
-        query_id = p.get_str("callback_query_id", required=True) or ""
+    def answerable_query(self, query_id: str) -> CallbackQueryRecord:
+        """A known callback query that is not answered yet and not older than the TTL."""
         query = self.state.queries.get(query_id)
         if query is None or query.answered:
             raise bad_request(QUERY_INVALID)
+        if self.state.clock() - query.pressed_at > self.state.callback_answer_ttl:
+            raise bad_request(QUERY_INVALID)
+        return query
+
+    async def answer_callback_query(self, p: Params) -> bool:
+        query = self.answerable_query(p.get_str("callback_query_id", required=True) or "")
         text = p.get_str("text")
         if text is not None and len(text) > 200:
             raise bad_request("MESSAGE_TOO_LONG")
         query.answered = True
         answer = CallbackAnswer(
-            query_id=query_id,
+            query_id=query.query_id,
             chat_id=query.chat_id,
             user_id=query.user.id,
             message_id=query.message_id,

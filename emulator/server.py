@@ -20,6 +20,7 @@ from emulator.faults import Faults
 from emulator.methods import BotApiMethods
 from emulator.models import ApiCall, ApiError
 from emulator.params import Params, read_params
+from emulator.state import CALLBACK_ANSWER_TTL, Clock
 
 logger = logging.getLogger("emulator")
 
@@ -37,11 +38,22 @@ class BotApiEmulator(UserActions):
     The bot talks to it over HTTP (aiogram with `TelegramAPIServer.from_base(emu.url)`);
     tests act as users in-process (`send_message`, `press_button`, `wait_for_message`, ...).
     A chat must be known before the bot can write to it, as in Telegram: a user becomes
-    known by acting (or through `add_user`), a group through `add_chat`.
+    known by acting (or through `add_user`), a group through `add_chat`. A callback query
+    can be answered once, within `callback_answer_ttl` seconds (15 as in Telegram) on `clock`;
+    later, again, or for an unknown id answerCallbackQuery answers 400 "query is too old".
     """
 
-    def __init__(self, bot_username: str = "helpdesk_bot", file_root: Path | None = None) -> None:
-        super().__init__(bot_username, file_root)
+    def __init__(
+        self,
+        bot_username: str = "helpdesk_bot",
+        file_root: Path | None = None,
+        *,
+        callback_answer_ttl: float = CALLBACK_ANSWER_TTL,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        super().__init__(
+            bot_username, file_root, callback_answer_ttl=callback_answer_ttl, clock=clock
+        )
         self.faults = Faults()
         self.methods = BotApiMethods(self)
         self.app = web.Application(client_max_size=MAX_REQUEST_SIZE)

@@ -27,6 +27,9 @@ from emulator.models import (
 )
 
 MessagePredicate = Callable[[BotMessage], bool]
+Clock = Callable[[], float]
+
+CALLBACK_ANSWER_TTL = 15.0  # seconds Telegram accepts answerCallbackQuery after a press
 
 
 def now() -> int:
@@ -86,6 +89,7 @@ class CallbackQueryRecord:
     chat_id: int | None
     message_id: int | None
     data: str | None
+    pressed_at: float  # on the emulator's clock
     answered: bool = False
 
 
@@ -111,10 +115,23 @@ def _image_size(data: bytes) -> tuple[int, int]:
 
 
 class EmulatorState:
-    """Everything the emulated Telegram knows. Single event loop; no locking needed."""
+    """Everything the emulated Telegram knows. Single event loop; no locking needed.
 
-    def __init__(self, bot_username: str = "helpdesk_bot", file_root: Path | None = None) -> None:
+    `clock` (seconds, monotonic) times callback queries: the bot may answer one at most
+    `callback_answer_ttl` seconds after the press, as in Telegram.
+    """
+
+    def __init__(
+        self,
+        bot_username: str = "helpdesk_bot",
+        file_root: Path | None = None,
+        *,
+        callback_answer_ttl: float = CALLBACK_ANSWER_TTL,
+        clock: Clock = time.monotonic,
+    ) -> None:
         self.bot_username = bot_username
+        self.callback_answer_ttl = callback_answer_ttl
+        self.clock = clock
         self.bot_first_name = "Helpdesk"
         self.bot_id = 0
         self.file_root = file_root

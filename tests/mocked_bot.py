@@ -3,6 +3,19 @@
 Queue an answer with `bot.add_result_for(Method, ...)` (first in, first out); a call with no
 queued answer gets a plausible default (a Message for send/edit methods, True otherwise), so
 handler tests only queue what they want to control and read back `bot.calls`.
+
+Failures join the same queue and raise what aiogram raises against Telegram:
+
+    bot.fail_next(AnswerCallbackQuery, "Bad Request: query is too old and response timeout "
+                  "expired or query ID is invalid")                   # TelegramBadRequest
+    bot.fail_next(SendMessage, "Internal Server Error", error_code=500)  # TelegramServerError
+    bot.fail_next(SendMessage, "Too Many Requests: retry after 5",
+                  error_code=429, retry_after=5)                       # TelegramRetryAfter
+    bot.network_error_next(EditMessageText)   # TelegramNetworkError("Request timeout error")
+
+The queue's head answers the next call that is an instance of its method; calls of other
+methods meanwhile get the default and leave the queue as it is. Every call, failed or not, is
+recorded in `bot.calls`.
 """
 
 from __future__ import annotations
@@ -10,6 +23,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +31,7 @@ from aiogram import Bot
 from aiogram.client.default import Default, DefaultBotProperties
 from aiogram.client.session.base import BaseSession
 from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
 from aiogram.methods import (
     EditMessageReplyMarkup,
     EditMessageText,
@@ -35,10 +49,20 @@ from emulator.html_check import EntityParseError, parse_html
 BOT_ID = 42
 
 
+@dataclass(frozen=True)
+class NetworkFailure:
+    """A queued answer that never arrives: the request times out or the connection breaks."""
+
+    message: str
+
+
+Answer = Response[Any] | NetworkFailure
+
+
 class MockedSession(BaseSession):
     def __init__(self) -> None:
         super().__init__()
-        self.responses: deque[tuple[type[TelegramMethod[Any]], Response[Any]]] = deque()
+        self.responses: deque[tuple[type[TelegramMethod[Any]], Answer]] = deque()
         self.calls: list[TelegramMethod[Any]] = []
         self._message_ids = itertools.count(1000)
 
@@ -52,6 +76,8 @@ class MockedSession(BaseSession):
         self._check_html(bot, method)
         if self.responses and isinstance(method, self.responses[0][0]):
             _, response = self.responses.popleft()
+            if isinstance(response, NetworkFailure):
+                raise TelegramNetworkError(method=method, message=response.message)
             self.check_response(
                 bot=bot,
                 method=method,
@@ -149,3 +175,25 @@ class MockedBot(Bot):
             parameters=ResponseParameters(retry_after=retry_after) if retry_after else None,
         )
         self.session.responses.append((method, response))
+
+    def fail_next(
+        self,
+        method: type[TelegramMethod[Any]],
+        description: str,
+        error_code: int = 400,
+        retry_after: int | None = None,
+    ) -> None:
+        """The next call of `method` gets this Bot API error (400 Bad Request by default)."""
+        self.add_result_for(
+            method,
+            ok=False,
+            description=description,
+            error_code=error_code,
+            retry_after=retry_after,
+        )
+
+    def network_error_next(
+        self, method: type[TelegramMethod[Any]], message: str = "Request timeout error"
+    ) -> None:
+        """The next call of `method` gets no answer: TelegramNetworkError, as on a timeout."""
+        self.session.responses.append((method, NetworkFailure(message)))

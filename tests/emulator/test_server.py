@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import aiohttp
 import pytest
@@ -32,6 +33,11 @@ from emulator import BotApiEmulator, EntityParseError, TgUser, parse_html
 TOKEN = "123456:TEST"
 IVAN = TgUser(1001, "Иван", "Иванов", "ivanov")
 PETR = TgUser(1002, "Пётр", "Петров", "petrov")
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup "
+    "are exactly the same as a current content and reply markup of the message"
+)
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x02\x00\x00\x00\x03" + bytes(range(40))
 
 
@@ -274,7 +280,12 @@ async def test_user_files_reach_the_bot(emu: BotApiEmulator, bot: Bot) -> None:
 # ----- faults -------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("kind", "error"),
-    [("500", TelegramServerError), ("429", TelegramRetryAfter), ("403", TelegramForbiddenError)],
+    [
+        ("400", TelegramBadRequest),
+        ("403", TelegramForbiddenError),
+        ("429", TelegramRetryAfter),
+        ("500", TelegramServerError),
+    ],
 )
 async def test_faults_surface_as_aiogram_errors_then_recover(
     emu: BotApiEmulator, bot: Bot, kind: str, error: type[Exception]
@@ -307,6 +318,87 @@ async def test_fault_filters_delay_and_clear(emu: BotApiEmulator, bot: Bot) -> N
     started = time.monotonic()
     assert await bot.send_message(IVAN.id, "late")
     assert time.monotonic() - started >= 0.3
+
+
+async def test_bad_request_fault_descriptions(emu: BotApiEmulator, bot: Bot) -> None:
+    emu.add_user(IVAN)
+    await bot.send_message(IVAN.id, "Заявка")
+    emu.faults.add("editMessageText", kind="400")
+    emu.faults.add(
+        "editMessageText", kind="400", description="Bad Request: message can't be edited"
+    )
+    with pytest.raises(TelegramBadRequest) as not_found:
+        await bot.edit_message_text("Принято", chat_id=IVAN.id, message_id=1)
+    with pytest.raises(TelegramBadRequest) as cannot:
+        await bot.edit_message_text("Принято", chat_id=IVAN.id, message_id=1)
+    assert not_found.value.message == "Bad Request: message to edit not found"
+    assert cannot.value.message == "Bad Request: message can't be edited"
+    assert [(c.error_code, c.description) for c in emu.errors] == [
+        (400, "Bad Request: message to edit not found"),
+        (400, "Bad Request: message can't be edited"),
+    ]
+    assert emu.message(IVAN.id, 1).text == "Заявка"  # a failed edit changes nothing
+    assert (await bot.edit_message_text("Принято", chat_id=IVAN.id, message_id=1)).text
+
+
+async def test_description_overrides_other_error_kinds(emu: BotApiEmulator, bot: Bot) -> None:
+    emu.add_user(IVAN)
+    emu.faults.add("sendMessage", kind="403", description="Forbidden: user is deactivated")
+    with pytest.raises(TelegramForbiddenError, match="user is deactivated"):
+        await bot.send_message(IVAN.id, "hi")
+    with pytest.raises(ValueError, match="no description"):
+        emu.faults.add("sendMessage", kind="delay", description="Bad Request: x")
+    with pytest.raises(ValueError, match="fault kind"):
+        emu.faults.add("sendMessage", kind="404")  # type: ignore[arg-type]
+
+
+async def test_bad_request_fault_through_the_control_route(emu: BotApiEmulator, bot: Bot) -> None:
+    emu.add_user(IVAN)
+    async with aiohttp.ClientSession(base_url=emu.url) as http:
+        rule = {"method": "sendMessage", "kind": 400, "description": "Bad Request: chat not found"}
+        async with http.post("/_emu/faults", json=rule) as r:
+            added = (await r.json())["result"]
+        async with http.post("/_emu/faults", json={"kind": "418"}) as r:
+            assert r.status == 400 and "fault kind" in (await r.json())["description"]
+        with pytest.raises(TelegramBadRequest, match="chat not found"):
+            await bot.send_message(IVAN.id, "hi")
+        async with http.post("/_emu/faults", json={"kind": "400", "times": None}) as r:
+            assert (await r.json())["result"]["times"] is None
+        with pytest.raises(TelegramBadRequest, match="message to edit not found"):
+            await bot.get_me()
+        async with http.delete("/_emu/faults") as r:
+            assert (await r.json())["result"] is True
+    assert (added["kind"], added["times"]) == ("400", 1)
+    assert await bot.get_me()
+
+
+async def test_delay_for_one_chat_leaves_other_chats_answered_at_once(
+    emu: BotApiEmulator, bot: Bot
+) -> None:
+    emu.add_user(IVAN)
+    emu.add_user(PETR)
+    rule = {"method": "sendMessage", "kind": "delay", "delay": 30, "times": None}
+    async with aiohttp.ClientSession(base_url=emu.url) as http:
+        async with http.post("/_emu/faults", json={**rule, "chat_id": PETR.id}) as r:
+            assert r.status == 200
+    [slow] = emu.faults
+    delayed = [asyncio.create_task(bot.send_message(PETR.id, f"slow {n}")) for n in range(2)]
+    for _ in range(500):  # up to 10 s for both calls to Petr's chat to reach the rule
+        if slow.hits == 2:
+            break
+        await asyncio.sleep(0.02)
+    assert slow.hits == 2
+    try:
+        for n in range(3):
+            assert (await bot.send_message(IVAN.id, f"fast {n}")).text == f"fast {n}"
+        assert await bot.send_chat_action(PETR.id, "typing")  # only sendMessage is held
+        assert not any(task.done() for task in delayed)
+    finally:
+        for task in delayed:
+            task.cancel()
+    assert [m.text for m in emu.messages_to(IVAN.id)] == ["fast 0", "fast 1", "fast 2"]
+    assert emu.messages_to(PETR.id) == []
+    assert list(emu.faults) == [slow] and slow.hits == 2  # in force until cleared
 
 
 async def test_blocked_user(emu: BotApiEmulator, bot: Bot) -> None:
@@ -348,6 +440,112 @@ async def test_buttons_and_forged_callbacks_reach_the_bot(emu: BotApiEmulator, b
         await bot.answer_callback_query(forged)
     with pytest.raises(LookupError):
         await emu.press_button(IVAN, record, text="Может быть")
+
+
+@asynccontextmanager
+async def emulator_and_bot(**kwargs: object) -> AsyncIterator[tuple[BotApiEmulator, Bot]]:
+    async with BotApiEmulator(**kwargs) as emulator:  # type: ignore[arg-type]
+        bot = make_bot(emulator)
+        try:
+            yield emulator, bot
+        finally:
+            await bot.session.close()
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_callback_query_expires_after_the_ttl() -> None:
+    clock = FakeClock()
+    async with emulator_and_bot(clock=clock) as (emu, bot):
+        assert emu.callback_answer_ttl == 15.0  # Telegram's
+        emu.add_user(IVAN)
+        await bot.send_message(IVAN.id, "Одобрить?", reply_markup=keyboard(("Да", "ok")))
+        record = emu.messages_to(IVAN.id)[0]
+        in_time = await emu.press_button(IVAN, record, text="Да")
+        late = await emu.press_button(IVAN, record, text="Да")
+        clock.now += 14.9
+        assert await bot.answer_callback_query(in_time, text="Готово")
+        clock.now += 0.2
+        with pytest.raises(TelegramBadRequest) as caught:
+            await bot.answer_callback_query(late, text="Готово")
+        assert caught.value.message == QUERY_TOO_OLD
+        assert emu.callback_answers(late) == []
+        assert [(c.method, c.error_code) for c in emu.errors] == [("answerCallbackQuery", 400)]
+
+
+async def test_short_ttl_on_the_real_clock() -> None:
+    async with emulator_and_bot(callback_answer_ttl=0.2) as (emu, bot):
+        emu.add_user(IVAN)
+        await bot.send_message(IVAN.id, "Одобрить?", reply_markup=keyboard(("Да", "ok")))
+        record = emu.messages_to(IVAN.id)[0]
+        fresh = await emu.press_button(IVAN, record, text="Да")
+        stale = await emu.press_button(IVAN, record, text="Да")
+        assert await bot.answer_callback_query(fresh)
+        await asyncio.sleep(0.5)
+        with pytest.raises(TelegramBadRequest, match="query is too old"):
+            await bot.answer_callback_query(stale)
+
+
+async def test_callback_query_answered_twice_or_unknown(emu: BotApiEmulator, bot: Bot) -> None:
+    emu.add_user(IVAN)
+    await bot.send_message(IVAN.id, "Одобрить?", reply_markup=keyboard(("Да", "ok")))
+    query_id = await emu.press_button(IVAN, emu.messages_to(IVAN.id)[0], text="Да")
+    assert await bot.answer_callback_query(query_id, text="Готово")
+    for bad_id in (query_id, "123456789"):
+        with pytest.raises(TelegramBadRequest) as caught:
+            await bot.answer_callback_query(bad_id, text="ещё раз")
+        assert caught.value.message == QUERY_TOO_OLD
+    assert [a.text for a in emu.callback_answers(query_id)] == ["Готово"]
+
+
+async def test_edits_that_change_nothing_are_refused(emu: BotApiEmulator, bot: Bot) -> None:
+    emu.add_user(IVAN)
+    markup = keyboard(("Взять", "take:1"))
+    await bot.send_message(IVAN.id, "<b>Заявка</b>", parse_mode="HTML", reply_markup=markup)
+    await bot.send_photo(
+        IVAN.id, BufferedInputFile(PNG, "p.png"), caption="Фото", reply_markup=markup
+    )
+    same_edits = [
+        bot.edit_message_text(
+            "<b>Заявка</b>", chat_id=IVAN.id, message_id=1, parse_mode="HTML", reply_markup=markup
+        ),
+        bot.edit_message_caption(
+            chat_id=IVAN.id, message_id=2, caption="Фото", reply_markup=markup
+        ),
+        bot.edit_message_reply_markup(chat_id=IVAN.id, message_id=1, reply_markup=markup),
+    ]
+    for edit in same_edits:
+        with pytest.raises(TelegramBadRequest) as caught:
+            await edit
+        assert caught.value.message == NOT_MODIFIED
+    assert [(e.error_code, e.description) for e in emu.errors] == [(400, NOT_MODIFIED)] * 3
+    assert not any(m.edited for m in emu.messages_to(IVAN.id))
+    # A different keyboard, or none, is a change.
+    assert await bot.edit_message_reply_markup(chat_id=IVAN.id, message_id=1)
+    assert await bot.edit_message_caption(chat_id=IVAN.id, message_id=2, caption="Фото")
+
+
+async def test_editing_a_deleted_or_unknown_message(emu: BotApiEmulator, bot: Bot) -> None:
+    emu.add_user(IVAN)
+    await bot.send_message(IVAN.id, "Заявка", reply_markup=keyboard(("Взять", "take:1")))
+    await bot.send_photo(IVAN.id, BufferedInputFile(PNG, "p.png"), caption="Фото")
+    assert await bot.delete_messages(IVAN.id, [1, 2])
+    edits = [
+        bot.edit_message_text("Принято", chat_id=IVAN.id, message_id=1),
+        bot.edit_message_caption(chat_id=IVAN.id, message_id=2, caption="Новое"),
+        bot.edit_message_reply_markup(chat_id=IVAN.id, message_id=1),
+        bot.edit_message_text("Принято", chat_id=IVAN.id, message_id=99),
+    ]
+    for edit in edits:
+        with pytest.raises(TelegramBadRequest) as caught:
+            await edit
+        assert caught.value.message == "Bad Request: message to edit not found"
 
 
 async def test_commands_per_scope_and_language(emu: BotApiEmulator, bot: Bot) -> None:
