@@ -17,6 +17,12 @@ Levels. `scan` runs every minute or so. For each open request whose deadline has
 - the same deadline passed by a further `escalation_margin` × its target (working time; default
   +100%) → **escalation** to supervisors, admins and owners.
 
+A request gets reminders or escalations in one scan, never both: when a reminder of it is due,
+its escalations wait for a later scan (the next one, a minute on, if still due), as they do when
+a concurrent scan of the same moment recorded the reminder. So after downtime, when a request is
+past both points at once, its handlers hear of it before it is escalated, and nobody gets the
+reminder and the escalation of a request in the same second.
+
 Each level goes out once per request and deadline: a row in `sla_notifications` is inserted
 first, and its unique constraint makes a second scan (after a restart, or at the same time)
 insert nothing and so send nothing. A request that moved on (taken, done) drops out of the query
@@ -25,13 +31,17 @@ due on Friday at 18:30 goes out on Monday at 09:00 (unless the calendar is 24/7)
 
 Notifications: templates `sla.reminder` and `sla.escalation`, payload
 `{request_id, number, deadline: "accept" | "resolve", late_minutes, kind}` (`late_minutes`:
-whole working minutes past the deadline at the time of the scan).
+whole working minutes past the deadline at the time of the scan). A person with more than
+`DIGEST_THRESHOLD` levels in one scan gets one `sla.digest` instead, payload `{items: [{request_id,
+number, branch, deadline, level, late_minutes}, …]}` (reminders first, then escalations, each by
+request); its levels are recorded as the single messages' would be.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,15 +54,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import RequestKind, Role, UserStatus
 from database.models import Request
+from database.repositories import org as org_repo
 from database.repositories import sla as sla_repo
 from database.repositories import users as users_repo
 from database.repositories.sla import ACCEPT, ESCALATION, REMINDER, RESOLVE
 from services import routing
 from services.calendar import WorkCalendar
-from services.notifications import notify_many
+from services.notifications import notify, notify_many
 
 POLICY_FILE = Path(__file__).with_name("data") / "sla_policy.json"
 TEMPLATES = {REMINDER: "sla.reminder", ESCALATION: "sla.escalation"}
+DIGEST_TEMPLATE = "sla.digest"
+LEVELS = (REMINDER, ESCALATION)  # the order of a digest's sections
+# More levels than this for one person in one scan come as one digest. In normal running a scan
+# (every minute) finds one level, rarely two, due for a person, and each keeps its own message
+# with its Open button; three still fit on one phone screen. More than three at once happens
+# after downtime or a burst: then one list beats a chat flooded with near-identical messages
+# that the outbox, at one message a second per chat, would take minutes to deliver.
+DIGEST_THRESHOLD = 3
 ANY_PRIORITY = "*"
 
 
@@ -245,6 +264,7 @@ class ScanReport:
     reminders: int = 0  # levels recorded now
     escalations: int = 0
     messages: int = 0  # outbox rows queued
+    digests: int = 0  # of which digests (one person's levels in one message)
     deadlines_set: int = 0  # requests that got their missing deadlines
     last_id: int = 0  # the last request id looked at (continue after it when `more`)
     more: bool = False  # the limit stopped the scan: call again with after_id=last_id
@@ -257,6 +277,7 @@ class ScanReport:
         self.reminders += other.reminders
         self.escalations += other.escalations
         self.messages += other.messages
+        self.digests += other.digests
         self.deadlines_set += other.deadlines_set
         self.last_id = max(self.last_id, other.last_id)
         self.more = other.more
@@ -269,6 +290,8 @@ class ScanReport:
             _plural(self.reminders, "reminder"),
             _plural(self.escalations, "escalation"),
         ]
+        if self.digests:
+            parts.append(f"in {_plural(self.digests, 'digest')}")
         if self.deadlines_set:
             parts.append(f"deadlines set on {self.deadlines_set}")
         return "SLA scan: " + ", ".join(parts)
@@ -319,6 +342,32 @@ class _Recipients:
         return await (self.routed(row) if deadline == ACCEPT else self.handler(row))
 
 
+@dataclass(frozen=True, slots=True)
+class _Notice:
+    """One level of one request due now, and how late the request is."""
+
+    row: Row
+    deadline: str
+    level: str
+    late: timedelta
+
+    @property
+    def key(self) -> sla_repo.Level:
+        return (self.row.id, self.deadline, self.level)
+
+    @property
+    def late_minutes(self) -> int:
+        """Whole working minutes past the deadline."""
+        return int(self.late // timedelta(minutes=1))
+
+
+def _reminded_at(sent: dict[sla_repo.Level, datetime], request_id: int, now: datetime) -> bool:
+    """Whether a reminder of the request was recorded at `now` or later, i.e. by a concurrent
+    scan that committed first: the request's escalations wait for a later scan all the same."""
+    times = (sent.get((request_id, deadline, REMINDER)) for deadline in (ACCEPT, RESOLVE))
+    return any(sent_at is not None and sent_at >= now for sent_at in times)
+
+
 def _aware_utc(t: datetime) -> datetime:
     if t.tzinfo is None:
         raise ValueError("naive datetime given; pass timezone-aware UTC")
@@ -339,7 +388,8 @@ async def scan(
     `params`: a `SlaConfig`, a `WorkCalendar` (margin 1.0), the settings, or None for the
     process-wide configuration. With `limit`, at most that many requests (by id, after
     `after_id`) are handled; `report.more` says whether to call again with
-    `after_id=report.last_id` (in a new transaction, to keep each one short).
+    `after_id=report.last_id` (in a new transaction, to keep each one short). Digests are
+    made per call: the levels of one call's requests go into one digest per person.
     """
     config = _config_of(params)
     calendar = config.calendar
@@ -358,7 +408,7 @@ async def scan(
     sent = await sla_repo.sent_levels(session, [r.id for r in rows])
     policies: dict[tuple[int, str], tuple[int, int]] | None = None
 
-    pending: list[tuple[Row, str, str, timedelta]] = []  # row, deadline, level, late
+    pending: list[_Notice] = []
     for row in rows:
         accept_due, resolve_due = row.accept_due_at, row.resolve_due_at
         if accept_due is None or resolve_due is None:
@@ -376,6 +426,7 @@ async def scan(
             (ACCEPT, accept_due, sla_repo.ACCEPT_STATUSES, 0),
             (RESOLVE, resolve_due, sla_repo.RESOLVE_STATUSES, row.waiting_seconds or 0),
         )
+        due_now: list[_Notice] = []
         for deadline, due_at, statuses, paused_seconds in checks:
             if row.status not in statuses or now < due_at:
                 continue
@@ -385,46 +436,96 @@ async def scan(
             levels = [REMINDER]
             if late >= target * config.escalation_margin:
                 levels.append(ESCALATION)
-            pending.extend(
-                (row, deadline, level, late)
+            due_now.extend(
+                _Notice(row, deadline, level, late)
                 for level in levels
                 if (row.id, deadline, level) not in sent
             )
+        if any(notice.level == REMINDER for notice in due_now) or _reminded_at(sent, row.id, now):
+            # Reminders first; the request's escalations wait for a later scan.
+            due_now = [notice for notice in due_now if notice.level == REMINDER]
+        pending.extend(due_now)
     if not pending:
         return report
 
     # One statement records them all; a level a concurrent scan recorded first is not
     # returned (that scan sends it). Recipients are read before any outbox row is queued, so
     # the rows go out in one flush at commit.
-    recorded = await sla_repo.record_levels(
-        session, [(row.id, deadline, level) for row, deadline, level, _ in pending], now
-    )
+    recorded = await sla_repo.record_levels(session, [notice.key for notice in pending], now)
     recipients = _Recipients(session)
     outgoing = [
-        (row, deadline, level, late, await recipients.of(row, deadline, level))
-        for row, deadline, level, late in pending
-        if (row.id, deadline, level) in recorded
-    ]
-    for row, deadline, level, late, chats in outgoing:
-        await notify_many(
-            session,
-            chats,
-            TEMPLATES[level],
-            {
-                "request_id": row.id,
-                "number": row.number,
-                "deadline": deadline,
-                "late_minutes": int(late // timedelta(minutes=1)),
-                "kind": row.kind,
-            },
-            request_id=row.id,
+        (
+            notice,
+            list(dict.fromkeys(await recipients.of(notice.row, notice.deadline, notice.level))),
         )
-        report.messages += len(set(chats))
-        if level == REMINDER:
+        for notice in pending
+        if notice.key in recorded
+    ]
+    await _queue(session, outgoing, report)
+    return report
+
+
+async def _queue(
+    session: AsyncSession, outgoing: list[tuple[_Notice, list[int]]], report: ScanReport
+) -> None:
+    """Queue the recorded levels: each as its own message, except to a person with more than
+    `DIGEST_THRESHOLD` of them, who gets one digest of them all instead."""
+    load = Counter(chat for _, chats in outgoing for chat in chats)
+    digests: dict[int, list[_Notice]] = {
+        chat: [] for chat, count in load.items() if count > DIGEST_THRESHOLD
+    }
+    for notice, chats in outgoing:
+        for chat in chats:
+            if chat in digests:
+                digests[chat].append(notice)
+    # Read before any outbox row is queued, so the rows go out in one flush at commit.
+    branches = await _branch_names(session, [n for notices in digests.values() for n in notices])
+
+    for notice, chats in outgoing:
+        single = [chat for chat in chats if chat not in digests]
+        if single:
+            await notify_many(
+                session,
+                single,
+                TEMPLATES[notice.level],
+                {
+                    "request_id": notice.row.id,
+                    "number": notice.row.number,
+                    "deadline": notice.deadline,
+                    "late_minutes": notice.late_minutes,
+                    "kind": notice.row.kind,
+                },
+                request_id=notice.row.id,
+            )
+            report.messages += len(single)
+        if notice.level == REMINDER:
             report.reminders += 1
         else:
             report.escalations += 1
-    return report
+    for chat, notices in digests.items():
+        notices.sort(key=lambda notice: LEVELS.index(notice.level))  # stable: by request within
+        items = [
+            {
+                "request_id": notice.row.id,
+                "number": notice.row.number,
+                "branch": branches.get(notice.row.branch_id, ""),
+                "deadline": notice.deadline,
+                "level": notice.level,
+                "late_minutes": notice.late_minutes,
+            }
+            for notice in notices
+        ]
+        await notify(session, chat, DIGEST_TEMPLATE, {"items": items})
+    report.messages += len(digests)
+    report.digests = len(digests)
+
+
+async def _branch_names(session: AsyncSession, notices: Sequence[_Notice]) -> dict[int, str]:
+    """Branch id → name, for the branches of these notices' requests."""
+    ids = sorted({n.row.branch_id for n in notices if n.row.branch_id is not None})
+    if not ids:
+        return {}
+    return {branch.id: branch.name for branch in await org_repo.branches(session, ids)}
 
 
 def _fill(

@@ -16,6 +16,9 @@ import pytest
 from sqlalchemy import event, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.outbox.parts import build_calls, utf16_len
+from bot.outbox.renderers import RendererRegistry
+from bot.sla_notifications import register_sla_templates
 from cron.context import JobContext
 from cron.jobs import sla as sla_job
 from database.engine import create_engine, create_sessionmaker
@@ -34,6 +37,7 @@ from database.models import (
 )
 from database.repositories import sla as sla_repo
 from database.repositories import users as users_repo
+from emulator.html_check import parse_html
 from services import orders, sla, workflow
 from services.actor import Actor
 from services.calendar import WorkCalendar
@@ -122,12 +126,16 @@ def act(user: User) -> Actor:
     return Actor.build(user.telegram_id, user, frozenset({OWNER}))
 
 
-async def new_order(session: AsyncSession, w: World, at: datetime, token: str = "t1") -> Request:
+async def new_order(
+    session: AsyncSession, w: World, at: datetime, token: str = "t1", by: User | None = None
+) -> Request:
+    """An order of one cartridge for the branch of `by` (default: the requester, «Север»)."""
+    author = by or w.requester
     created = await orders.create(
         session,
-        act(w.requester),
+        act(author),
         client_token=token,
-        branch_id=w.north.id,
+        branch_id=author.branch_id,
         lines=[OrderLine(w.black.id, 1)],
         now=at,
     )
@@ -327,22 +335,75 @@ async def test_concurrent_scans_send_each_level_once(session, sessionmaker) -> N
     for n in range(3):
         await new_order(session, w, FRIDAY_1730, token=f"t{n}")
 
+    # Past both points: the reminders at the first moment, the escalations at the next. A scan
+    # that reads after another of the same moment committed its reminders holds back too.
     reports = await asyncio.gather(
         *(scan_at(sessionmaker, msk(2026, 3, 16, 10, 30)) for _ in range(3))
     )
     assert sum(r.reminders for r in reports) == 3
+    assert sum(r.escalations for r in reports) == 0
+    reports = await asyncio.gather(
+        *(scan_at(sessionmaker, msk(2026, 3, 16, 10, 31)) for _ in range(3))
+    )
+    assert sum(r.reminders for r in reports) == 0
     assert sum(r.escalations for r in reports) == 3
     assert len(await levels(sessionmaker)) == 6
     assert len(await sla_messages(sessionmaker, "sla.reminder")) == 3 * 2
     assert len(await sla_messages(sessionmaker, "sla.escalation")) == 3 * 3
 
 
-async def test_both_levels_at_once_after_downtime(session, sessionmaker) -> None:
+async def test_past_both_points_the_reminder_comes_first(session, sessionmaker) -> None:
+    """After downtime a request is past its reminder and its escalation point at once: the
+    first scan sends the reminder only, the next one (a minute on) the escalation."""
     w = await build_world(session)
-    await new_order(session, w, FRIDAY_1730)
+    request = await new_order(session, w, FRIDAY_1730)  # accept due Monday 09:30
     report = await scan_at(sessionmaker, msk(2026, 3, 16, 14))
-    assert (report.reminders, report.escalations) == (1, 1)
-    assert {m.payload["late_minutes"] for m in await sla_messages(sessionmaker)} == {270}
+    assert (report.reminders, report.escalations) == (1, 0)
+    assert await levels(sessionmaker) == [(request.id, "accept", "reminder")]
+    (reminder1, reminder2) = await sla_messages(sessionmaker)
+    assert {reminder1.template, reminder2.template} == {"sla.reminder"}
+    assert chats([reminder1, reminder2]) == {w.store1.telegram_id, w.store2.telegram_id}
+    assert reminder1.payload["late_minutes"] == 270
+
+    report = await scan_at(sessionmaker, msk(2026, 3, 16, 14, 1))
+    assert (report.reminders, report.escalations) == (0, 1)
+    escalations = await sla_messages(sessionmaker, "sla.escalation")
+    assert chats(escalations) == {
+        w.supervisor.telegram_id,
+        w.admin.telegram_id,
+        w.owner.telegram_id,
+    }
+    assert {m.payload["late_minutes"] for m in escalations} == {271}
+    assert await levels(sessionmaker) == [
+        (request.id, "accept", "reminder"),
+        (request.id, "accept", "escalation"),
+    ]
+    report = await scan_at(sessionmaker, msk(2026, 3, 16, 14, 2))
+    assert (report.reminders, report.escalations) == (0, 0)
+    assert len(await sla_messages(sessionmaker)) == 2 + 3
+
+
+async def test_a_reminder_of_either_deadline_holds_back_every_escalation(
+    session, sessionmaker
+) -> None:
+    """Wednesday noon: the order is past its accept escalation point and its resolve deadline
+    (Tuesday 17:30). Its reminders go out first, both; the escalation at the next scan."""
+    w = await build_world(session)
+    request = await new_order(session, w, FRIDAY_1730)
+    report = await scan_at(sessionmaker, msk(2026, 3, 18, 12))
+    assert (report.reminders, report.escalations) == (2, 0)
+    assert {(m.payload["deadline"], m.chat_id) for m in await sla_messages(sessionmaker)} == {
+        (deadline, store.telegram_id)
+        for deadline in ("accept", "resolve")
+        for store in (w.store1, w.store2)
+    }
+    report = await scan_at(sessionmaker, msk(2026, 3, 18, 12, 1))
+    assert (report.reminders, report.escalations) == (0, 1)
+    assert await levels(sessionmaker) == [
+        (request.id, "accept", "reminder"),
+        (request.id, "resolve", "reminder"),
+        (request.id, "accept", "escalation"),
+    ]
 
 
 async def test_a_request_taken_in_time_gets_no_accept_reminder(session, sessionmaker) -> None:
@@ -552,6 +613,202 @@ async def test_waiting_time_is_excluded(session, sessionmaker, monkeypatch) -> N
     assert report.escalations == 1
 
 
+# --- digests ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def renderers(i18n) -> RendererRegistry:
+    """The bot's SLA templates; a recipient without a language reads Russian."""
+    registry = RendererRegistry(default_language="ru")
+    register_sla_templates(registry, i18n)
+    return registry
+
+
+async def seen(sessionmaker, renderers: RendererRegistry) -> dict[int, list[str]]:
+    """What each person reads: chat id → the plain text of each SLA message queued to them, in
+    their language, each checked to go out as one Telegram message of valid HTML."""
+    async with sessionmaker() as session:
+        people = {u.telegram_id: u for u in await session.scalars(select(User))}
+    texts: dict[int, list[str]] = {}
+    for row in await sla_messages(sessionmaker):
+        message = await renderers.render(row.template, row.payload, people.get(row.chat_id))
+        assert len(build_calls(row.chat_id, message)) == 1
+        plain, _ = parse_html(message.text)
+        texts.setdefault(row.chat_id, []).append(plain)
+    return texts
+
+
+async def test_a_backlog_after_downtime_reaches_each_person_as_one_digest(
+    session, sessionmaker, settings, renderers
+) -> None:
+    """40 orders went overdue while the bot was down (Friday evening to Monday 14:00): past the
+    accept deadline (09:30) and its escalation point (10:30). The scheduler's first scan sends
+    each storekeeper one digest of the reminders, the next scan a minute later each supervisor,
+    admin and owner one digest of the escalations; then nothing more."""
+    w = await build_world(session)
+    w.store2.language = w.admin.language = "en"
+    await session.commit()
+    requests = [await new_order(session, w, FRIDAY_1730, token=f"t{n}") for n in range(40)]
+    clock = {"now": msk(2026, 3, 16, 14)}
+    ctx = JobContext(settings, sessionmaker, clock=lambda: clock["now"])
+
+    assert await sla_job.run(ctx) == (
+        "SLA scan: 40 open, 40 reminders, 0 escalations, in 2 digests"
+    )
+    clock["now"] = msk(2026, 3, 16, 14, 1)
+    assert await sla_job.run(ctx) == (
+        "SLA scan: 40 open, 0 reminders, 40 escalations, in 3 digests"
+    )
+    clock["now"] = msk(2026, 3, 16, 14, 2)
+    assert await sla_job.run(ctx) == "SLA scan: 40 open, 0 reminders, 0 escalations"
+
+    texts = await seen(sessionmaker, renderers)
+    storekeepers = {w.store1.telegram_id, w.store2.telegram_id}
+    managers = {w.supervisor.telegram_id, w.admin.telegram_id, w.owner.telegram_id}
+    assert set(texts) == storekeepers | managers
+    for chat, messages in texts.items():
+        (text,) = messages  # one message in all (at most one a scan)
+        for request in requests:
+            assert request.number in text, (chat, request.number)
+    first = requests[0]
+    assert texts[w.store1.telegram_id][0].startswith(
+        "Напоминание — заявки с превышенным сроком: 40\n"
+        f"{first.number} (Филиал «Север»): не взята в работу, срок превышен на 4 ч 30 мин"
+        f" — /view_{first.id}\n"
+    )
+    assert (
+        f"{first.number} (Филиал «Север»): not taken, 4 h 30 min past the deadline"
+        f" — /view_{first.id}" in texts[w.store2.telegram_id][0]
+    )
+    assert texts[w.admin.telegram_id][0].startswith(
+        "Escalation — requests past their deadlines: 40\n"
+        f"{first.number} (Филиал «Север»): not taken, 4 h 31 min past the deadline"
+    )
+    assert texts[w.owner.telegram_id][0].startswith("Эскалация — заявки с превышенным сроком: 40\n")
+
+    # The rows: five digests (no single message), each level recorded once per request.
+    rows = await sla_messages(sessionmaker)
+    assert [row.template for row in rows] == ["sla.digest"] * 5
+    assert chats(rows) == storekeepers | managers
+    assert {row.request_id for row in rows} == {None}
+    assert sorted(await levels(sessionmaker)) == sorted(
+        (request.id, "accept", level)
+        for request in requests
+        for level in ("reminder", "escalation")
+    )
+
+
+async def test_three_levels_stay_single_messages_four_make_a_digest(
+    session, sessionmaker, renderers
+) -> None:
+    w = await build_world(session)
+    south = await factories.branch(session, "Филиал «Юг»")
+    south.default_executor_id = w.tech.id  # the branch's own executor gets its orders
+    clerk = await factories.user(session, 3002, full_name="Южная Ю.", branch_row=south)
+    await session.commit()
+    early = [await new_order(session, w, FRIDAY_1730, token=f"early{n}") for n in range(3)]
+
+    # Three levels for a person: three single messages, each with its button.
+    report = await scan_at(sessionmaker, msk(2026, 3, 16, 9, 30))
+    assert (report.reminders, report.escalations, report.digests) == (3, 0, 0)
+    report = await scan_at(sessionmaker, msk(2026, 3, 16, 10, 30))
+    assert (report.reminders, report.escalations, report.digests) == (0, 3, 0)
+    rows = await sla_messages(sessionmaker)
+    assert [row.template for row in rows] == ["sla.reminder"] * 6 + ["sla.escalation"] * 9
+    texts = await seen(sessionmaker, renderers)
+    assert texts[w.store1.telegram_id] == [
+        f"Напоминание: заявка {r.number} ждёт, когда её возьмут в работу, срок превышен на 0 мин."
+        for r in early
+    ]
+    assert len(texts[w.admin.telegram_id]) == 3
+    for row in rows:
+        message = await renderers.render(row.template, row.payload, None)
+        (button,) = message.reply_markup.inline_keyboard[0]
+        assert button.text == "Открыть заявку"
+
+    # Four levels for a person: one digest. Who has fewer still gets single messages.
+    late = [await new_order(session, w, msk(2026, 3, 16, 10), token=f"late{n}") for n in range(4)]
+    south_order = await new_order(session, w, msk(2026, 3, 16, 10), token="south", by=clerk)
+    report = await scan_at(sessionmaker, msk(2026, 3, 16, 11))
+    assert (report.reminders, report.escalations, report.digests) == (5, 0, 2)
+    assert report.messages == 2 + 1
+    new_rows = (await sla_messages(sessionmaker))[15:]
+    assert sorted((row.chat_id, row.template) for row in new_rows) == sorted(
+        [
+            (w.store1.telegram_id, "sla.digest"),
+            (w.store2.telegram_id, "sla.digest"),
+            (w.tech.telegram_id, "sla.reminder"),
+        ]
+    )
+    texts = await seen(sessionmaker, renderers)
+    digest = texts[w.store1.telegram_id][-1]
+    assert digest.startswith("Напоминание — заявки с превышенным сроком: 4\n")
+    assert [r.number for r in late if r.number in digest] == [r.number for r in late]
+    assert south_order.number not in digest
+    assert texts[w.tech.telegram_id] == [
+        f"Напоминание: заявка {south_order.number} ждёт, когда её возьмут в работу, "
+        "срок превышен на 0 мин."
+    ]
+
+    # Their escalations: five for each manager, one digest each.
+    report = await scan_at(sessionmaker, msk(2026, 3, 16, 12))
+    assert (report.reminders, report.escalations, report.digests) == (0, 5, 3)
+    texts = await seen(sessionmaker, renderers)
+    digest = texts[w.admin.telegram_id][-1]
+    assert digest.startswith("Эскалация — заявки с превышенным сроком: 5\n")
+    assert f"{south_order.number} (Филиал «Юг»): не взята в работу" in digest
+    assert len(await levels(sessionmaker)) == 2 * (3 + 5)
+
+
+async def test_a_digest_of_500_requests_fits_one_message(session, sessionmaker, renderers) -> None:
+    """500 orders overdue at once: each storekeeper's digest lists the oldest ones that fit in
+    Telegram's 4,096 characters (UTF-16 units) and counts the rest."""
+    w = await build_world(session)
+    w.store2.language = "en"
+    await session.commit()
+    await session.execute(
+        insert(Request),
+        [
+            {
+                "number": f"К-2026-{n:06d}",
+                "kind": "order",
+                "category_id": w.cartridges.id,
+                "priority": "normal",
+                "status": "new",
+                "branch_id": w.north.id,
+                "author_id": w.requester.id,
+                "created_at": FRIDAY_1730,
+                "updated_at": FRIDAY_1730,
+                "accept_due_at": msk(2026, 3, 16, 9, 30),
+                "resolve_due_at": msk(2026, 3, 17, 17, 30),
+            }
+            for n in range(1, 501)
+        ],
+    )
+    await session.commit()
+    numbers = [f"К-2026-{n:06d}" for n in range(1, 501)]
+
+    report = await scan_at(sessionmaker, msk(2026, 3, 16, 10))
+    assert (report.reminders, report.escalations, report.messages) == (500, 0, 2)
+    assert len(await levels(sessionmaker)) == 500
+    rows = await sla_messages(sessionmaker)
+    assert [(row.template, len(row.payload["items"])) for row in rows] == [("sla.digest", 500)] * 2
+
+    async with sessionmaker() as s:
+        people = {u.telegram_id: u for u in await s.scalars(select(User))}
+    more = {"ru": "… и ещё {}", "en": "… and {} more"}
+    for row in rows:
+        person = people[row.chat_id]
+        message = await renderers.render(row.template, row.payload, person)
+        assert utf16_len(message.text) <= 4096
+        assert len(build_calls(row.chat_id, message)) == 1
+        plain, _ = parse_html(message.text)
+        listed = [n for n in numbers if n in plain]
+        assert listed == numbers[: len(listed)]  # the oldest first, none skipped
+        assert 30 < len(listed) < 500
+        assert plain.endswith("\n" + more[person.language or "ru"].format(500 - len(listed)))
+
+
 # --- the query and the job ---------------------------------------------------------------------
 
 
@@ -630,8 +887,14 @@ async def test_job_runs_in_batches_and_wakes_the_sender(
     assert wakes == []
 
     clock["now"] = msk(2026, 3, 16, 10, 30)
-    assert await sla_job.run(ctx) == "SLA scan: 5 open, 5 reminders, 5 escalations"
+    assert await sla_job.run(ctx) == "SLA scan: 5 open, 5 reminders, 0 escalations"
     assert len(wakes) == 3  # three batches (2 + 2 + 1), each committed, each woke the sender
+    assert len(await levels(sessionmaker)) == 5
+    # Digests are per batch: two levels a person in a batch stay single messages.
+    assert len(await sla_messages(sessionmaker, "sla.reminder")) == 5 * 2
+
+    clock["now"] = msk(2026, 3, 16, 10, 31)
+    assert await sla_job.run(ctx) == "SLA scan: 5 open, 0 reminders, 5 escalations"
     assert len(await levels(sessionmaker)) == 10
     assert len(await sla_messages(sessionmaker)) == 5 * (2 + 3)
 
@@ -644,9 +907,13 @@ async def test_settings_drive_the_job(session, sessionmaker, settings) -> None:
     w = await build_world(session)
     await new_order(session, w, msk(2026, 3, 14, 3))  # Saturday night, working-hours deadlines
     always = settings.model_copy(update={"sla_24_7": True, "sla_escalation_margin": 0.0})
-    ctx = JobContext(always, sessionmaker, clock=lambda: msk(2026, 3, 16, 10))
-    # 24/7 and a zero margin: due Monday 10:00 (set in working hours), both levels at once.
-    assert await sla_job.run(ctx) == "SLA scan: 1 open, 1 reminder, 1 escalation"
+    clock = {"now": msk(2026, 3, 16, 10)}
+    ctx = JobContext(always, sessionmaker, clock=lambda: clock["now"])
+    # 24/7 and a zero margin: due Monday 10:00 (set in working hours), both levels at once:
+    # the reminder now, the escalation at the next scan.
+    assert await sla_job.run(ctx) == "SLA scan: 1 open, 1 reminder, 0 escalations"
+    clock["now"] = msk(2026, 3, 16, 10, 1)
+    assert await sla_job.run(ctx) == "SLA scan: 1 open, 0 reminders, 1 escalation"
 
 
 async def test_the_scan_holds_no_lock_outside_working_hours(sessionmaker) -> None:

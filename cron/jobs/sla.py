@@ -2,8 +2,11 @@
 
 Runs every `SLA_SCAN_INTERVAL` seconds in the bot's scheduler, or once with `python -m cron sla`.
 Requests are handled in batches of `BATCH`, one committed transaction each, so the SQLite write
-lock is held briefly even when a backlog (after downtime) falls due at once. Outside working
-hours nothing is read or sent.
+lock is held briefly even when a backlog (after downtime) falls due at once. Digests are made per
+batch: a person with more than `services.sla.DIGEST_THRESHOLD` levels in a batch gets one digest
+of them, so a backlog of up to `BATCH` requests reaches each person in one message per scan (the
+reminders at one scan, the escalations at the next). Outside working hours nothing is read or
+sent.
 """
 
 from __future__ import annotations

@@ -142,17 +142,20 @@ async def due(session: AsyncSession, now: datetime) -> list[Row]:
     return rows
 
 
-async def sent_levels(session: AsyncSession, request_ids: Sequence[int]) -> set[Level]:
-    """(request_id, deadline, level) already recorded for these requests."""
-    found: set[Level] = set()
+async def sent_levels(session: AsyncSession, request_ids: Sequence[int]) -> dict[Level, datetime]:
+    """(request_id, deadline, level) already recorded for these requests → when."""
+    found: dict[Level, datetime] = {}
     for i in range(0, len(request_ids), 500):  # stay under every driver's parameter limit
         chunk = list(request_ids[i : i + 500])
         result = await session.execute(
             select(
-                SlaNotification.request_id, SlaNotification.deadline, SlaNotification.level
+                SlaNotification.request_id,
+                SlaNotification.deadline,
+                SlaNotification.level,
+                SlaNotification.sent_at,
             ).where(SlaNotification.request_id.in_(chunk))
         )
-        found.update((r[0], r[1], r[2]) for r in result)
+        found.update(((r[0], r[1], r[2]), r[3]) for r in result)
     return found
 
 
