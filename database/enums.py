@@ -63,4 +63,10 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     UNDELIVERABLE = "undeliverable"  # the user blocked the bot or the chat is gone
-    FAILED = "failed"  # gave up after the maximum number of attempts
+    FAILED = "failed"  # a permanent error, or retried for OUTBOX_GIVE_UP_HOURS in vain
+
+
+class InboxStatus(StrEnum):
+    PENDING = "pending"  # stored, not yet handled (or waiting for a retry)
+    DONE = "done"  # handled: its changes committed together with this mark
+    PARKED = "parked"  # failed every attempt; kept with its error for the owners

@@ -23,13 +23,16 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
-from aiogram.exceptions import TelegramNetworkError
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import SendMessage, SendPhoto, TelegramMethod
 from aiogram.methods.base import Response
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.i18n import create_i18n
+from bot.notifications import register_outbox_templates
 from bot.outbox import (
     OutboxSender,
     RenderedMessage,
@@ -38,6 +41,7 @@ from bot.outbox import (
     split_text,
 )
 from bot.outbox.parts import utf16_len
+from bot.outbox.sender import ALERT_TEMPLATE
 from database.enums import OutboxStatus, RequestKind
 from database.models import BotMessageLink, Category, OutboxMessage, Request, User
 from database.repositories import outbox as outbox_repo
@@ -376,28 +380,6 @@ def test_backoff_doubles_and_is_capped() -> None:
         nominal = min(300.0, 2.0 ** (n - 1))
         assert 0.8 * nominal <= delay <= nominal
     assert max(delays) <= 300
-
-
-async def test_persistent_server_error_fails_after_max_attempts(
-    sessionmaker: Sessionmaker,
-    bot: MockedBot,
-    api: ApiRecorder,
-    clock: FakeClock,
-    make_sender: Callable[..., OutboxSender],
-) -> None:
-    outbox_id = await queue(sessionmaker, 601)
-    sender = make_sender(max_attempts=4)
-    for _ in range(6):
-        bot.add_result_for(SendMessage, ok=False, error_code=502, description="Bad Gateway")
-    for _ in range(6):
-        await sender.drain()
-        clock.advance(301)
-
-    row = await outbox_row(sessionmaker, outbox_id)
-    assert row.status == OutboxStatus.FAILED
-    assert row.attempts == 4
-    assert "gave up after 4 attempts" in row.last_error and "Bad Gateway" in row.last_error
-    assert len(api.calls) == 4
 
 
 @pytest.mark.parametrize(
@@ -812,6 +794,232 @@ async def test_each_attempt_and_outcome_is_logged(
     assert any(f"#{outbox_id}" in m and "retry in" in m for m in messages)
     assert any(f"#{outbox_id}" in m and "attempt 2" in m for m in messages)
     assert any(f"#{outbox_id} sent" in m for m in messages)
+
+
+# --------------------------------------------------------------------------- outages
+
+
+OUTAGE_ERRORS: tuple[Callable[[TelegramMethod[Any]], Exception], ...] = (
+    lambda m: TelegramServerError(method=m, message="Bad Gateway"),
+    lambda m: TelegramNetworkError(method=m, message="Request timeout error"),
+    lambda m: aiohttp.ClientConnectionError("connection reset"),
+    lambda m: TimeoutError(),
+)
+
+
+def telegram_down_until(bot: MockedBot, clock: FakeClock, end: float) -> None:
+    """Every API call fails (5xx or a network error, in turn) until the clock reaches `end`."""
+    errors = itertools.cycle(OUTAGE_ERRORS)
+
+    async def outage(make_request: Any, bot_: Any, method: Any) -> Any:
+        if clock.t < end:
+            raise next(errors)(method)
+        return await make_request(bot_, method)
+
+    bot.session.middleware(outage)
+
+
+async def deliver_all(
+    sender: OutboxSender,
+    sessionmaker: Sessionmaker,
+    clock: FakeClock,
+    *,
+    until: float | None = None,
+) -> None:
+    """Drain, then move the clock to the next retry; until nothing is pending (or `until`)."""
+    while until is None or clock.t < until:
+        await sender.drain()
+        async with sessionmaker() as session:
+            next_due = await outbox_repo.next_due_at(session, after=clock.now())
+        if next_due is None:
+            return
+        clock.advance(max((next_due - clock.now()).total_seconds(), 1e-3))
+
+
+async def set_queued_at(sessionmaker: Sessionmaker, outbox_id: int, when: datetime) -> None:
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == outbox_id).values(created_at=when)
+        )
+
+
+async def test_two_hour_outage_loses_nothing_and_retries_within_the_cap(
+    sessionmaker: Sessionmaker,
+    bot: MockedBot,
+    api: ApiRecorder,
+    clock: FakeClock,
+    make_sender: Callable[..., OutboxSender],
+) -> None:
+    outage_end = 2 * 3600.0
+    telegram_down_until(bot, clock, outage_end)
+    expected = {2101: ["a1", "a2"], 2102: ["b"], 2103: ["c"], 2104: ["during"]}
+    for chat_id in (2101, 2102, 2103):
+        for text in expected[chat_id]:
+            await queue(sessionmaker, chat_id, payload={"text": text})
+    sender = make_sender()
+
+    await deliver_all(sender, sessionmaker, clock, until=3600)
+    await queue(sessionmaker, 2104, payload={"text": "during"})  # queued an hour in
+    await deliver_all(sender, sessionmaker, clock)
+
+    rows = await outbox_rows(sessionmaker)
+    assert all(r.status == OutboxStatus.SENT for r in rows)
+    assert max(r.attempts for r in rows) > 20  # far beyond any fixed attempt limit
+    for chat_id, chat_texts in expected.items():
+        # Delivered exactly once each, in order, as soon as Telegram came back.
+        assert bot.sent_texts(chat_id) == chat_texts
+        times = [t for t, _ in api.sends(chat_id)]
+        assert all(t < outage_end for t in times[: -len(chat_texts)])
+        assert all(t >= outage_end for t in times[-len(chat_texts) :])
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert max(gaps) <= sender.backoff_cap
+    all_gaps = [
+        b - a
+        for chat_id in expected
+        for a, b in itertools.pairwise(t for t, _ in api.sends(chat_id))
+    ]
+    assert max(all_gaps) >= 0.8 * sender.backoff_cap  # the backoff did reach the cap
+
+
+async def test_outage_beyond_give_up_time_fails_rows_and_alerts_owners_once(
+    sessionmaker: Sessionmaker,
+    bot: MockedBot,
+    api: ApiRecorder,
+    clock: FakeClock,
+    registry: RendererRegistry,
+    make_sender: Callable[..., OutboxSender],
+) -> None:
+    register_outbox_templates(registry, create_i18n("ru"))
+    english_owner, russian_owner = 2201, 2202  # the second has no user row: default language
+    await add_user(sessionmaker, english_owner, language="en")
+    half_hour, outage_end = 1800.0, 26 * 3600.0
+    telegram_down_until(bot, clock, outage_end)
+    early = [await queue(sessionmaker, chat_id) for chat_id in (2211, 2212, 2213)]
+    sender = make_sender(owner_ids={english_owner, russian_owner})
+
+    late = young = None
+    for step in range(1, int(outage_end / half_hour) + 1):
+        await sender.drain()
+        clock.advance(half_hour)
+        if step == 1:  # queued half an hour in: gives up half an hour after the others
+            late = await queue(sessionmaker, 2214)
+            await set_queued_at(sessionmaker, late, clock.now())
+        if step == 24:  # queued 12 hours in: its 24 hours are not over when Telegram is back
+            young = await queue(sessionmaker, 2215)
+            await set_queued_at(sessionmaker, young, clock.now())
+    await deliver_all(sender, sessionmaker, clock)
+
+    assert late is not None and young is not None
+    for outbox_id in [*early, late]:
+        row = await outbox_row(sessionmaker, outbox_id)
+        assert row.status == OutboxStatus.FAILED
+        assert row.last_error.startswith("gave up after 24 h of retries: ")
+        assert row.attempts > 24
+    assert (await outbox_row(sessionmaker, young)).status == OutboxStatus.SENT
+    assert bot.sent_texts(2215) == ["hi"]
+    for chat_id in (2211, 2212, 2213, 2214):
+        assert bot.sent_texts(chat_id) == []
+        assert all(t < outage_end for t, _ in api.sends(chat_id))
+    # One alert per owner, in the owner's language, counting every row given up on.
+    assert bot.sent_texts(english_owner) == [
+        "Notifications that could not be delivered: 4. Telegram did not accept them for 24 h; "
+        "the reasons are in the bot's log."
+    ]
+    assert bot.sent_texts(russian_owner) == [
+        "Не удалось доставить уведомлений: 4. Telegram не принимал их 24 ч; "
+        "причины — в журнале бота."
+    ]
+    alerts = [r for r in await outbox_rows(sessionmaker) if r.template == ALERT_TEMPLATE]
+    assert sorted(r.chat_id for r in alerts) == [english_owner, russian_owner]
+    assert all(r.status == OutboxStatus.SENT for r in alerts)
+
+
+async def test_sent_message_is_recorded_however_long_the_database_refuses(
+    sessionmaker: Sessionmaker,
+    bot: MockedBot,
+    api: ApiRecorder,
+    clock: FakeClock,
+    make_sender: Callable[..., OutboxSender],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    outbox_id = await queue(sessionmaker, 2301, payload={"text": "once"})
+    sender = make_sender(claim_timeout=30)
+    real_due, real_mark_sent = outbox_repo.due, outbox_repo.mark_sent
+    refusals = 4  # more than any fixed number of write retries
+    failed = 0
+    offered_while_failing: list[int] = []
+    looked, recording = asyncio.Event(), asyncio.Event()
+
+    async def due(session: AsyncSession, now: datetime, limit: int = 100) -> list[OutboxMessage]:
+        rows = await real_due(session, now, limit)
+        if failed:
+            offered_while_failing.extend(row.id for row in rows)
+        looked.set()
+        return rows
+
+    async def mark_sent(session: AsyncSession, outbox_id: int, **kwargs: Any) -> None:
+        nonlocal failed
+        if failed == refusals:
+            recording.set()
+            return await real_mark_sent(session, outbox_id, **kwargs)
+        failed += 1
+        clock.advance(60)  # the claim runs out while the row is not recorded
+        looked.clear()
+        await asyncio.wait_for(looked.wait(), timeout=10)  # the sender's loop looks meanwhile
+        raise OperationalError("UPDATE outbox", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(outbox_repo, "due", due)
+    monkeypatch.setattr(outbox_repo, "mark_sent", mark_sent)
+    runner = asyncio.create_task(sender.run())
+    try:
+        await asyncio.wait_for(recording.wait(), timeout=20)
+    finally:
+        sender.stop()  # waits for the delivery under way to be recorded
+        await asyncio.wait_for(runner, timeout=5)
+
+    assert failed == refusals
+    assert outbox_id in offered_while_failing  # due again, yet held by its delivery
+    assert bot.sent_texts(2301) == ["once"]
+    assert len(api.calls) == 1
+    row = await outbox_row(sessionmaker, outbox_id)
+    assert (row.status, row.attempts) == (OutboxStatus.SENT, 1)
+    assert row.sent_message_id is not None
+
+
+async def test_flood_control_is_honoured_and_never_fails_a_row(
+    sessionmaker: Sessionmaker,
+    bot: MockedBot,
+    api: ApiRecorder,
+    clock: FakeClock,
+    make_sender: Callable[..., OutboxSender],
+) -> None:
+    outbox_id = await queue(sessionmaker, 2401, payload={"text": "patient"})
+    other = await queue(sessionmaker, 2402, payload={"text": "other"})
+    waits = [600, *([30] * 14)]  # the first beyond the backoff cap: still honoured as given
+    floods = deque(waits)
+
+    async def flood_control(make_request: Any, bot_: Any, method: Any) -> Any:
+        if method.chat_id == 2401 and floods:
+            seconds = floods.popleft()
+            message = f"Too Many Requests: retry after {seconds}"
+            raise TelegramRetryAfter(method=method, message=message, retry_after=seconds)
+        return await make_request(bot_, method)
+
+    bot.session.middleware(flood_control)
+    sender = make_sender()
+
+    await deliver_all(sender, sessionmaker, clock)
+
+    times = [t for t, _ in api.sends(2401)]
+    assert len(times) == len(waits) + 1
+    assert all(b - a >= wait for (a, b), wait in zip(itertools.pairwise(times), waits, strict=True))
+    row = await outbox_row(sessionmaker, outbox_id)
+    assert (row.status, row.attempts) == (OutboxStatus.SENT, len(waits) + 1)
+    assert bot.sent_texts(2401) == ["patient"]
+    # A private chat's 429 is the bot-wide limit: the other chat waited out the first pause.
+    assert (await outbox_row(sessionmaker, other)).status == OutboxStatus.SENT
+    (t_other, _), *_ = api.sends(2402)
+    assert t_other >= times[0] + waits[0]
 
 
 # --------------------------------------------------------------------------- rendering (no DB)

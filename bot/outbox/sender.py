@@ -12,27 +12,43 @@ transaction). Outcomes:
 - success → `sent` (+ `BotMessageLink` when the row has a request);
 - flood control (429) → retried after `retry_after`; the chat, and for private chats (whose
   per-chat limit we already honour) or repeated 429s every chat, pause that long;
-- network errors, timeouts, 5xx → retried with exponential backoff and jitter, `failed` after
-  `max_attempts` attempts;
+- network errors, timeouts, 5xx → retried after `backoff_base` · 2^(attempt − 1) seconds,
+  at most `backoff_cap` (5 min), each delay shortened by up to 20% of jitter;
 - 403 (blocked, deactivated) or "chat not found" → the chat's pending rows `undeliverable` and
   the user flagged `bot_blocked`; rows for flagged users are recorded undeliverable at once,
   without calling Telegram;
 - other 400s, unknown templates, renderer bugs → `failed` with the error, never retried;
 - a local file to upload that is gone → the text goes alone (`failed` if there is no text).
 
-Delivery is at most once, except in one window: if the process dies after Telegram accepted a
-message and before its row was marked sent, the row is sent again once its claim expires
-(`claim_timeout` after the claim). A crash anywhere else delays a row at most by that long and
-never loses it: pending rows are picked up by the next sender.
+Temporary errors (429, network, timeouts, 5xx) never fail a row however many attempts they
+take. A row is given up on only once it was queued more than `give_up_hours` (24) ago and its
+last attempt failed: about once a minute, between passes, every such row becomes `failed`
+("gave up after … h of retries: <last error>") in one transaction that also queues one alert
+(`ALERT_TEMPLATE`, "N notifications could not be delivered", in the owner's language) to each
+owner (`owner_ids`, the `ADMIN_IDS`). While an owner's alert is still pending, later give-ups
+add to its count instead of queuing another, so an outage of days ends in one alert per owner.
+Alerts themselves are never given up on. A row that was never tried (the bot was down) gets
+its attempts first, whatever its age.
+
+Once Telegram accepted a message (or one part of a split message), recording that is retried
+until the database takes it (0.5, 1, 2 … s apart, at most `RECORD_RETRY_CAP`), logged at each
+failure. Meanwhile the row stays held by its delivery (in flight, its chat busy), so its claim
+running out does not make this sender send it again; `stop()` waits for the record too.
+
+Delivery is therefore at most once, except in one window: if the process dies after Telegram
+accepted a message and before its row was marked sent, the row is sent again once its claim
+expires (`claim_timeout` after the claim). A crash anywhere else delays a row at most by that
+long and never loses it: pending rows are picked up by the next sender.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -78,6 +94,15 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 
 # A 400 saying the recipient does not exist for the bot: as final as a block.
 _CHAT_GONE = ("chat not found", "user not found", "peer_id_invalid")
+
+# The owners' alert about rows given up on: payload {count, hours}.
+ALERT_TEMPLATE = "outbox.undelivered"
+
+# Seconds of the clock between two looks for rows to give up on.
+GIVE_UP_CHECK_INTERVAL = 60.0
+
+# Recording what Telegram accepted is retried after 0.5, 1, 2 … s, at most this far apart.
+RECORD_RETRY_CAP = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +153,8 @@ class OutboxSender:
         *,
         rate_per_second: float = 25.0,
         per_chat_interval: float = 1.0,
-        max_attempts: int = 10,
+        give_up_hours: float = 24.0,
+        owner_ids: Iterable[int] = (),
         clock: Clock | None = None,
         poll_interval: float = 1.0,
         max_in_flight: int = 8,
@@ -139,13 +165,14 @@ class OutboxSender:
         rng: random.Random | None = None,
         shutdown_timeout: float = 10.0,
     ) -> None:
-        if max_attempts < 1 or max_in_flight < 1 or batch_size < 1:
-            raise ValueError("max_attempts, max_in_flight and batch_size must be positive")
+        if give_up_hours <= 0 or max_in_flight < 1 or batch_size < 1:
+            raise ValueError("give_up_hours, max_in_flight and batch_size must be positive")
         self.bot = bot
         self.sessionmaker = sessionmaker
         self.renderers = renderers
         self.clock: Clock = clock or SystemClock()
-        self.max_attempts = max_attempts
+        self.give_up_hours = give_up_hours
+        self.owner_ids = frozenset(owner_ids)
         self.poll_interval = poll_interval
         self.batch_size = batch_size
         self.claim_timeout = claim_timeout
@@ -164,6 +191,7 @@ class OutboxSender:
         self._sending: set[int] = set()  # rows whose API call is under way: never cancelled
         self._flooded_until: dict[int, float] = {}  # chat → end of its last 429 pause
         self._processed = 0
+        self._next_give_up_check = float("-inf")  # monotonic time of the next `_give_up`
         self._running = False
         self._stopping = False
 
@@ -209,7 +237,7 @@ class OutboxSender:
 
         Deliveries still waiting for a send slot are cancelled and their rows released (they
         stay pending for the next sender); API calls under way finish and are recorded (up to
-        `shutdown_timeout`).
+        `shutdown_timeout`; a message Telegram accepted is recorded however long it takes).
         """
         self._stopping = True
         self._wake.set()
@@ -251,9 +279,11 @@ class OutboxSender:
     # ----------------------------------------------------------------- scheduling
 
     async def _pass(self) -> _PassResult:
-        """Start deliveries for due rows: one per chat, as many as the limits allow now."""
+        """Give up on rows out of time, then start deliveries for due rows: one per chat, as
+        many as the limits allow now."""
         self._wake.clear()
         self._task_done.clear()
+        await self._give_up()
         result = _PassResult()
         async with self.sessionmaker() as session:
             rows = await outbox_repo.due(session, self.clock.now(), self.batch_size)
@@ -297,6 +327,51 @@ class OutboxSender:
             self._start(job, users.get(chat_id))
             result.started += 1
         return result
+
+    async def _give_up(self) -> None:
+        """Fail rows retried in vain for `give_up_hours` since queued; one alert to the owners.
+
+        Runs between passes (at most every `GIVE_UP_CHECK_INTERVAL`), so no delivery outside
+        `_inflight` holds a row it touches. All rows that ran out of time are failed and the
+        owners alerted in one transaction. While an owner's alert is still pending the count
+        is added to it, so an outage of days still makes one message; while it is being sent
+        the check waits for the next turn.
+        """
+        if self.clock.monotonic() < self._next_give_up_check:
+            return
+        self._next_give_up_check = self.clock.monotonic() + GIVE_UP_CHECK_INTERVAL
+        queued_before = self.clock.now() - timedelta(hours=self.give_up_hours)
+        given_up = 0
+
+        async def op(session: AsyncSession) -> None:
+            nonlocal given_up
+            alerts = await outbox_repo.pending_ids(session, ALERT_TEMPLATE, self.owner_ids)
+            if any(outbox_id in self._inflight for outbox_id in alerts):
+                return
+            given_up = await outbox_repo.give_up(
+                session,
+                queued_before=queued_before,
+                reason=f"gave up after {self.give_up_hours:g} h of retries: ",
+                spare_template=ALERT_TEMPLATE,
+                exclude=set(self._inflight),
+            )
+            if given_up:
+                await self._alert_owners(session, given_up)
+
+        if await self._write(op, tries=1) and given_up:
+            log.error(
+                "outbox: gave up on %d notification(s) not accepted by Telegram for %g h; %s",
+                given_up,
+                self.give_up_hours,
+                "owners alerted" if self.owner_ids else "no owners (ADMIN_IDS) to alert",
+            )
+
+    async def _alert_owners(self, session: AsyncSession, count: int) -> None:
+        payload = {"hours": self.give_up_hours}
+        for chat_id in sorted(self.owner_ids):
+            await outbox_repo.add_or_count(
+                session, chat_id, ALERT_TEMPLATE, count=count, payload=payload
+            )
 
     async def _load_users(self, session: AsyncSession, chat_ids: set[int]) -> dict[int, User]:
         if not chat_ids:
@@ -491,30 +566,33 @@ class OutboxSender:
             log.info("outbox #%d: delivery cancelled before sending; row released", job.id)
 
     async def _record_part(self, job: _Job, parts_sent: int, message: Message) -> None:
-        async def op(session: AsyncSession) -> None:
+        async def record(session: AsyncSession) -> None:
             await outbox_repo.record_part_sent(
                 session, job.id, parts_sent=parts_sent, sent_message_id=message.message_id
             )
-            if job.request_id is not None:
-                await outbox_repo.add_message_link(
-                    session,
-                    chat_id=job.chat_id,
-                    message_id=message.message_id,
-                    request_id=job.request_id,
-                )
 
-        await self._write(op)
+        await _finish_even_if_cancelled(self._record_accepted(job, record, message))
 
     async def _record_sent(self, job: _Job, message: Message) -> None:
         sent_at = self.clock.now()
 
-        async def mark(session: AsyncSession) -> None:
+        async def record(session: AsyncSession) -> None:
             await outbox_repo.mark_sent(
                 session, job.id, sent_message_id=message.message_id, sent_at=sent_at
             )
 
-        async def mark_and_link(session: AsyncSession) -> None:
-            await mark(session)
+        await _finish_even_if_cancelled(self._record_accepted(job, record, message))
+
+    async def _record_accepted(
+        self, job: _Job, record: Callable[[AsyncSession], Awaitable[None]], message: Message
+    ) -> None:
+        """Write down a message Telegram accepted, with its request link when there is one.
+
+        The record is what prevents a duplicate, so it is retried until it is written; the
+        link is a nicety, tried once more on its own when the two together failed.
+        """
+
+        async def link(session: AsyncSession) -> None:
             if job.request_id is not None:
                 await outbox_repo.add_message_link(
                     session,
@@ -523,9 +601,43 @@ class OutboxSender:
                     request_id=job.request_id,
                 )
 
-        # The link is a nicety; marking the row sent is what prevents a duplicate.
-        if not await self._write(mark_and_link, tries=1):
-            await self._write(mark)
+        async def record_and_link(session: AsyncSession) -> None:
+            await record(session)
+            await link(session)
+
+        if await self._write(record_and_link, tries=1):
+            return
+        await self._write_until_done(job, record)
+        if job.request_id is not None:
+            await self._write(link, tries=1)
+
+    async def _write_until_done(
+        self, job: _Job, op: Callable[[AsyncSession], Awaitable[None]]
+    ) -> None:
+        """Run `op` in its own transaction until it commits, a short backoff between tries.
+
+        The row meanwhile stays in `_inflight` with its chat busy, so this sender does not
+        take it again even when its claim has run out.
+        """
+        for attempt in itertools.count(1):
+            delay = min(RECORD_RETRY_CAP, 0.5 * 2 ** min(attempt - 1, 10))
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    await op(session)
+            except Exception as exc:
+                log.error(
+                    "outbox #%d: Telegram accepted the message but recording it failed "
+                    "(retry %d): %s; next try in %.1f s",
+                    job.id,
+                    attempt,
+                    _describe(exc),
+                    delay,
+                    exc_info=attempt == 1,
+                )
+                await self.clock.sleep(delay)
+            else:
+                log.info("outbox #%d: recorded at retry %d", job.id, attempt)
+                return
 
     async def _write(self, op: Callable[[AsyncSession], Awaitable[Any]], *, tries: int = 3) -> bool:
         """Run `op` in its own transaction, retrying a failing database a few times."""
@@ -559,27 +671,16 @@ class OutboxSender:
             await self._write(undeliverable)
         elif isinstance(exc, TRANSIENT_ERRORS):
             error = _describe(exc)
-            if attempt >= self.max_attempts:
-                log.error(
-                    "outbox #%d to chat %d failed after %d attempts: %s",
-                    job.id,
-                    chat_id,
-                    attempt,
-                    error,
-                )
-                final = f"gave up after {attempt} attempts: {error}"
-                await self._write(lambda s: outbox_repo.mark_failed(s, job.id, error=final))
-            else:
-                delay = self.retry_delay(attempt)
-                log.warning(
-                    "outbox #%d to chat %d: attempt %d failed (%s); retry in %.1f s",
-                    job.id,
-                    chat_id,
-                    attempt,
-                    error,
-                    delay,
-                )
-                await self._reschedule(job, delay, error)
+            delay = self.retry_delay(attempt)
+            log.warning(
+                "outbox #%d to chat %d: attempt %d failed (%s); retry in %.1f s",
+                job.id,
+                chat_id,
+                attempt,
+                error,
+                delay,
+            )
+            await self._reschedule(job, delay, error)
         else:
             # A bad request (or a bug of ours): retrying would not help; show it in the logs.
             error = _describe(exc)
@@ -628,6 +729,20 @@ class OutboxSender:
         """Backoff after the `attempt`-th failure: 1, 2, 4 … s up to the cap, minus ≤20% jitter."""
         delay = min(self.backoff_cap, self.backoff_base * 2 ** min(attempt - 1, 30))
         return delay * (1.0 - 0.2 * self._rng.random())
+
+
+async def _finish_even_if_cancelled(work: Awaitable[None]) -> None:
+    """Await `work` to its end; a cancellation meanwhile is raised only once it has finished."""
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    task.result()
 
 
 class MissingFileError(LookupError):

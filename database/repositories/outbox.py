@@ -6,16 +6,16 @@ its own short transaction.
 
 Status flow: pending → sent | failed | undeliverable. A pending row whose `next_attempt_at` lies
 in the future is either waiting for a retry or *claimed* by a sender that is delivering it
-(see `claim`).
+(see `claim`). A pending row retried in vain for too long is given up on (`give_up`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import String, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import OutboxStatus
@@ -200,6 +200,78 @@ async def mark_failed(session: AsyncSession, outbox_id: int, *, error: str) -> N
         .values(status=OutboxStatus.FAILED, last_error=_error(error))
         .execution_options(synchronize_session=False)
     )
+
+
+async def give_up(
+    session: AsyncSession,
+    *,
+    queued_before: datetime,
+    reason: str,
+    spare_template: str,
+    exclude: Collection[int] = (),
+) -> int:
+    """Fail every pending row queued before `queued_before` whose last attempt failed.
+
+    Those rows wait for a retry after a temporary error (network, 5xx, 429). Rows with no
+    failure recorded (never tried, or only cut short by a crash), rows of `spare_template` and
+    the rows in `exclude` (deliveries under way) are left alone. `reason` is put before each
+    row's last error. Returns the number of rows failed.
+    """
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.created_at <= queued_before,
+            OutboxMessage.attempts > 0,
+            OutboxMessage.last_error != "",
+            OutboxMessage.template != spare_template,
+            OutboxMessage.id.not_in(list(exclude)),
+        )
+        .values(
+            status=OutboxStatus.FAILED,
+            last_error=func.substr(
+                literal(reason, String) + OutboxMessage.last_error, 1, MAX_ERROR_LENGTH
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def pending_ids(session: AsyncSession, template: str, chat_ids: Iterable[int]) -> list[int]:
+    """Ids of the pending rows of `template` to any of `chat_ids`."""
+    stmt = select(OutboxMessage.id).where(
+        OutboxMessage.status == OutboxStatus.PENDING,
+        OutboxMessage.template == template,
+        OutboxMessage.chat_id.in_(list(chat_ids)),
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def add_or_count(
+    session: AsyncSession, chat_id: int, template: str, *, count: int, payload: dict[str, Any]
+) -> OutboxMessage:
+    """Add `count` to the `count` of the chat's newest pending `template` row, or queue one.
+
+    The new row's payload is `payload` with `count`. Only for rows no sender is delivering:
+    a delivery under way would send the old count.
+    """
+    stmt = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.template == template,
+            OutboxMessage.chat_id == chat_id,
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    )
+    row = await session.scalar(stmt)
+    if row is None:
+        return await add(session, chat_id, template, {**payload, "count": count})
+    current = row.payload if isinstance(row.payload, dict) else {}
+    row.payload = {**current, "count": int(current.get("count") or 0) + count}
+    return row
 
 
 async def mark_chat_undeliverable(
