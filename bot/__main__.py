@@ -1,10 +1,17 @@
-"""`python -m bot`: long polling until SIGINT / SIGTERM."""
+"""`python -m bot`: long polling until SIGINT / SIGTERM.
+
+Start: migrations, owners, command menus, then the updates left unfinished by the last run,
+then polling. Stop (SIGINT / SIGTERM): polling ends at once (what it fetched is stored), the
+updates being handled get `SHUTDOWN_TIMEOUT` seconds to finish, and the rest wait in the inbox
+for the next start.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
 
 from bot.app import create_bot, create_dispatcher
@@ -12,6 +19,8 @@ from bot.commands import register_menus
 from bot.i18n import create_i18n
 from bot.notifications import create_renderers
 from bot.outbox.sender import OutboxSender
+from bot.pipeline.inbox import InboxProcessor
+from bot.pipeline.polling import poll
 from cron.context import JobContext
 from cron.scheduler import create_scheduler
 from database.engine import create_engine, create_sessionmaker
@@ -24,6 +33,7 @@ logger = logging.getLogger("bot")
 
 
 async def run(settings: Settings) -> None:
+    stop = _stop_on_signals()  # a signal during start-up stops the bot once it is up
     engine = create_engine(settings.database_url)
     sessionmaker = create_sessionmaker(engine)
     await upgrade_to_head(engine)
@@ -36,7 +46,8 @@ async def run(settings: Settings) -> None:
         create_renderers(i18n, settings.tz),
         rate_per_second=settings.outbox_rate_per_second,
         per_chat_interval=settings.outbox_per_chat_interval,
-        max_attempts=settings.outbox_max_attempts,
+        give_up_hours=settings.outbox_give_up_hours,
+        owner_ids=settings.admin_ids,
     )
     dp = create_dispatcher(settings, sessionmaker, i18n, on_outbox=sender.wake)
     sender_task = asyncio.create_task(sender.run(), name="outbox-sender")
@@ -52,14 +63,33 @@ async def run(settings: Settings) -> None:
             await session.commit()
             privileged = await users.with_own_menu(session)
         await register_menus(bot, i18n, privileged, settings.admin_ids)
-        # handle_as_tasks=False: an update is fully handled (and committed) before the next
-        # getUpdates call confirms it, so a crash never loses an update that was confirmed.
-        await dp.start_polling(
+        processor = InboxProcessor(
+            dp,
             bot,
-            handle_as_tasks=False,
-            polling_timeout=settings.polling_timeout,
-            allowed_updates=dp.resolve_used_update_types(),
+            sessionmaker,
+            workers=settings.update_workers,
+            max_attempts=settings.update_max_attempts,
+            on_outbox=sender.wake,
         )
+        await dp.emit_startup(bot=bot)
+        await processor.resume()
+        polling = asyncio.create_task(
+            poll(
+                bot,
+                processor,
+                timeout=settings.polling_timeout,
+                allowed_updates=dp.resolve_used_update_types(),
+            ),
+            name="polling",
+        )
+        logger.info("Polling with %d worker(s)", settings.update_workers)
+        await stop.wait()
+        logger.info("Stopping: %d update(s) in progress", processor.pool.busy)
+        polling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await polling
+        await processor.stop(settings.shutdown_timeout)
+        await dp.emit_shutdown(bot=bot)
     finally:
         scheduler.shutdown(wait=False)
         sender.stop()
@@ -68,6 +98,14 @@ async def run(settings: Settings) -> None:
         await bot.session.close()
         await engine.dispose()
         logger.info("Stopped")
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
 
 
 def main() -> None:

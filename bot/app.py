@@ -22,6 +22,7 @@ from bot.fsm_storage import DatabaseStorage
 from bot.middlewares.actor import ActorI18nMiddleware, ActorMiddleware, DeactivatedGateMiddleware
 from bot.middlewares.db import DbSessionMiddleware
 from bot.middlewares.errors import DomainErrorMiddleware
+from bot.pipeline import telegram_calls
 from bot.report_runner import ReportRunner
 from bot.routers import build_routers
 from utils.settings import Settings
@@ -29,11 +30,13 @@ from utils.settings import Settings
 
 def create_bot(settings: Settings) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-    return Bot(
+    bot = Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
+    telegram_calls.install(bot)  # commit before each call made while handling an update
+    return bot
 
 
 def create_fsm_storage(

@@ -13,6 +13,8 @@ from aiogram.utils.i18n import gettext as _
 from bot.keyboards.menu import user_menu
 from bot.keyboards.registration import decision
 from bot.outbox.renderers import RenderedMessage, RendererRegistry, localized
+from bot.outbox.sender import ALERT_TEMPLATE
+from bot.pipeline.inbox import PARKED_TEMPLATE
 from bot.report_notifications import register_report_templates
 from bot.request_notifications import register_request_templates
 from bot.sla_notifications import register_sla_templates
@@ -35,7 +37,14 @@ def create_renderers(i18n: I18n, tz: ZoneInfo) -> RendererRegistry:
     register_request_templates(registry, i18n, tz=tz)
     register_sla_templates(registry, i18n)
     register_report_templates(registry, i18n)
+    register_outbox_templates(registry, i18n)
+    add(PARKED_TEMPLATE, _update_failed)
     return registry
+
+
+def register_outbox_templates(registry: RendererRegistry, i18n: I18n) -> None:
+    """The sender's own messages: `ALERT_TEMPLATE` {count, hours} to the owners."""
+    registry.add(ALERT_TEMPLATE, localized(i18n, _undelivered))
 
 
 def _registration_request(p: dict[str, Any]) -> RenderedMessage:
@@ -81,4 +90,22 @@ def _role_changed(p: dict[str, Any]) -> RenderedMessage:
         text=_(
             "Your role is now: {role}. Categories: {categories}. /help lists your commands."
         ).format(role=role_name(p["role"]), categories=html.quote(categories))
+    )
+
+
+def _undelivered(p: dict[str, Any]) -> RenderedMessage:
+    return RenderedMessage(
+        text=_(
+            "Notifications that could not be delivered: {count}. Telegram did not accept them "
+            "for {hours} h; the reasons are in the bot's log."
+        ).format(count=p["count"], hours=f"{p['hours']:g}")
+    )
+
+
+def _update_failed(p: dict[str, Any]) -> RenderedMessage:
+    return RenderedMessage(
+        text=_(
+            "Sorry, something went wrong and your last message or button press could not be "
+            "handled. The administrators have been told; please try again later."
+        )
     )

@@ -13,6 +13,8 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from bot.pipeline.transaction import detach_from_update
+
 logger = logging.getLogger(__name__)
 
 MAX_PARALLEL = 2
@@ -37,6 +39,7 @@ class ReportRunner:
         task.add_done_callback(lambda _: self._tasks.pop(chat_id, None))
 
     async def _run(self, chat_id: int, job: Coroutine[Any, Any, None]) -> None:
+        detach_from_update()  # the task outlives the update that started it
         try:
             async with self._slots:
                 await job

@@ -25,6 +25,7 @@ import database
 from database.enums import RequestStatus
 from database.repositories import archive as archive_repo
 from database.repositories import audit
+from database.repositories import inbox as inbox_repo
 from services.workflow import Action, Outcome, apply
 
 POLICY_PATH = Path(database.__file__).resolve().parent / "archive_policy.json"
@@ -138,6 +139,14 @@ async def archive(
             },
         )
     return counts
+
+
+INBOX_KEEP_DAYS = 7  # handled updates kept for the record (Telegram redelivers within 24 h)
+
+
+async def forget_handled_updates(session: AsyncSession, now: datetime) -> int:
+    """Drop inbox rows of updates handled more than `INBOX_KEEP_DAYS` ago (parked ones stay)."""
+    return await inbox_repo.purge_done(session, now - timedelta(days=INBOX_KEEP_DAYS))
 
 
 def summary(auto_closed: int, archived: Mapping[RequestStatus, int]) -> str:

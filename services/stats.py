@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import Role
+from database.repositories import inbox as inbox_repo
 from database.repositories import stats as stats_repo
 from database.repositories import users as users_repo
 from services.actor import Actor
@@ -92,6 +93,7 @@ class Stats:
     resolve: Durations
     issued_by_branch: list[BranchCount]  # quantity of cartridges in `count`
     mine: MyNumbers | None
+    parked_updates: int | None = None  # owners only: updates that failed every attempt
 
     @property
     def open_now(self) -> int:
@@ -173,6 +175,7 @@ async def collect(
         resolve=Durations.of(_resolve_times(resolved)),
         issued_by_branch=[BranchCount(r.id, r.name or "", int(r.quantity)) for r in issued],
         mine=await _mine(session, actor, start, end, now),
+        parked_updates=await inbox_repo.count_parked(session) if actor.is_owner else None,
     )
 
 

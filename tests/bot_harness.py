@@ -14,6 +14,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import create_dispatcher
+from bot.pipeline import telegram_calls
 from tests.mocked_bot import MockedBot
 from utils.settings import Settings
 
@@ -58,7 +59,9 @@ def build_harness(
 ) -> BotHarness:
     wakes: list[int] = []
     dp = create_dispatcher(settings, sessionmaker, i18n, on_outbox=lambda: wakes.append(1))
-    return BotHarness(MockedBot(), dp, sessionmaker, settings, wakes)
+    bot = MockedBot()
+    telegram_calls.install(bot)  # as `create_bot` does: commit before each Bot API call
+    return BotHarness(bot, dp, sessionmaker, settings, wakes)
 
 
 def buttons(call: SendMessage | EditMessageText) -> list[tuple[str, str | None]]:

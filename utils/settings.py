@@ -31,8 +31,12 @@ class Settings(BaseSettings):
     invite_ttl_days: int = Field(default=7, ge=1, le=365)
     outbox_rate_per_second: float = Field(default=25.0, gt=0, le=30)
     outbox_per_chat_interval: float = Field(default=1.0, ge=0)
-    outbox_max_attempts: int = Field(default=10, ge=1)
+    outbox_give_up_hours: float = Field(default=24.0, gt=0)  # retry that long, then fail
     polling_timeout: int = Field(default=30, ge=0, le=50)
+    # Update pipeline: workers handle stored updates, one at a time per user, many users at once
+    update_workers: int = Field(default=16, ge=1, le=256)
+    update_max_attempts: int = Field(default=3, ge=1, le=20)
+    shutdown_timeout: float = Field(default=10.0, ge=0, le=300)  # seconds for updates in progress
     order_max_quantity: int = Field(default=20, ge=1, le=1000)
     # Scheduler
     sla_scan_interval: int = Field(default=60, ge=5, le=3600)  # seconds

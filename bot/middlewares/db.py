@@ -1,4 +1,4 @@
-"""One database session — one transaction — per update, committed after the handler."""
+"""One database session per update; its changes commit before each Telegram call and at the end."""
 
 from __future__ import annotations
 
@@ -12,16 +12,19 @@ from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from database.session_context import current_session
+from bot.pipeline.transaction import UpdateTransaction
 
 
 class DbSessionMiddleware(BaseMiddleware):
-    """Opens the update's session and commits it once the handler is done.
+    """Opens the update's session and its `UpdateTransaction` (see bot.pipeline.transaction).
 
-    It also holds the per-user event isolation lock around the whole transaction, commit
-    included: a second tap by the same user waits until the first one's changes are committed,
-    so it sees them (aiogram's own FSM middleware would release the lock before our commit).
-    The FSM storage and the repositories join this session through `current_session`.
+    The handler never commits or rolls back: what it changed is committed before every Bot API
+    call it makes and once it returns; an exception rolls back what is not committed yet. The
+    update's inbox row (`inbox_entry` from the worker) is marked done with its first change.
+
+    It also holds the per-user event isolation lock around the whole update, commits included:
+    a second tap by the same user waits until the first one's changes are committed. The FSM
+    storage and the repositories join this session through `current_session`.
     """
 
     def __init__(
@@ -45,13 +48,9 @@ class DbSessionMiddleware(BaseMiddleware):
         context = self.fsm.resolve_event_context(data["bot"], data)
         lock = self.isolation.lock(context.key) if context else nullcontext()
         async with lock, self.sessionmaker() as session:
-            token = current_session.set(session)
-            try:
+            txn = UpdateTransaction(session, data.get("inbox_entry"), self.on_outbox)
+            with txn.published():
                 data["session"] = session
                 result = await handler(event, data)
-                await session.commit()
-            finally:
-                current_session.reset(token)
-        if self.on_outbox is not None and session.info.pop("outbox_added", False):
-            self.on_outbox()
+            await txn.finish()
         return result

@@ -27,9 +27,6 @@ async def backup_command(
 ) -> None:
     if not actor.is_owner:
         raise PermissionDenied("only owners take backups")
-    # Nothing to write here: end the update's transaction (BEGIN IMMEDIATE holds the write
-    # lock) so that other updates are not held up while the copy is made and uploaded.
-    await session.commit()
     chat_id = message.chat.id
     await bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
     # Telegram shows an action for about 5 s: repeat it while a large backup is under way.

@@ -351,8 +351,7 @@ async def build_report(
         return
     data = await state.get_data()
     await state.clear()
-    # Saved before the build: a second press of Build finds no dialog and builds nothing.
-    await session.commit()
+    # Committed before the screen below is shown: a second press of Build finds no dialog.
     text = "\n".join([*_choices(data), "", _("Building the report; the file follows in a moment.")])
     await show(query, (text, None))
     await bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)

@@ -218,10 +218,7 @@ async def _issue(
         result = await workflow.apply(
             session, actor, rid, Action.DONE, allow_shortage=allow_shortage
         )
-    except stock.InsufficientStock as exc:
-        await session.rollback()  # the status change is undone with the stock movements
-        if actor.user is not None:
-            await session.refresh(actor.user)  # the rollback expired it
+    except stock.InsufficientStock as exc:  # the service's savepoint undid the change
         card = await people_queries.card(session, actor, rid)
         lines = [
             _("Not enough stock to issue request {number}:").format(

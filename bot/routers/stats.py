@@ -180,6 +180,13 @@ def render(stats: Stats, tz: ZoneInfo, now: datetime, preset_shown: str | None) 
             ),
             _("Average time to resolve: {average}").format(average=duration(mine.resolve_average)),
         ]
+    if stats.parked_updates:
+        lines += [
+            "",
+            _(
+                "Messages and button presses that could not be handled: {count} (see the bot's log)"
+            ).format(count=stats.parked_updates),
+        ]
     return "\n".join(lines)
 
 

@@ -1,4 +1,5 @@
-"""Daily archive job: auto-close issued / resolved requests, then archive old final ones.
+"""Daily archive job: auto-close issued / resolved requests, then archive old final ones, and
+forget the inbox rows of updates handled long ago.
 
 Both steps run in one transaction, committed together; the requesters' notifications queued
 by auto-close are sent once it commits. A bad policy file stops the job before it touches
@@ -20,6 +21,7 @@ async def run(ctx: JobContext, *, policy: archive_service.ArchivePolicy | None =
     async with ctx.sessionmaker() as session:
         closed = await archive_service.auto_close(session, now, ctx.settings.auto_close_days)
         archived = await archive_service.archive(session, now, policy)
+        await archive_service.forget_handled_updates(session, now)
         await session.commit()
         ctx.outbox_committed(session)
     return archive_service.summary(closed, archived)

@@ -2,7 +2,7 @@
 
 from database.models.base import Base, utcnow
 from database.models.catalogue import CartridgeType, OneCSnapshot, StockItem, StockMovement
-from database.models.ops import AuditLog, FsmState, OutboxMessage
+from database.models.ops import AuditLog, FsmState, InboxUpdate, OutboxMessage
 from database.models.org import Branch, Category, Printer, Warehouse
 from database.models.requests import (
     Attachment,
@@ -24,6 +24,7 @@ __all__ = [
     "CartridgeType",
     "Category",
     "FsmState",
+    "InboxUpdate",
     "Invite",
     "OneCSnapshot",
     "OutboxMessage",

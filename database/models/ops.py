@@ -1,4 +1,4 @@
-"""Operational tables: audit log, notification outbox, dialog (FSM) state."""
+"""Operational tables: update inbox, audit log, notification outbox, dialog (FSM) state."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from database.enums import OutboxStatus
+from database.enums import InboxStatus, OutboxStatus
 from database.models.base import Base, BigIntPK, UTCDateTime, utcnow
 
 
@@ -71,3 +71,32 @@ class FsmState(Base):
     state: Mapped[str | None] = mapped_column(String(255))
     data: Mapped[str | None] = mapped_column(Text)  # JSON object
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class InboxUpdate(Base):
+    """A Telegram update as received, stored before it is confirmed to Telegram.
+
+    Workers handle pending rows in `update_id` order per `chat_key` (the user, else the chat);
+    a row turns `done` in the same transaction as the changes its handling made, so a crash
+    anywhere leaves it either pending (handled again) or done with its changes (never twice).
+    """
+
+    __tablename__ = "inbox_updates"
+    __table_args__ = (
+        # Start-up resumes the unfinished rows: only those are indexed.
+        Index(
+            "ix_inbox_updates_pending",
+            "update_id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_key: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[str] = mapped_column(Text)  # the update's JSON as Telegram sent it
+    status: Mapped[str] = mapped_column(String(20), default=InboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
