@@ -14,7 +14,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,6 +23,7 @@ from bot.middlewares.actor import ActorI18nMiddleware, ActorMiddleware, Deactiva
 from bot.middlewares.db import DbSessionMiddleware
 from bot.middlewares.errors import DomainErrorMiddleware
 from bot.pipeline import telegram_calls
+from bot.pipeline.fsm_after_commit import CommitBoundStorage
 from bot.report_runner import ReportRunner
 from bot.routers import build_routers
 from utils.settings import Settings
@@ -42,12 +43,15 @@ def create_bot(settings: Settings) -> Bot:
 def create_fsm_storage(
     settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> tuple[BaseStorage, BaseEventIsolation]:
-    """Dialog state in the database (inside the update's transaction), or in Redis if set."""
+    """Dialog state in the database (inside the update's transaction), or in Redis if set
+    (written right after each of the update's database commits)."""
     if settings.redis_url:
-        storage = RedisStorage.from_url(
+        redis = RedisStorage.from_url(
             settings.redis_url, key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
         )
-        return storage, RedisEventIsolation(storage.redis)
+        # Per-user order is kept by the update workers; a Redis lock would outlive a crash
+        # (held for its 60 s timeout) and hold up that user's first update after the restart.
+        return CommitBoundStorage(redis), SimpleEventIsolation()
     return DatabaseStorage(sessionmaker), SimpleEventIsolation()
 
 

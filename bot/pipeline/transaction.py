@@ -16,7 +16,7 @@ update to be handled again with nothing of it saved, and a crash after it never 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -48,6 +48,11 @@ class UpdateTransaction:
         self.on_outbox = on_outbox
         self.active = False
         self.task: asyncio.Task[object] | None = None  # the task handling the update
+        # Run after each commit: what must follow the database, never precede it (dialog
+        # state kept in Redis, see bot.pipeline.fsm_after_commit).
+        self.after_commit: list[Callable[[], Awaitable[None]]] = []
+        # A change held for after the commit (dialog state in Redis) is a change of the update.
+        self.holds_changes = False
 
     async def checkpoint(self) -> None:
         """Commit what the update has done so far (called before each Telegram call)."""
@@ -61,13 +66,16 @@ class UpdateTransaction:
 
     async def _commit(self, *, final: bool) -> None:
         mark = self.inbox is not None and not self.inbox.done
-        if mark and (final or has_written(self.session)):
+        if mark and (final or self.holds_changes or has_written(self.session)):
             await inbox_repo.mark_done(self.session, self.inbox.update_id)
         else:
             mark = False
         await self.session.commit()
+        self.holds_changes = False
         if mark:
             self.inbox.done = True
+        for follow in self.after_commit:
+            await follow()
         if self.on_outbox is not None and self.session.info.pop(OUTBOX_ADDED, False):
             self.on_outbox()
 
