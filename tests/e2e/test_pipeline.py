@@ -159,3 +159,29 @@ async def twenty_starts_killed_and_restarted(
         assert len(greetings) == 1, person
     statuses = await query_db(database_url, select(InboxUpdate.status).distinct())
     assert statuses == [(InboxStatus.DONE,)]
+
+
+async def test_sigterm_lets_the_update_in_progress_finish_and_keeps_the_next(
+    emu: BotApiEmulator, bot_process: BotProcess, database_url: str
+) -> None:
+    slow_reply = emu.faults.add("sendMessage", kind="delay", delay=3, chat_id=SLOW.id)
+    await emu.send_message(SLOW, "/start")
+    for _ in range(200):
+        if slow_reply.hits:
+            break
+        await asyncio.sleep(0.05)
+    await emu.send_message(SLOW, "Медленный Семён")  # waits behind the first: same user
+    await emu.wait_for_polling()  # the bot has it stored
+
+    assert await bot_process.stop() == 0
+    greeting = emu.last_message_to(SLOW.id)
+    assert greeting is not None and "Шаг 1 из 2" in greeting.text  # finished before the exit
+    pending = await query_db(
+        database_url,
+        select(func.count()).select_from(InboxUpdate).where(InboxUpdate.status == "pending"),
+    )
+    assert pending == [(1,)]
+    assert "Шаг 2 из 2" not in str([m.text for m in emu.messages_to(SLOW.id)])
+
+    await bot_process.start(emu)
+    await emu.wait_for_message(SLOW.id, lambda m: "Шаг 2 из 2" in m.text, timeout=20)
