@@ -1,9 +1,10 @@
-"""`python -m bot`: long polling until SIGINT / SIGTERM.
+"""`python -m bot`: long polling (or, with WEBHOOK_URL, a webhook) until SIGINT / SIGTERM.
 
 Start: migrations, owners, command menus, then the updates left unfinished by the last run,
-then polling. Stop (SIGINT / SIGTERM): polling ends at once (what it fetched is stored), the
-updates being handled get `SHUTDOWN_TIMEOUT` seconds to finish, and the rest wait in the inbox
-for the next start.
+then the intake: polling, or the webhook server and setWebhook. Stop (SIGINT / SIGTERM): the
+intake ends at once (what it received is stored; the webhook stays set, so Telegram keeps what
+arrives until the next start), the updates being handled get `SHUTDOWN_TIMEOUT` seconds to
+finish, and the rest wait in the inbox for the next start.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import logging
 import signal
 import sys
 
+from aiohttp import web
+
 from bot.app import create_bot, create_dispatcher
 from bot.commands import register_menus
 from bot.i18n import create_i18n
@@ -21,6 +24,7 @@ from bot.notifications import create_renderers
 from bot.outbox.sender import OutboxSender
 from bot.pipeline.inbox import InboxProcessor
 from bot.pipeline.polling import poll
+from bot.pipeline.webhook import start_webhook, stop_webhook
 from cron.context import JobContext
 from cron.scheduler import create_scheduler
 from database.engine import create_engine, create_sessionmaker
@@ -56,8 +60,9 @@ async def run(settings: Settings) -> None:
     try:
         me = await bot.get_me()
         logger.info("Bot @%s (id %s) via %s", me.username, me.id, settings.telegram_api_url)
-        # Polling needs no webhook; updates that arrived while we were down are kept.
-        await bot.delete_webhook(drop_pending_updates=False)
+        if not settings.webhook_url:
+            # Polling needs no webhook; updates that arrived while we were down are kept.
+            await bot.delete_webhook(drop_pending_updates=False)
         async with sessionmaker() as session:
             await registration.sync_owners(session, settings.admin_ids)
             await session.commit()
@@ -73,21 +78,46 @@ async def run(settings: Settings) -> None:
         )
         await dp.emit_startup(bot=bot)
         await processor.resume()
-        polling = asyncio.create_task(
-            poll(
-                bot,
+        allowed_updates = dp.resolve_used_update_types()
+        polling: asyncio.Task[None] | None = None
+        webhook: web.AppRunner | None = None
+        if settings.webhook_url and settings.webhook_secret:  # the secret comes with the URL
+            secret = settings.webhook_secret.get_secret_value()
+            webhook = await start_webhook(
                 processor,
-                timeout=settings.polling_timeout,
-                allowed_updates=dp.resolve_used_update_types(),
-            ),
-            name="polling",
-        )
-        logger.info("Polling with %d worker(s)", settings.update_workers)
+                host=settings.webhook_host,
+                port=settings.webhook_port,
+                path=settings.webhook_path,
+                secret=secret,
+            )
+            await bot.set_webhook(
+                settings.webhook_url,
+                secret_token=secret,
+                allowed_updates=allowed_updates,
+                drop_pending_updates=False,
+            )
+            logger.info(
+                "Webhook %s with %d worker(s)", settings.webhook_url, settings.update_workers
+            )
+        else:
+            polling = asyncio.create_task(
+                poll(
+                    bot,
+                    processor,
+                    timeout=settings.polling_timeout,
+                    allowed_updates=allowed_updates,
+                ),
+                name="polling",
+            )
+            logger.info("Polling with %d worker(s)", settings.update_workers)
         await stop.wait()
         logger.info("Stopping: %d update(s) in progress", processor.pool.busy)
-        polling.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await polling
+        if webhook is not None:
+            await stop_webhook(webhook)  # no new updates; Telegram keeps them until next start
+        if polling is not None:
+            polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await polling
         await processor.stop(settings.shutdown_timeout)
         await dp.emit_shutdown(bot=bot)
     finally:

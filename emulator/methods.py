@@ -24,6 +24,7 @@ from emulator.validation import (
     check_reply_markup,
     formatted_text,
 )
+from emulator.webhook import local_webhook
 
 Handler = Callable[[Params], Awaitable[Any]]
 
@@ -50,6 +51,11 @@ CONFLICT = (
     "Conflict: terminated by other getUpdates request; "
     "make sure that only one bot instance is running"
 )
+WEBHOOK_ACTIVE = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
+TERMINATED_BY_WEBHOOK = "Conflict: terminated by setWebhook request"
 
 
 class BotApiMethods:
@@ -79,6 +85,7 @@ class BotApiMethods:
             "setchatmenubutton": self.set_chat_menu_button,
             "getchatmenubutton": self.get_chat_menu_button,
             "getchat": self.get_chat,
+            "setwebhook": self.set_webhook,
             "deletewebhook": self.delete_webhook,
             "getwebhookinfo": self.get_webhook_info,
             "close": self.true,
@@ -188,6 +195,8 @@ class BotApiMethods:
     async def get_updates(self, p: Params) -> list[dict[str, Any]]:
         state = self.state
         state.get_updates_calls += 1
+        if state.webhook is not None:
+            raise ApiError(409, WEBHOOK_ACTIVE)
         limit = min(max(p.get_int("limit") or 100, 1), 100)
         timeout = max(p.get_float("timeout") or 0.0, 0.0)
         state.confirm_updates(p.get_int("offset"))
@@ -200,6 +209,8 @@ class BotApiMethods:
             while True:
                 if self._active_poll != poll:
                     raise ApiError(409, CONFLICT)
+                if state.webhook is not None:
+                    raise ApiError(409, TERMINATED_BY_WEBHOOK)
                 updates = state.peek_updates(limit)
                 remaining = deadline - loop.time()
                 if updates or state.closing or remaining <= 0:
@@ -213,17 +224,37 @@ class BotApiMethods:
             if self._active_poll == poll:
                 self._active_poll = None
 
+    async def set_webhook(self, p: Params) -> bool:
+        url = p.get_str("url")
+        if not url:  # an empty URL removes the webhook, as in Telegram
+            return await self.delete_webhook(p)
+        webhook = local_webhook(url, p.get_str("secret_token"), p.get_json("allowed_updates"))
+        if p.get_bool("drop_pending_updates"):
+            self.state.drop_pending_updates()
+        self.state.set_webhook(webhook)
+        return True
+
     async def delete_webhook(self, p: Params) -> bool:
         if p.get_bool("drop_pending_updates"):
             self.state.drop_pending_updates()
+        self.state.set_webhook(None)
         return True
 
     async def get_webhook_info(self, p: Params) -> dict[str, Any]:
-        return {
-            "url": "",
+        webhook = self.state.webhook
+        info: dict[str, Any] = {
+            "url": webhook.url if webhook else "",
             "has_custom_certificate": False,
             "pending_update_count": self.state.pending_updates(),
         }
+        if webhook is not None:
+            info["max_connections"] = 1  # the emulator delivers one update at a time
+            if webhook.allowed_updates is not None:
+                info["allowed_updates"] = webhook.allowed_updates
+            if webhook.last_error_date is not None:
+                info["last_error_date"] = webhook.last_error_date
+                info["last_error_message"] = webhook.last_error_message
+        return info
 
     # ----- sending ----------------------------------------------------------------------
     async def send_message(self, p: Params) -> dict[str, Any]:

@@ -196,6 +196,17 @@ class ApiCall:
     chat_id: int | str | None = None
 
 
+@dataclass
+class Webhook:
+    """The webhook the bot set: where updates are POSTed, and how the last delivery failed."""
+
+    url: str
+    secret_token: str | None = None
+    allowed_updates: list[str] | None = None
+    last_error_date: int | None = None
+    last_error_message: str | None = None
+
+
 EventKind = Literal["message", "edit", "delete", "callback_answer", "error"]
 
 

@@ -1,9 +1,11 @@
 """The emulator's HTTP side: Bot API routes as aiogram calls them, file downloads, fault
-injection and the /_emu/ control routes, on an aiohttp server bound to 127.0.0.1."""
+injection and the /_emu/ control routes, on an aiohttp server bound to 127.0.0.1; and, while
+the bot has a webhook set, the delivery that POSTs updates to it."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -21,6 +23,7 @@ from emulator.methods import BotApiMethods
 from emulator.models import ApiCall, ApiError
 from emulator.params import Params, read_params
 from emulator.state import CALLBACK_ANSWER_TTL, Clock
+from emulator.webhook import WebhookDelivery
 
 logger = logging.getLogger("emulator")
 
@@ -41,6 +44,8 @@ class BotApiEmulator(UserActions):
     known by acting (or through `add_user`), a group through `add_chat`. A callback query
     can be answered once, within `callback_answer_ttl` seconds (15 as in Telegram) on `clock`;
     later, again, or for an unknown id answerCallbackQuery answers 400 "query is too old".
+    After setWebhook (a 127.0.0.1 or localhost URL) updates are POSTed to the bot instead of
+    waiting for getUpdates, which answers 409 until deleteWebhook (see `emulator.webhook`).
     """
 
     def __init__(
@@ -63,6 +68,7 @@ class BotApiEmulator(UserActions):
         ControlApi(self).install(self.app)
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
+        self._delivery: asyncio.Task[None] | None = None
 
     # ----- lifecycle --------------------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -75,6 +81,7 @@ class BotApiEmulator(UserActions):
         site = web.TCPSite(runner, host, port)
         await site.start()
         self._runner = runner
+        self._delivery = asyncio.create_task(WebhookDelivery(self).run(), name="emu-webhook")
         bound_host, bound_port = runner.addresses[0][:2]
         self._url = f"http://{bound_host}:{bound_port}"
         logger.info("Bot API emulator listening on %s", self._url)
@@ -84,6 +91,12 @@ class BotApiEmulator(UserActions):
         self.closing = True
         self.updates_signal.notify()
         self.activity_signal.notify()
+        self.webhook_signal.notify()
+        if self._delivery is not None:
+            delivery, self._delivery = self._delivery, None
+            delivery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await delivery
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()

@@ -24,6 +24,7 @@ from emulator.models import (
     EventKind,
     StoredFile,
     TgUser,
+    Webhook,
 )
 
 MessagePredicate = Callable[[BotMessage], bool]
@@ -153,9 +154,12 @@ class EmulatorState:
         self.get_updates_calls = 0
         self.closing = False
         self.polling = False  # the bot is waiting in a long poll right now
+        self.webhook: Webhook | None = None  # set: updates are POSTed, getUpdates answers 409
+        self.webhook_sets = 0  # successful setWebhook calls so far
         self.updates_signal = Signal()
         self.activity_signal = Signal()
         self.poll_signal = Signal()
+        self.webhook_signal = Signal()
 
     # ----- identities -------------------------------------------------------------------
     def bot_user(self) -> dict[str, Any]:
@@ -243,6 +247,35 @@ class EmulatorState:
             if remaining <= 0 or self.closing:
                 raise TimeoutError(f"the bot did not long-poll within {timeout}s")
             await self.poll_signal.wait(remaining)
+
+    def set_webhook(self, webhook: Webhook | None) -> None:
+        """Deliver updates to `webhook` from now on (None: back to getUpdates)."""
+        self.webhook = webhook
+        if webhook is not None:
+            self.webhook_sets += 1
+        self.updates_signal.notify()  # a long poll ends; the delivery looks at the new webhook
+        self.webhook_signal.notify()
+
+    def delivered(self, update_id: int) -> None:
+        """The webhook took this update (and so every earlier one)."""
+        self.confirm_updates(update_id + 1)
+        self.webhook_signal.notify()
+
+    async def wait_for_webhook(self, timeout: float = 10, *, after: int = 0) -> None:
+        """Wait until the bot has set a webhook and every queued update was delivered to it.
+
+        The webhook counterpart of `wait_for_polling`: the bot process is up and has all
+        updates so far (its handlers may still be running). A webhook stays set while the bot
+        is down, so pass `after=emu.webhook_sets` taken before a (re)start to wait for the
+        setWebhook of the new process.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not (self.webhook is not None and self.webhook_sets > after and not self._updates):
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self.closing:
+                raise TimeoutError(f"no webhook took the updates within {timeout}s")
+            await self.webhook_signal.wait(remaining)
 
     # ----- files ------------------------------------------------------------------------
     def store_file(

@@ -28,6 +28,11 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path):
         "WEEKLY_REPORT_DAY",
         "WEEKLY_REPORT_TIME",
         "REPORT_DIR",
+        "WEBHOOK_URL",
+        "WEBHOOK_SECRET",
+        "WEBHOOK_HOST",
+        "WEBHOOK_PORT",
+        "WEBHOOK_PATH",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -53,6 +58,12 @@ def test_defaults(env) -> None:
     assert settings.weekly_report_enabled is True
     assert (settings.weekly_report_day, settings.weekly_report_time) == ("mon", time(9, 0))
     assert settings.report_dir == Path("reports")
+    assert (settings.webhook_url, settings.webhook_secret) == (None, None)  # long polling
+    assert (settings.webhook_host, settings.webhook_port, settings.webhook_path) == (
+        "127.0.0.1",
+        8080,
+        "/telegram",
+    )
 
 
 def test_values_from_the_environment(env) -> None:
@@ -104,6 +115,13 @@ def test_env_file_is_read(env, tmp_path) -> None:
         ({**REQUIRED, "WEEKLY_REPORT_TIME": "9"}, "WEEKLY_REPORT_TIME"),
         ({**REQUIRED, "WEEKLY_REPORT_TIME": "09:60"}, "WEEKLY_REPORT_TIME"),
         ({**REQUIRED, "WEEKLY_REPORT_ENABLED": "sometimes"}, "WEEKLY_REPORT_ENABLED"),
+        ({**REQUIRED, "WEBHOOK_URL": "bot.example.org/telegram"}, "WEBHOOK_URL"),
+        ({**REQUIRED, "WEBHOOK_SECRET": "with spaces"}, "WEBHOOK_SECRET"),
+        ({**REQUIRED, "WEBHOOK_SECRET": "x" * 257}, "WEBHOOK_SECRET"),
+        ({**REQUIRED, "WEBHOOK_SECRET": "sécret"}, "WEBHOOK_SECRET"),
+        ({**REQUIRED, "WEBHOOK_PORT": "0"}, "WEBHOOK_PORT"),
+        ({**REQUIRED, "WEBHOOK_PORT": "65536"}, "WEBHOOK_PORT"),
+        ({**REQUIRED, "WEBHOOK_PATH": "telegram"}, "WEBHOOK_PATH"),
     ],
 )
 def test_bad_or_missing_setting_is_one_line_naming_it(env, values, name) -> None:
@@ -113,3 +131,43 @@ def test_bad_or_missing_setting_is_one_line_naming_it(env, values, name) -> None
     message = str(caught.value)
     assert name in message and "\n" not in message
     assert caught.value.code == message  # SystemExit prints it and exits non-zero
+
+
+def test_webhook_settings(env) -> None:
+    env(
+        **REQUIRED,
+        WEBHOOK_URL=" https://bot.example.org/telegram ",
+        WEBHOOK_SECRET="A-z_09" * 40 + "abcdefghijklmnop",  # 256 characters, the most allowed
+        WEBHOOK_HOST="0.0.0.0",
+        WEBHOOK_PORT="8443",
+        WEBHOOK_PATH="/hooks/telegram",
+    )
+    settings = load_settings()
+    assert settings.webhook_url == "https://bot.example.org/telegram"
+    assert settings.webhook_secret is not None
+    assert len(settings.webhook_secret.get_secret_value()) == 256
+    assert "A-z_09" not in repr(settings)  # the secret is a secret
+    assert (settings.webhook_host, settings.webhook_port, settings.webhook_path) == (
+        "0.0.0.0",
+        8443,
+        "/hooks/telegram",
+    )
+
+
+def test_an_empty_webhook_url_means_long_polling(env) -> None:
+    env(**REQUIRED, WEBHOOK_URL="", WEBHOOK_SECRET="")
+    settings = load_settings()
+    assert (settings.webhook_url, settings.webhook_secret) == (None, None)
+
+
+@pytest.mark.parametrize("secret", [None, ""])
+def test_webhook_url_without_a_secret_is_one_line_naming_both(env, secret) -> None:
+    env(**REQUIRED, WEBHOOK_URL="https://bot.example.org/telegram")
+    if secret is not None:
+        env(WEBHOOK_SECRET=secret)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value) == (
+        "Configuration error: WEBHOOK_SECRET is invalid: must be set when WEBHOOK_URL is set "
+        "(1-256 characters A-Z, a-z, 0-9, _ and -)"
+    )

@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/helpdesk.db"
 TELEGRAM_API_URL = "https://api.telegram.org"
 _HH_MM = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what the Bot API allows
+_WEBHOOK_SECRET_RULE = "1-256 characters A-Z, a-z, 0-9, _ and -"
 
 
 class Settings(BaseSettings):
@@ -33,6 +35,12 @@ class Settings(BaseSettings):
     outbox_per_chat_interval: float = Field(default=1.0, ge=0)
     outbox_give_up_hours: float = Field(default=24.0, gt=0)  # retry that long, then fail
     polling_timeout: int = Field(default=30, ge=0, le=50)
+    # Webhook intake instead of long polling when WEBHOOK_URL is set (Telegram POSTs updates)
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    webhook_path: str = "/telegram"
     # Update pipeline: workers handle stored updates, one at a time per user, many users at once
     update_workers: int = Field(default=16, ge=1, le=256)
     update_max_attempts: int = Field(default=3, ge=1, le=20)
@@ -139,6 +147,35 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _check_webhook_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None  # empty: long polling
+            if not value.startswith(("http://", "https://")):
+                raise ValueError("must be the https:// URL Telegram posts updates to")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: SecretStr | None, info: ValidationInfo) -> object:
+        if value is None or not value.get_secret_value():
+            if info.data.get("webhook_url"):
+                raise ValueError(f"must be set when WEBHOOK_URL is set ({_WEBHOOK_SECRET_RULE})")
+            return None
+        if not _WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError(f"must be {_WEBHOOK_SECRET_RULE}")
+        return value
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _check_webhook_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with / (e.g. /telegram)")
+        return value
 
     @cached_property
     def tz(self) -> ZoneInfo:

@@ -32,6 +32,9 @@ class BotProcess:
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self, emu: BotApiEmulator) -> None:
+        """Start the process and wait until it is up: long-polling, or, when its settings have
+        WEBHOOK_URL, with its webhook set (again) and every queued update delivered to it."""
+        webhook_sets = emu.webhook_sets
         with self.log.open("ab") as out:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -42,7 +45,10 @@ class BotProcess:
                 stdout=out,
                 stderr=out,
             )
-        await emu.wait_for_polling(timeout=30)
+        if self.env.get("WEBHOOK_URL"):
+            await emu.wait_for_webhook(timeout=30, after=webhook_sets)
+        else:
+            await emu.wait_for_polling(timeout=30)
 
     async def kill(self) -> None:
         """SIGKILL: no shutdown code runs, like a power cut."""
