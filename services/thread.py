@@ -9,6 +9,9 @@ to the requester. A staff question on a request in progress moves it to `waiting
 requester's message while it waits moves it back to `in_progress` (both through the workflow's
 transition table, so the SLA waiting time is kept there).
 
+A message the requester sends outside any dialog answers their open question: `open_questions`
+lists their requests a question put into `waiting` (the bot posts there, or lets them pick one).
+
 Whoever may see the request may read its thread (`history`) and have its files sent again
 (`send_files`).
 """
@@ -39,6 +42,7 @@ S = RequestStatus
 TEXT_MAX = 4096  # a Telegram message carries at most 4096 characters
 FINAL_STATUSES = (S.CLOSED, S.REJECTED, S.CANCELLED)
 HISTORY_LIMIT = 200  # the newest messages a history reads; older ones are only counted
+OPEN_QUESTIONS_MAX = 10  # requests offered for one answer sent outside any dialog
 
 
 class InvalidMessage(DomainError):
@@ -161,6 +165,36 @@ async def reply_target(session: AsyncSession, actor: Actor | None, request_id: i
     if request.status in FINAL_STATUSES:
         raise ThreadClosed(request.number)
     return request
+
+
+async def number_of(session: AsyncSession, request_id: int) -> str:
+    """The number of a request (naming the prompt its writer leaves)."""
+    request = await requests_repo.by_id(session, request_id)
+    if request is None:
+        raise NotFound("request")
+    return request.number
+
+
+@dataclass(frozen=True, slots=True)
+class OpenQuestion:
+    """A request of the actor's that waits for their answer to a question."""
+
+    request_id: int
+    number: str
+    title: str  # the subject, else the description's first line
+
+
+async def open_questions(session: AsyncSession, actor: Actor) -> list[OpenQuestion]:
+    """The actor's requests that a question put into `waiting` and that they have not answered
+    yet, the newest question first (at most OPEN_QUESTIONS_MAX): where a message they send
+    outside any dialog is meant to go."""
+    if actor.user_id is None or not actor.is_approved:
+        return []
+    rows = await thread_repo.waiting_for_author(session, actor.user_id, OPEN_QUESTIONS_MAX)
+    return [
+        OpenQuestion(r.id, r.number, r.subject or r.description.strip().partition("\n")[0])
+        for r in rows
+    ]
 
 
 @dataclass(frozen=True, slots=True)

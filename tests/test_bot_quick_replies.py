@@ -15,7 +15,7 @@ from bot.keyboards.quick_replies import (
     QuickListPage,
     QuickStep,
 )
-from bot.keyboards.thread import ThreadQuickReply, ThreadReply
+from bot.keyboards.thread import ThreadCancel, ThreadQuickReply, ThreadReply
 from bot.routers.quick_replies import QuickReplyAdd
 from bot.routers.thread import ThreadDialog
 from bot.screens import TEXT_LIMIT, utf16_len
@@ -279,6 +279,7 @@ async def test_technician_picks_a_quick_reply(harness, sessionmaker, world) -> N
     assert buttons(prompt) == [
         ("Reboot", ThreadQuickReply(request_id=rid, reply_id=it_reply).pack()),
         (long_title[:39].rstrip() + "…", ThreadQuickReply(request_id=rid, reply_id=general).pack()),
+        ("Cancel", ThreadCancel(request_id=rid).pack()),
     ]
 
     await harness.feed(callback_update(TECH, buttons(prompt)[0][1]))
@@ -303,7 +304,10 @@ async def test_a_picked_question_makes_the_ticket_wait(harness, sessionmaker, wo
         await session.commit()
     await harness.feed(callback_update(TECH, ThreadReply(request_id=rid, question=True).pack()))
     pick = ThreadQuickReply(request_id=rid, reply_id=reply_id, question=True).pack()
-    assert buttons(harness.last_reply(TECH.id)) == [("Which PC?", pick)]
+    assert buttons(harness.last_reply(TECH.id)) == [
+        ("Which PC?", pick),
+        ("Cancel", ThreadCancel(request_id=rid).pack()),
+    ]
     await harness.feed(callback_update(TECH, pick))
     [row] = await relayed(sessionmaker, REQUESTER.id)
     assert row.payload["question"] is True and row.payload["text"] == "Which PC is it?"
@@ -316,7 +320,7 @@ async def test_a_requester_gets_no_quick_replies(harness, sessionmaker, world) -
     await harness.feed(callback_update(REQUESTER, ThreadReply(request_id=world["request"]).pack()))
     prompt = harness.last_reply(REQUESTER.id)
     assert "Send your reply to request" in prompt.text and "quick reply" not in prompt.text
-    assert buttons(prompt) == []
+    assert buttons(prompt) == [("Cancel", ThreadCancel(request_id=world["request"]).pack())]
     assert await state_of(harness, REQUESTER) == ThreadDialog.text.state
 
 

@@ -1,23 +1,30 @@
-"""The thread inside a request through the real dispatcher (mocked Bot API), both engines."""
+"""The thread inside a request through the real dispatcher (mocked Bot API), both engines:
+replies, questions, answers typed outside any dialog, and leaving a reply prompt."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import pytest
-from aiogram.types import Chat, Message, PhotoSize, User
+from aiogram.types import Chat, Document, Message, PhotoSize, User
 from sqlalchemy import select
 
-from bot.keyboards.thread import ThreadReply
+from bot.keyboards.thread import AnswerPick, ThreadReply
 from bot.outbox import RendererRegistry
 from bot.request_notifications import register_request_templates
-from bot.routers.thread import ThreadDialog
-from database.enums import Priority, Role
-from database.models import Attachment, BotMessageLink, OutboxMessage, RequestMessage
+from bot.routers.thread import AnswerDialog, ThreadDialog
+from database.enums import Priority, RequestStatus, Role
+from database.models import (
+    Attachment,
+    BotMessageLink,
+    OutboxMessage,
+    Request,
+    RequestMessage,
+)
 from database.repositories import org as org_repo
 from database.repositories import users as users_repo
 from database.seed import seed
-from services import tickets, workflow
+from services import thread, tickets, workflow
 from services.actor import Actor
 from services.workflow import Action
 from tests import factories
@@ -232,3 +239,257 @@ async def test_reply_over_telegrams_limit_is_refused_with_a_reason(harness, sess
     await harness.feed(message_update(TECH, f"/reply {rid} " + "я" * 4097))
     assert harness.replies(TECH.id)[-1].startswith("The message is empty, too long")
     assert await thread_texts(sessionmaker, rid) == []
+
+
+# --- an answer typed outside any dialog -------------------------------------------------------
+
+REFUSED = "Sorry, you are not allowed to do this."
+
+
+async def actor_of(session, tg: User) -> Actor:
+    return Actor.build(tg.id, await users_repo.by_telegram_id(session, tg.id), frozenset())
+
+
+async def ask(sessionmaker, rid: int, question: str) -> str:
+    """TECH starts the ticket and asks its requester `question`: it waits; its number."""
+    async with sessionmaker() as session:
+        tech = await actor_of(session, TECH)
+        await workflow.apply(session, tech, rid, Action.START)
+        await thread.post(session, tech, rid, question, question=True)
+        await session.commit()
+        return (await session.get(Request, rid)).number
+
+
+async def ask_again(sessionmaker, rid: int, question: str) -> None:
+    """TECH asks one more question (the ticket waits already)."""
+    async with sessionmaker() as session:
+        await thread.post(session, await actor_of(session, TECH), rid, question, question=True)
+        await session.commit()
+
+
+async def another_ticket(sessionmaker, author: User, subject: str) -> int:
+    """One more IT ticket of `author`, taken by TECH; its id."""
+    async with sessionmaker() as session:
+        it = await org_repo.category_by_code(session, "it")
+        created = await tickets.create(
+            session,
+            await actor_of(session, author),
+            client_token=f"tok-{author.id}-{subject}",
+            category_id=it.id,
+            priority=Priority.NORMAL,
+            subject=subject,
+            description="…",
+        )
+        rid = created.request.id
+        await workflow.apply(session, await actor_of(session, TECH), rid, Action.TAKE)
+        await session.commit()
+        return rid
+
+
+async def status_of(sessionmaker, rid: int) -> str:
+    async with sessionmaker() as session:
+        return (await session.get(Request, rid)).status
+
+
+async def test_a_typed_message_answers_the_single_open_question(
+    harness, sessionmaker, renderers
+) -> None:
+    rid = await setup(sessionmaker)
+    number = await ask(sessionmaker, rid, "Какой у вас ПК?")
+    await harness.feed(message_update(REQUESTER, "Dell <OptiPlex>"))
+    assert harness.replies(REQUESTER.id) == [f"Answer sent to request {number}."]
+    assert await thread_texts(sessionmaker, rid) == ["Какой у вас ПК?", "Dell <OptiPlex>"]
+    assert await status_of(sessionmaker, rid) == RequestStatus.IN_PROGRESS
+    [row] = await relayed(sessionmaker, TECH.id)
+    rendered = await renderers.render("request.message", row.payload, None)
+    assert number in rendered.text and "Dell &lt;OptiPlex&gt;" in rendered.text
+    assert await harness.state(REQUESTER.id).get_state() is None
+
+
+async def test_a_photo_or_a_document_answers_the_single_open_question(
+    harness, sessionmaker, renderers
+) -> None:
+    rid = await setup(sessionmaker)
+    number = await ask(sessionmaker, rid, "Пришлите фото экрана")
+    photo = [PhotoSize(file_id="ph-ans", file_unique_id="u-ans", width=800, height=600)]
+    await harness.feed(message_update(REQUESTER, None, photo=photo, caption="вот"))
+    assert harness.replies(REQUESTER.id) == [f"Answer sent to request {number}."]
+    assert await status_of(sessionmaker, rid) == RequestStatus.IN_PROGRESS
+    [row] = await relayed(sessionmaker, TECH.id)
+    rendered = await renderers.render("request.message", row.payload, None)
+    assert rendered.photo == "ph-ans" and "вот" in rendered.text and number in rendered.text
+
+    await ask_again(sessionmaker, rid, "И журнал, пожалуйста")
+    log = Document(file_id="doc-ans", file_unique_id="u-doc", file_name="log.txt")
+    await harness.feed(message_update(REQUESTER, None, document=log))
+    assert harness.replies(REQUESTER.id) == [f"Answer sent to request {number}."]
+    async with sessionmaker() as session:
+        files = list(
+            await session.scalars(
+                select(Attachment.file_id)
+                .where(Attachment.request_id == rid)
+                .order_by(Attachment.id)
+            )
+        )
+    assert files == ["ph-ans", "doc-ans"]
+    assert await status_of(sessionmaker, rid) == RequestStatus.IN_PROGRESS
+
+
+async def test_with_several_open_questions_the_requester_picks_the_request(
+    harness, sessionmaker
+) -> None:
+    mail = await setup(sessionmaker)
+    printer = await another_ticket(sessionmaker, REQUESTER, "Принтер")
+    await ask(sessionmaker, mail, "Какой у вас ПК?")
+    number = await ask(sessionmaker, printer, "Какая модель?")
+    await harness.feed(message_update(REQUESTER, "Kyocera FS-1040"))
+    picker = harness.last_reply(REQUESTER.id)
+    assert "Which one is this message for?" in picker.text
+    labels = [label for label, _data in buttons(picker)]
+    assert labels == [f"{number} — Принтер", labels[1], "Cancel"]
+    assert labels[1].endswith(" — Почта")
+    # nothing is posted before the choice
+    assert await thread_texts(sessionmaker, printer) == ["Какая модель?"]
+    assert await relayed(sessionmaker, TECH.id) == []
+    assert await harness.state(REQUESTER.id).get_state() == AnswerDialog.request.state
+
+    await harness.feed(callback_update(REQUESTER, buttons(picker)[0][1]))
+    assert harness.replies(REQUESTER.id) == [f"Answer sent to request {number}."]
+    assert await thread_texts(sessionmaker, printer) == ["Какая модель?", "Kyocera FS-1040"]
+    assert await thread_texts(sessionmaker, mail) == ["Какой у вас ПК?"]
+    assert await status_of(sessionmaker, printer) == RequestStatus.IN_PROGRESS
+    assert await status_of(sessionmaker, mail) == RequestStatus.WAITING
+    [row] = await relayed(sessionmaker, TECH.id)
+    assert row.payload["number"] == number and row.payload["text"] == "Kyocera FS-1040"
+    assert await harness.state(REQUESTER.id).get_state() is None
+    # the choice is used up: a second tap posts nothing
+    await harness.feed(callback_update(REQUESTER, buttons(picker)[1][1]))
+    assert "out of date" in harness.callback_answer().text
+    assert await thread_texts(sessionmaker, mail) == ["Какой у вас ПК?"]
+
+
+async def test_cancel_under_the_choice_posts_nothing(harness, sessionmaker) -> None:
+    mail = await setup(sessionmaker)
+    printer = await another_ticket(sessionmaker, REQUESTER, "Принтер")
+    await ask(sessionmaker, mail, "Какой у вас ПК?")
+    await ask(sessionmaker, printer, "Какая модель?")
+    for leave in ("button", "Отмена"):
+        await harness.feed(message_update(REQUESTER, "Kyocera FS-1040"))
+        picker = harness.last_reply(REQUESTER.id)
+        assert buttons(picker)[-1][0] == "Cancel"
+        if leave == "button":
+            await harness.feed(callback_update(REQUESTER, buttons(picker)[-1][1]))
+        else:
+            await harness.feed(message_update(REQUESTER, leave))
+        assert harness.replies(REQUESTER.id) == ["Answer cancelled: nothing was sent."]
+        assert await harness.state(REQUESTER.id).get_state() is None
+    assert await thread_texts(sessionmaker, mail) == ["Какой у вас ПК?"]
+    assert await thread_texts(sessionmaker, printer) == ["Какая модель?"]
+    assert await relayed(sessionmaker, TECH.id) == []
+    assert {await status_of(sessionmaker, r) for r in (mail, printer)} == {RequestStatus.WAITING}
+
+
+async def test_a_forged_choice_is_refused(harness, sessionmaker) -> None:
+    mail = await setup(sessionmaker)
+    printer = await another_ticket(sessionmaker, REQUESTER, "Принтер")
+    foreign = await another_ticket(sessionmaker, OTHER_USER, "Чужая")
+    await ask(sessionmaker, mail, "Какой у вас ПК?")
+    await ask(sessionmaker, printer, "Какая модель?")
+    await ask(sessionmaker, foreign, "А у вас?")
+    await harness.feed(message_update(REQUESTER, "Kyocera FS-1040"))
+    picker = harness.last_reply(REQUESTER.id)
+    offered = [AnswerPick.unpack(data) for _label, data in buttons(picker)[:-1]]
+    assert sorted(p.request_id for p in offered) == sorted([mail, printer])
+    kept = offered[0].message_id
+
+    forged = AnswerPick(message_id=kept, request_id=foreign).pack()
+    await harness.feed(callback_update(REQUESTER, forged))
+    assert harness.callback_answer().text == REFUSED
+    assert await thread_texts(sessionmaker, foreign) == ["А у вас?"]
+    assert await status_of(sessionmaker, foreign) == RequestStatus.WAITING
+    assert await relayed(sessionmaker, TECH.id) == []
+    # the choice is still open for a request of one's own
+    assert await harness.state(REQUESTER.id).get_state() == AnswerDialog.request.state
+
+    # without a kept message (no choice open, or another message's), nothing is posted
+    await harness.feed(callback_update(OTHER_USER, forged))
+    assert "out of date" in harness.callback_answer().text
+    await harness.feed(
+        callback_update(REQUESTER, AnswerPick(message_id=kept + 1, request_id=mail).pack())
+    )
+    assert "out of date" in harness.callback_answer().text
+    assert await thread_texts(sessionmaker, mail) == ["Какой у вас ПК?"]
+    assert await thread_texts(sessionmaker, foreign) == ["А у вас?"]
+
+
+async def test_without_an_open_question_the_fallback_says_how_to_write(
+    harness, sessionmaker
+) -> None:
+    rid = await setup(sessionmaker)
+    await harness.feed(message_update(REQUESTER, "Когда придёте?"))
+    [hint] = harness.replies(REQUESTER.id)
+    assert "press Reply" in hint and "/reply &lt;request id&gt; &lt;text&gt;" in hint
+    assert await thread_texts(sessionmaker, rid) == []
+    # someone else's open question is not theirs to answer
+    await ask(sessionmaker, rid, "Какой у вас ПК?")
+    await harness.feed(message_update(OTHER_USER, "Мой ПК — Dell"))
+    assert harness.replies(OTHER_USER.id) == [hint]
+    assert await thread_texts(sessionmaker, rid) == ["Какой у вас ПК?"]
+    assert await relayed(sessionmaker, TECH.id) == []
+    assert await status_of(sessionmaker, rid) == RequestStatus.WAITING
+
+
+# --- leaving a reply prompt -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("word", ["Отмена", "отмена", "cancel", "/cancel"])
+async def test_cancel_typed_at_the_reply_prompt_sends_nothing(harness, sessionmaker, word) -> None:
+    rid = await setup(sessionmaker)
+    number = await ask(sessionmaker, rid, "Какой у вас ПК?")
+    await harness.feed(callback_update(REQUESTER, ThreadReply(request_id=rid).pack()))
+    await harness.feed(message_update(REQUESTER, word))
+    assert harness.replies(REQUESTER.id) == [
+        f"Reply to request {number} cancelled: nothing was sent."
+    ]
+    assert await harness.state(REQUESTER.id).get_state() is None
+    assert await thread_texts(sessionmaker, rid) == ["Какой у вас ПК?"]
+    assert await relayed(sessionmaker, TECH.id) == []
+    assert await status_of(sessionmaker, rid) == RequestStatus.WAITING
+
+
+async def test_cancel_typed_at_the_question_prompt_sends_nothing(harness, sessionmaker) -> None:
+    rid = await setup(sessionmaker)
+    async with sessionmaker() as session:
+        await workflow.apply(session, await actor_of(session, TECH), rid, Action.START)
+        number = (await session.get(Request, rid)).number
+        await session.commit()
+    await harness.feed(callback_update(TECH, ThreadReply(request_id=rid, question=True).pack()))
+    await harness.feed(message_update(TECH, "Отмена"))
+    assert harness.replies(TECH.id) == [
+        f"Question to the requester of {number} cancelled: nothing was sent."
+    ]
+    assert await thread_texts(sessionmaker, rid) == []
+    assert await relayed(sessionmaker, REQUESTER.id) == []
+    assert await status_of(sessionmaker, rid) == RequestStatus.IN_PROGRESS
+
+
+async def test_the_cancel_button_of_the_reply_prompt_sends_nothing(harness, sessionmaker) -> None:
+    rid = await setup(sessionmaker)
+    number = await ask(sessionmaker, rid, "Какой у вас ПК?")
+    await harness.feed(callback_update(REQUESTER, ThreadReply(request_id=rid).pack()))
+    prompt = harness.last_reply(REQUESTER.id)
+    [(label, cancel)] = buttons(prompt)
+    assert label == "Cancel"
+    await harness.feed(callback_update(REQUESTER, cancel))
+    assert harness.replies(REQUESTER.id) == [
+        f"Reply to request {number} cancelled: nothing was sent."
+    ]
+    assert buttons(harness.last_reply(REQUESTER.id)) == []
+    assert await harness.state(REQUESTER.id).get_state() is None
+    assert await thread_texts(sessionmaker, rid) == ["Какой у вас ПК?"]
+    assert await relayed(sessionmaker, TECH.id) == []
+    assert await status_of(sessionmaker, rid) == RequestStatus.WAITING
+    # pressed again: the prompt is closed, nothing happens
+    await harness.feed(callback_update(REQUESTER, cancel))
+    assert harness.callback_answer().show_alert
+    assert await thread_texts(sessionmaker, rid) == ["Какой у вас ПК?"]

@@ -1,11 +1,19 @@
-"""Callback data of the thread inside a request (packs to under 64 bytes).
+"""Buttons and callback data of the thread inside a request (each packs to under 64 bytes).
 
-The button only names the request; posting re-checks on the server who may write there.
+A button only names the request; posting re-checks on the server who may write there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+
+from services.thread import OpenQuestion
+
+LABEL_MAX = 60
 
 
 class ThreadReply(CallbackData, prefix="thr"):
@@ -21,3 +29,50 @@ class ThreadQuickReply(CallbackData, prefix="thq"):
     request_id: int
     reply_id: int
     question: bool = False
+
+
+class ThreadCancel(CallbackData, prefix="thc"):
+    """Leave the reply prompt of the request: nothing is sent."""
+
+    request_id: int
+
+
+class AnswerPick(CallbackData, prefix="tha"):
+    """Post the kept message (the user's message `message_id`) into the request as the answer."""
+
+    message_id: int
+    request_id: int
+
+
+class AnswerDrop(CallbackData, prefix="thd"):
+    """Drop the kept message `message_id` instead of posting it."""
+
+    message_id: int
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= LABEL_MAX else text[: LABEL_MAX - 1].rstrip() + "…"
+
+
+def prompt(request_id: int, picks: InlineKeyboardMarkup | None = None) -> InlineKeyboardMarkup:
+    """Under a reply prompt: the quick replies offered (if any), then Cancel."""
+    rows = list(picks.inline_keyboard) if picks is not None else []
+    cancel = ThreadCancel(request_id=request_id).pack()
+    rows.append([InlineKeyboardButton(text=_("Cancel"), callback_data=cancel)])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def answer_picks(message_id: int, questions: Sequence[OpenQuestion]) -> InlineKeyboardMarkup:
+    """One button per request waiting for the answer (number and subject), then Cancel."""
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=_cut(f"{q.number} — {q.title}" if q.title else q.number),
+                callback_data=AnswerPick(message_id=message_id, request_id=q.request_id).pack(),
+            )
+        ]
+        for q in questions
+    ]
+    drop = AnswerDrop(message_id=message_id).pack()
+    rows.append([InlineKeyboardButton(text=_("Cancel"), callback_data=drop)])
+    return InlineKeyboardMarkup(inline_keyboard=rows)

@@ -1,4 +1,8 @@
-"""Commands everyone has: /help, /lang, /cancel, and the Cancel button of every dialog."""
+"""Commands everyone has: /help, /lang, /cancel, and the Cancel button of every dialog.
+
+/cancel at a request's reply prompt is the thread's own: it says which request the reply was
+for.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import DialogNav, LanguagePick
 from bot.commands import commands_for, set_chat_menu
 from bot.keyboards.people import languages
+from bot.routers import thread
 from bot.texts import LANGUAGE_NAMES, role_name
 from database.enums import Role, UserStatus
 from services import users
@@ -82,6 +87,7 @@ def build() -> Router:
     router = Router(name="common")
     router.message.register(help_command, Command("help"))
     router.message.register(lang_command, Command("lang"))
+    router.message.register(thread.cancel_typed, thread.PROMPTS, Command("cancel"))
     router.message.register(cancel_command, Command("cancel"))
     router.callback_query.register(language_chosen, LanguagePick.filter())
     router.callback_query.register(cancel_button, DialogNav.filter(F.action == "cancel"))

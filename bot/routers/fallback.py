@@ -1,8 +1,9 @@
-"""Whatever no other handler took: a hint, never silence."""
+"""Whatever no other handler took: a hint, never silence (for a message that is not a command:
+how to write into a request)."""
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import Router, html
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
@@ -19,7 +20,13 @@ async def unexpected_message(message: Message, actor: Actor | None = None) -> No
     elif message.text and message.text.startswith("/"):
         text = _("Unknown command. /help lists the commands you can use.")
     else:
-        text = _("I did not understand that. /help lists the commands you can use.")
+        text = html.quote(
+            _(
+                "I did not understand that. To write into a request, press Reply under the "
+                "bot's message about it, reply to that message, or send "
+                "/reply <request id> <text>. /help lists the commands you can use."
+            )
+        )
     await message.answer(text)
 
 

@@ -1,11 +1,15 @@
 """The conversation inside a request: a Telegram reply to a bot message about a request, the
 Reply button on relayed messages (then the next message is the reply, or staff pick a quick
-reply under the prompt), and `/reply <id> <text>`.
+reply under the prompt; Cancel, or typing «отмена» / "cancel" / /cancel, leaves the prompt),
+`/reply <id> <text>`, and a message sent outside any dialog while a question waits for the
+sender's answer (with several such questions the sender first picks the request).
 
 Thin handlers: `services.thread` checks who may write, stores the message and relays it.
 """
 
 from __future__ import annotations
+
+from dataclasses import asdict
 
 from aiogram import F, Router, html
 from aiogram.dispatcher.event.bases import SkipHandler
@@ -17,7 +21,16 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.keyboards.quick_replies import picks
-from bot.keyboards.thread import ThreadQuickReply, ThreadReply
+from bot.keyboards.thread import (
+    AnswerDrop,
+    AnswerPick,
+    ThreadCancel,
+    ThreadQuickReply,
+    ThreadReply,
+    answer_picks,
+    prompt,
+)
+from bot.screens import alert, show, use_the_buttons
 from database.enums import RequestStatus
 from database.models import Request
 from services import quick_replies, thread
@@ -26,10 +39,25 @@ from services.errors import NotFound
 from services.tickets import TicketFile
 
 MAX_ID = 2**63 - 1
+CANCEL_WORDS = frozenset({"отмена", "cancel"})  # /cancel itself: bot.routers.common
 
 
 class ThreadDialog(StatesGroup):
     text = State()
+
+
+class AnswerDialog(StatesGroup):
+    """A message sent outside any dialog while several questions wait for the sender: kept in
+    the dialog's data until the sender picks the request it answers."""
+
+    request = State()
+
+
+PROMPTS = StateFilter(ThreadDialog.text, AnswerDialog.request)  # what a typed cancel leaves
+
+
+def _typed_cancel(text: str | None) -> bool:
+    return (text or "").strip().casefold() in CANCEL_WORDS
 
 
 def _content(message: Message) -> tuple[str, list[TicketFile]]:
@@ -52,7 +80,6 @@ def _content(message: Message) -> tuple[str, list[TicketFile]]:
 
 
 async def _post(
-    message: Message,
     session: AsyncSession,
     actor: Actor,
     request_id: int,
@@ -60,12 +87,11 @@ async def _post(
     files: list[TicketFile],
     *,
     question: bool = False,
-) -> None:
+) -> Request:
     if request_id > MAX_ID:
         raise NotFound("request")
     await thread.post(session, actor, request_id, text, files, question=question)
-    request = await thread.reply_target(session, actor, request_id)
-    await message.answer(_sent(request))
+    return await thread.reply_target(session, actor, request_id)
 
 
 def _sent(request: Request) -> str:
@@ -82,7 +108,7 @@ async def reply_to_bot(message: Message, session: AsyncSession, actor: Actor) ->
     if request_id is None:
         raise SkipHandler
     text, files = _content(message)
-    await _post(message, session, actor, request_id, text, files)
+    await message.answer(_sent(await _post(session, actor, request_id, text, files)))
 
 
 async def reply_pressed(
@@ -95,7 +121,7 @@ async def reply_pressed(
     request = await thread.reply_target(session, actor, callback_data.request_id)
     await state.set_state(ThreadDialog.text)
     await state.update_data(thread_request=request.id, thread_question=callback_data.question)
-    prompt = (
+    text = (
         _("Send your question to the requester of {number} (text, photo or file).")
         if callback_data.question
         else _("Send your reply to request {number} (text, photo or file).")
@@ -105,11 +131,11 @@ async def reply_pressed(
         if thread.is_staff(actor)
         else []
     )
-    markup = None
+    markup = prompt(request.id)
     if offered:
-        prompt += "\n" + _("Or pick a quick reply:")
-        markup = picks(request.id, callback_data.question, offered)
-    await query.bot.send_message(query.from_user.id, prompt, reply_markup=markup)
+        text += "\n" + _("Or pick a quick reply:")
+        markup = prompt(request.id, picks(request.id, callback_data.question, offered))
+    await query.bot.send_message(query.from_user.id, text, reply_markup=markup)
     await query.answer()
 
 
@@ -146,8 +172,7 @@ async def reply_entered(
     data = await state.get_data()
     await state.clear()
     text, files = _content(message)
-    await _post(
-        message,
+    request = await _post(
         session,
         actor,
         int(data["thread_request"]),
@@ -155,6 +180,7 @@ async def reply_entered(
         files,
         question=bool(data.get("thread_question")),
     )
+    await message.answer(_sent(request))
 
 
 async def reply_not_supported(message: Message) -> None:
@@ -168,21 +194,146 @@ async def reply_command(
     if not number.isdigit() or not text.strip():
         await message.answer(html.quote(_("Usage: /reply <request id> <text>")))
         return
-    await _post(message, session, actor, int(number), text, [])
+    await message.answer(_sent(await _post(session, actor, int(number), text, [])))
+
+
+# --- leaving a prompt -------------------------------------------------------------------------
+
+
+async def _cancelled(session: AsyncSession, state: FSMContext, raw_state: str | None) -> str:
+    """Leave the reply prompt or the choice of request; what was cancelled."""
+    data = await state.get_data()
+    await state.clear()
+    if raw_state == AnswerDialog.request.state:
+        return _("Answer cancelled: nothing was sent.")
+    number = html.quote(await thread.number_of(session, int(data["thread_request"])))
+    if data.get("thread_question"):
+        text = _("Question to the requester of {number} cancelled: nothing was sent.")
+    else:
+        text = _("Reply to request {number} cancelled: nothing was sent.")
+    return text.format(number=number)
+
+
+async def cancel_typed(
+    message: Message, session: AsyncSession, state: FSMContext, raw_state: str | None = None
+) -> None:
+    """«отмена», "cancel" or /cancel at the reply prompt or the choice of request."""
+    await message.answer(await _cancelled(session, state, raw_state))
+
+
+async def prompt_cancel_pressed(
+    query: CallbackQuery,
+    callback_data: ThreadCancel,
+    session: AsyncSession,
+    state: FSMContext,
+    raw_state: str | None = None,
+) -> None:
+    prompted = await state.get_data() if raw_state == ThreadDialog.text.state else {}
+    if prompted.get("thread_request") != callback_data.request_id:
+        await alert(query, _("This prompt is already closed."))
+        return
+    await show(query, (await _cancelled(session, state, raw_state), None))
+
+
+# --- an answer sent outside any dialog --------------------------------------------------------
+
+
+def _answered(request: Request) -> str:
+    return _("Answer sent to request {number}.").format(number=html.quote(request.number))
+
+
+async def answer_outside_dialog(
+    message: Message, session: AsyncSession, actor: Actor, state: FSMContext
+) -> None:
+    """The message answers the sender's open question; with several, the sender picks the
+    request first (the message waits in the dialog's data)."""
+    questions = await thread.open_questions(session, actor)
+    if not questions:
+        raise SkipHandler  # the fallback says how to write into a request
+    text, files = _content(message)
+    if len(questions) == 1:
+        request = await _post(session, actor, questions[0].request_id, text, files)
+        await message.answer(_answered(request))
+        return
+    await state.set_state(AnswerDialog.request)
+    await state.set_data(
+        {
+            "answer_message": message.message_id,
+            "answer_text": text,
+            "answer_files": [asdict(f) for f in files],
+        }
+    )
+    await message.answer(
+        _("Several of your requests are waiting for your answer. Which one is this message for?"),
+        reply_markup=answer_picks(message.message_id, questions),
+    )
+
+
+async def _kept(
+    state: FSMContext, raw_state: str | None, message_id: int
+) -> tuple[str, list[TicketFile]] | None:
+    """The message kept for the choice whose buttons name `message_id`, or None."""
+    data = await state.get_data() if raw_state == AnswerDialog.request.state else {}
+    if data.get("answer_message") != message_id:
+        return None
+    return data["answer_text"], [TicketFile(**f) for f in data["answer_files"]]
+
+
+async def answer_picked(
+    query: CallbackQuery,
+    callback_data: AnswerPick,
+    session: AsyncSession,
+    actor: Actor,
+    state: FSMContext,
+    raw_state: str | None = None,
+) -> None:
+    kept = await _kept(state, raw_state, callback_data.message_id)
+    if kept is None:
+        await alert(query, _("This choice is out of date. Send your answer again."))
+        return
+    await state.clear()  # a refusal below rolls this back: the choice stays open
+    text, files = kept
+    request = await _post(session, actor, callback_data.request_id, text, files)
+    await show(query, (_answered(request), None))
+
+
+async def answer_dropped(
+    query: CallbackQuery,
+    callback_data: AnswerDrop,
+    session: AsyncSession,
+    state: FSMContext,
+    raw_state: str | None = None,
+) -> None:
+    if await _kept(state, raw_state, callback_data.message_id) is None:
+        await alert(query, _("This choice is out of date. Send your answer again."))
+        return
+    await show(query, (await _cancelled(session, state, raw_state), None))
 
 
 def build() -> Router:
     router = Router(name="thread")
-    step = StateFilter(ThreadDialog.text)
+    step, choice = StateFilter(ThreadDialog.text), StateFilter(AnswerDialog.request)
     content = F.event.text | F.event.photo | F.event.document
+    # Not a command, nor a cancel typed where there is nothing to cancel.
+    answer = (
+        (F.event.text & ~F.event.text.startswith("/") & ~F.event.text.func(_typed_cancel))
+        | F.event.photo
+        | F.event.document
+    )
+    router.message.register(cancel_typed, PROMPTS, MagicData(F.event.text.func(_typed_cancel)))
     router.message.register(reply_entered, step, MagicData(content))
     router.message.register(reply_not_supported, step)
     router.message.register(reply_command, Command("reply"))
+    router.message.register(use_the_buttons, choice)
     router.message.register(
         reply_to_bot,
         StateFilter(None),
         MagicData(F.event.reply_to_message.from_user.is_bot & content),
     )
+    router.message.register(answer_outside_dialog, StateFilter(None), MagicData(answer))
     router.callback_query.register(reply_pressed, ThreadReply.filter())
     router.callback_query.register(quick_reply_picked, ThreadQuickReply.filter())
+    router.callback_query.register(prompt_cancel_pressed, ThreadCancel.filter())
+    router.callback_query.register(answer_picked, AnswerPick.filter())
+    router.callback_query.register(answer_dropped, AnswerDrop.filter())
     return router

@@ -1,5 +1,6 @@
-"""The thread inside a request: its messages, their files, and which bot message is about which
-request (a Telegram reply to it joins the thread)."""
+"""The thread inside a request: its messages, their files, which bot message is about which
+request (a Telegram reply to it joins the thread), and the requests waiting for their author's
+answer."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from database.models import Attachment, BotMessageLink, RequestMessage, User
+from database.enums import RequestStatus
+from database.models import Attachment, BotMessageLink, Request, RequestMessage, User
 
 
 async def add_message(session: AsyncSession, message: RequestMessage) -> RequestMessage:
@@ -75,3 +77,14 @@ async def linked_request(session: AsyncSession, chat_id: int, message_id: int) -
             BotMessageLink.chat_id == chat_id, BotMessageLink.message_id == message_id
         )
     )
+
+
+async def waiting_for_author(session: AsyncSession, author_id: int, limit: int) -> list[Request]:
+    """The author's requests waiting for their answer to a question, the newest question first."""
+    result = await session.scalars(
+        select(Request)
+        .where(Request.author_id == author_id, Request.status == RequestStatus.WAITING)
+        .order_by(Request.waiting_since.desc(), Request.id.desc())
+        .limit(limit)
+    )
+    return list(result)
