@@ -1,10 +1,30 @@
 """The card of a request: its text (HTML) from `services.views.request_view` and the buttons a
 viewer gets for its status and their rights.
 
+One renderer for every place a card appears (the notifications of `bot.request_notifications`,
+the card opened from a list or a reminder, `/view_<id>`, the card shown after filing), so it
+always shows the same fields in the same order:
+
+    Request <number> — <status>           the number says the kind (К- order, Т- ticket)
+    Category: …                           what kind of work (cartridges, repair, IT help, …)
+    Priority: …                           tickets
+    Subject: …  |  Cartridges: • lines    tickets | orders
+    Branch: …
+    Requester: …
+    Assignee: …                           once someone has it
+    Deadline: take by / complete by …     the one that applies now (`services.views`)
+    Description: …  |  Comment: …         a ticket's description | an order's comment
+    Reason, Photos, Created, Issued / Resolved
+
+The description gets a label of its own: for a ticket it is the problem itself («Описание»),
+for an order an optional note to the list of cartridges («Комментарий»).
+
 Pure rendering: texts go through the catalogue in the current locale (the handler's or the
-outbox renderer's), user and database text is escaped, and the card stays under Telegram's
-4096-character limit however long the comment or the list of lines is; a shortened comment says
-where to read it whole (`/view_<id>`).
+outbox renderer's), user and database text is escaped, and the card stays within Telegram's
+4096 UTF-16 units however long the description or the list of lines is (counted on the HTML, tags
+included, as the outbox counts it); a shortened description says where to read it whole
+(`/view_<id>`). A card is always a text message, never a photo's caption: the photos go before
+it with a one-line caption of their own.
 """
 
 from __future__ import annotations
@@ -23,7 +43,12 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.keyboards.requests import CardAction, RequestAct, RequestFiles, RequestThread
 from bot.keyboards.thread import ThreadReply
-from database.enums import RequestKind, RequestStatus
+from bot.keyboards.tickets import priority_name
+from bot.screens import quote_within, utf16_len
+from bot.sla_notifications import lateness
+from database.enums import Priority, RequestKind, RequestStatus
+from database.models import utcnow
+from services.views import ACCEPT, late_minutes
 from services.workflow import TRANSITIONS, Action
 from utils.formatting import local_time
 
@@ -31,8 +56,9 @@ if TYPE_CHECKING:
     from services.people_queries import Rights
 
 S = RequestStatus
-TEXT_LIMIT = 4096
-COMMENT_MAX = 1000  # shown on the card; the rest is cut with "…"
+TEXT_LIMIT = 4096  # UTF-16 code units
+DESCRIPTION_MAX = 1000  # characters shown on the card; the rest is cut with "…"
+SUBJECT_BUDGET = 600  # UTF-16 units of the escaped subject (the service allows 100 characters)
 DEFAULT_TZ = ZoneInfo("Europe/Moscow")
 
 
@@ -110,67 +136,102 @@ def _line(line: dict[str, Any], issued: bool) -> str:
     )
 
 
-def full_comment(view: dict[str, Any]) -> str:
-    """The text the card shows as its comment (a ticket's description), uncut."""
-    return view.get("comment") or view.get("subject") or ""
+def full_description(view: dict[str, Any]) -> str:
+    """A ticket's description or an order's comment, uncut."""
+    return view.get("comment") or ""
 
 
-def render_card(view: dict[str, Any], tz: ZoneInfo | None = None, *, extra: str = "") -> str:
+def deadline_line(view: dict[str, Any], tz: ZoneInfo, now: datetime) -> str:
+    """The deadline that applies now ("" when none): by when, and once it has passed how late,
+    in working time as the SLA reminders count it (`services.views.late_minutes`), in their
+    words ("2 h 05 min")."""
+    deadline = view.get("deadline")
+    if not deadline:
+        return ""
+    if deadline["paused"]:
+        return _("Deadline: paused while waiting for the requester")
+    due = datetime.fromisoformat(deadline["due_at"])
+    late = late_minutes(due, now)
+    time = local_time(due, tz)
+    if deadline["kind"] == ACCEPT:
+        if late is None:
+            return _("Deadline: take by {time}").format(time=time)
+        if late:
+            return _("Deadline: take by {time} — overdue by {late}").format(
+                time=time, late=lateness(late)
+            )
+        return _("Deadline: take by {time} — overdue").format(time=time)
+    if late is None:
+        return _("Deadline: complete by {time}").format(time=time)
+    if late:
+        return _("Deadline: complete by {time} — overdue by {late}").format(
+            time=time, late=lateness(late)
+        )
+    return _("Deadline: complete by {time} — overdue").format(time=time)
+
+
+def render_card(
+    view: dict[str, Any],
+    tz: ZoneInfo | None = None,
+    *,
+    extra: str = "",
+    now: datetime | None = None,
+) -> str:
     """The card's HTML text; `extra` (already HTML) is appended, e.g. a question to the viewer."""
-    return card_text(view, tz, extra=extra)[0]
+    return card_text(view, tz, extra=extra, now=now)[0]
 
 
 def card_text(
-    view: dict[str, Any], tz: ZoneInfo | None = None, *, extra: str = "", full_below: bool = False
+    view: dict[str, Any],
+    tz: ZoneInfo | None = None,
+    *,
+    extra: str = "",
+    full_below: bool = False,
+    now: datetime | None = None,
 ) -> tuple[str, bool]:
-    """The card's HTML text and whether its comment had to be shortened. A shortened comment
-    ends with a note: the full text follows (`full_below`) or is at `/view_<id>`."""
+    """The card's HTML text and whether its description had to be shortened. A shortened one
+    ends with a note: the full text follows (`full_below`) or is at `/view_<id>`. `now`: the
+    moment the deadline is measured against (default: the current time)."""
     tz = tz or DEFAULT_TZ
-    comment = full_comment(view)
+    now = now or utcnow()
+    description = full_description(view)
+    whole = html.quote(description)
+    shown = html.quote(_cut(description, DESCRIPTION_MAX))
     lines = list(view.get("lines") or [])
-    comment_limit = COMMENT_MAX
     shown_lines = len(lines)
     while True:
-        shown_comment = _cut(comment, comment_limit)
         note = ""
-        if shown_comment != comment:
+        if shown != whole:
             note = (
                 _("(shortened — the full text follows)")
                 if full_below
                 else _("(shortened — full text: /view_{id})").format(id=int(view["id"]))
             )
-        text = _compose(view, tz, shown_comment, note, lines, shown_lines, extra)
-        excess = len(text) - TEXT_LIMIT
+        text = _compose(view, tz, now, shown, note, lines, shown_lines, extra)
+        excess = utf16_len(text) - TEXT_LIMIT
         if excess <= 0:
             return text, bool(note)
-        if len(shown_comment) > 1:
-            comment_limit = _fitting_prefix(shown_comment, len(html.quote(shown_comment)) - excess)
+        if utf16_len(shown) > 1:
+            shown = quote_within(description, max(utf16_len(shown) - excess, 1))
         elif shown_lines > 1:
             shown_lines -= 1
         else:  # not reachable with the services' limits on names and lines
             return html.quote(_cut(text, TEXT_LIMIT // 6)), bool(note)
 
 
-def _fitting_prefix(text: str, budget: int) -> int:
-    """How many characters of `text` fit in `budget` characters once escaped (at least 1)."""
-    used = 0
-    for index, char in enumerate(text):
-        used += len(html.quote(char))
-        if used > budget - 1:  # room for the "…"
-            return max(1, index)
-    return max(1, len(text))
-
-
 def _compose(
     view: dict[str, Any],
     tz: ZoneInfo,
-    comment: str,
+    now: datetime,
+    description: str,
     note: str,
     lines: list[dict[str, Any]],
     shown_lines: int,
     extra: str,
 ) -> str:
+    """The fields in their fixed order; `description` is already escaped (and maybe cut)."""
     kind = view.get("kind", RequestKind.ORDER)
+    order = kind == RequestKind.ORDER
     status = view["status"]
     parts = [
         _("<b>Request {number}</b> — {status}").format(
@@ -180,27 +241,41 @@ def _compose(
     category = category_name(view)
     if category:
         parts.append(_("Category: {category}").format(category=html.quote(category)))
-    if view.get("branch"):
-        parts.append(_("Branch: {branch}").format(branch=html.quote(view["branch"])))
+    if not order:
+        priority = view.get("priority") or Priority.NORMAL
+        name = priority_name(priority)
+        if priority == Priority.CRITICAL:
+            name = f"<b>{name}</b>"
+        parts.append(_("Priority: {priority}").format(priority=name))
+        subject = quote_within(view.get("subject") or "—", SUBJECT_BUDGET)
+        parts.append(_("Subject: {subject}").format(subject=subject))
     if lines:
         issued = status in (S.DONE, S.CLOSED) or any(line.get("issued") for line in lines)
         parts.append(_("Cartridges:"))
         parts += [_line(line, issued) for line in lines[:shown_lines]]
         if shown_lines < len(lines):
             parts.append(_("… and {count} more").format(count=len(lines) - shown_lines))
-    if comment:
-        parts.append(_("Comment: {comment}").format(comment=html.quote(comment)))
-        if note:
-            parts.append(f"<i>{note}</i>")
-    if view.get("photos"):
-        parts.append(_("Photos: {count}").format(count=len(view["photos"])))
+    if view.get("branch"):
+        parts.append(_("Branch: {branch}").format(branch=html.quote(view["branch"])))
     author = view.get("author") or {}
     requester = user_link(author.get("name", ""), author.get("telegram_id"), author.get("username"))
     parts.append(_("Requester: {requester}").format(requester=requester))
     if view.get("assignee"):
         parts.append(_("Assignee: {assignee}").format(assignee=html.quote(view["assignee"])))
+    deadline = deadline_line(view, tz, now)
+    if deadline:
+        parts.append(deadline)
+    if description:
+        if order:
+            parts.append(_("Comment: {comment}").format(comment=description))
+        else:
+            parts.append(_("Description: {description}").format(description=description))
+        if note:
+            parts.append(f"<i>{note}</i>")
     if view.get("reject_reason") and status == S.REJECTED:
         parts.append(_("Reason: {reason}").format(reason=html.quote(view["reject_reason"])))
+    if view.get("photos"):
+        parts.append(_("Photos: {count}").format(count=len(view["photos"])))
     created = view.get("created_at")
     if created:
         parts.append(
@@ -208,7 +283,7 @@ def _compose(
         )
     done = view.get("done_at")
     if done and status in (S.DONE, S.CLOSED):
-        label = _("Issued: {time}") if kind == RequestKind.ORDER else _("Resolved: {time}")
+        label = _("Issued: {time}") if order else _("Resolved: {time}")
         parts.append(label.format(time=local_time(datetime.fromisoformat(done), tz)))
     text = "\n".join(parts)
     return f"{text}\n\n{extra}" if extra else text

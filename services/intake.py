@@ -7,10 +7,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from database.enums import Role
 from database.models import Request
 from database.repositories import requests as requests_repo
 from services import routing
-from services.actor import Actor
+from services.actor import Actor, role_level
 from services.errors import PermissionDenied
 from services.notifications import notify
 from services.views import request_view
@@ -42,18 +43,22 @@ async def route_new(
     photos: Sequence[str] = (),
     documents: Sequence[dict[str, Any]] = (),
 ) -> None:
-    """Queue the card for each recipient once, preceded by the request's photos and documents
-    (same chat, in order). `documents` are payloads {file_id, file_name}."""
+    """Queue the card for each recipient once (its handlers, then the managers a critical ticket
+    alerts: `services.routing`), preceded by the request's photos and documents (same chat, in
+    order). `documents` are payloads {file_id, file_name}. Supervisors and above get Assign."""
     recipients = await routing.for_new_request(session, request)
-    view = await request_view(session, request.id)
-    targets = [(u, False) for u in recipients.executors] + [
-        (u, True) for u in recipients.supervisors
+    targets = [
+        *recipients.executors,
+        *recipients.supervisors,
+        *await routing.watchers(session, request),
     ]
+    view = await request_view(session, request.id)
     seen: set[int] = set()
-    for user, can_assign in targets:
+    for user in targets:
         if user.telegram_id in seen:
             continue
         seen.add(user.telegram_id)
+        can_assign = role_level(user.role) >= role_level(Role.SUPERVISOR)
         for file_id in photos:
             await notify(
                 session,

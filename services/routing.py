@@ -1,8 +1,18 @@
-"""Who gets a new request: the branch's own executor, else the category's executors.
+"""Who gets a new request.
 
-Supervisors get every new request as well (with Assign). When nobody at all would hear of the
-request (no executor, no supervisor), admins and owners get it with Assign instead, so that a
+Handlers: the branch's own executor, else the category's executors. When there is none,
+supervisors get it with Assign, and when there is no supervisor either, admins and owners: a
 confirmed request is never silently unrouted.
+
+Critical tickets: supervisors get the card at once as well, with Assign, whoever handles it. In
+an IT department the head of the service decides whether a critical ticket pulls people off
+other work, and must not learn of it half an hour later from an SLA escalation. Admins and
+owners get it only where there is no supervisor (`managers`): their role here is the bot's
+people, catalogue and backups, not the day's work, and they still hear of a critical ticket that
+nobody takes through the SLA escalation, which goes to supervisors, admins and owners alike.
+
+Other requests (orders, tickets of lower priority) do not go to supervisors: they see them in
+`/queue` and `/tickets`, and the SLA escalation tells them of one that is late.
 """
 
 from __future__ import annotations
@@ -11,7 +21,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from database.enums import Role, UserStatus
+from database.enums import Priority, RequestKind, Role, UserStatus
 from database.models import Request, User
 from database.repositories import org as org_repo
 from database.repositories import users as users_repo
@@ -20,8 +30,8 @@ from services.actor import role_level
 
 @dataclass(frozen=True, slots=True)
 class Recipients:
-    executors: list[User]  # get the card with Take / Reject
-    supervisors: list[User]  # get it with Assign as well
+    executors: list[User]  # handle it: the branch's own executor, else the category's
+    supervisors: list[User]  # no executor: `managers`, or a supervisor as the branch's own
 
 
 def _can_work(user: User | None) -> bool:
@@ -53,18 +63,28 @@ async def is_branch_executor(session: AsyncSession, user_id: int | None, request
     return own is not None and own.id == user_id
 
 
+async def managers(session: AsyncSession) -> list[User]:
+    """Supervisors; admins and owners where there is none."""
+    return await users_repo.with_role(session, Role.SUPERVISOR) or await users_repo.with_role(
+        session, Role.ADMIN, Role.OWNER
+    )
+
+
 async def for_new_request(session: AsyncSession, request: Request) -> Recipients:
+    """Who handles a new request (its branch and category decide; the SLA reminders and the
+    thread's messages go to the same people while nobody has taken it)."""
     own = await branch_executor(session, request.branch_id)
-    supervisors = await users_repo.with_role(session, Role.SUPERVISOR)
     if own is None:
         executors = await users_repo.executors_of(session, request.category_id)
     elif role_level(own.role) >= role_level(Role.SUPERVISOR):
-        # A supervisor or admin as the branch's executor gets the card once, with Assign.
-        executors = []
-        if own.id not in {u.id for u in supervisors}:
-            supervisors.append(own)
+        return Recipients([], [own])  # a supervisor or admin as the branch's executor
     else:
         executors = [own]
-    if not executors and not supervisors:
-        supervisors = await users_repo.with_role(session, Role.ADMIN, Role.OWNER)
-    return Recipients(executors, supervisors)
+    return Recipients(executors, [] if executors else await managers(session))
+
+
+async def watchers(session: AsyncSession, request: Request) -> list[User]:
+    """Who hears of a new request at once besides its handlers: the managers, for a critical
+    ticket; nobody otherwise."""
+    critical = request.kind == RequestKind.TICKET and request.priority == Priority.CRITICAL
+    return await managers(session) if critical else []

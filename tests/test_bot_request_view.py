@@ -202,7 +202,7 @@ async def test_view_of_a_short_ticket_without_messages_is_the_card_alone(
     rid = await setup(sessionmaker, description="Не печатает & мигает")
     await harness.feed(message_update(TECH, f"/view_{rid}"))
     (card,) = sent(harness, TECH.id)
-    assert "Comment: Не печатает &amp; мигает" in card.text and "shortened" not in card.text
+    assert "Description: Не печатает &amp; мигает" in card.text and "shortened" not in card.text
     assert labels(card) == [
         "Mark resolved",
         "Reject",

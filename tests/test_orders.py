@@ -210,7 +210,7 @@ async def test_refused_order_consumes_no_number(session) -> None:
 # --- routing ---------------------------------------------------------------------------------
 
 
-async def test_card_goes_to_category_executors_and_supervisors(session) -> None:
+async def test_card_goes_to_the_category_executors(session) -> None:
     w = await build_world(session)
     request = (await order(session, w, photo_file_ids=[("p1", "u1"), ("p2", "u2")])).request
 
@@ -218,9 +218,8 @@ async def test_card_goes_to_category_executors_and_supervisors(session) -> None:
     assert {m.chat_id: m.payload["can_assign"] for m in cards} == {
         w.store1.telegram_id: False,
         w.store2.telegram_id: False,
-        w.supervisor.telegram_id: True,
     }
-    assert len(cards) == 3
+    assert len(cards) == 2
     view = cards[0].payload["view"]
     assert view["number"] == request.number
     assert view["branch"] == "Филиал «Север»"
@@ -237,8 +236,9 @@ async def test_card_goes_to_category_executors_and_supervisors(session) -> None:
         assert [m.template for m in chat] == ["request.photo", "request.photo", "request.new"]
         assert [m.payload.get("file_id") for m in chat[:2]] == ["p1", "p2"]
         assert chat[0].payload["number"] == request.number
-    # Nobody else hears of it: not the requester, not the technician, not the admin.
-    silent = {w.requester, w.tech, w.admin, w.neighbour}
+    # Nobody else hears of it: not the requester, not the technician, not the supervisor (an
+    # order is no critical ticket), not the admin.
+    silent = {w.requester, w.tech, w.supervisor, w.admin, w.neighbour}
     assert not {u.telegram_id for u in silent} & {m.chat_id for m in everything}
 
 
@@ -259,18 +259,11 @@ async def test_branch_own_executor_gets_it_instead_of_category(session) -> None:
     await session.flush()
     await order(session, w)
     cards = await outbox(session, "request.new")
-    assert {m.chat_id: m.payload["can_assign"] for m in cards} == {
-        w.tech.telegram_id: False,
-        w.supervisor.telegram_id: True,
-    }
+    assert {m.chat_id: m.payload["can_assign"] for m in cards} == {w.tech.telegram_id: False}
     # Another branch still goes to the storekeepers.
     await order(session, w, token="south", by=w.neighbour, branch=w.south)
     south = [m for m in await outbox(session, "request.new") if m.id > cards[-1].id]
-    assert {m.chat_id for m in south} == {
-        w.store1.telegram_id,
-        w.store2.telegram_id,
-        w.supervisor.telegram_id,
-    }
+    assert {m.chat_id for m in south} == {w.store1.telegram_id, w.store2.telegram_id}
 
 
 async def test_unusable_branch_executor_falls_back_to_category(session) -> None:
@@ -279,7 +272,7 @@ async def test_unusable_branch_executor_falls_back_to_category(session) -> None:
     inactive.is_active = False
     plain = await factories.user(session, 2011, full_name="Простой П.")
     pending = await executor(session, 2012, "Ждущий Ж.", [w.repair], status=UserStatus.PENDING)
-    expected = {w.store1.telegram_id, w.store2.telegram_id, w.supervisor.telegram_id}
+    expected = {w.store1.telegram_id, w.store2.telegram_id}
     for n, own in enumerate((inactive, plain, pending)):
         w.north.default_executor_id = own.id
         await session.flush()
@@ -297,6 +290,17 @@ async def test_supervisor_as_branch_executor_gets_one_card_with_assign(session) 
     assert [(m.chat_id, m.payload["can_assign"]) for m in cards] == [
         (w.supervisor.telegram_id, True)
     ]
+
+
+async def test_no_executor_reaches_the_supervisors(session) -> None:
+    w = await build_world(session)
+    await factories.user(session, OWNER, role=Role.OWNER)
+    for user in (w.store1, w.store2):
+        user.is_active = False
+    await session.flush()
+    await order(session, w)
+    cards = await outbox(session, "request.new")
+    assert {m.chat_id: m.payload["can_assign"] for m in cards} == {w.supervisor.telegram_id: True}
 
 
 async def test_nobody_to_route_to_reaches_admins_and_owners(session) -> None:
@@ -406,7 +410,7 @@ async def test_concurrent_confirmations_create_one_request(sessionmaker, monkeyp
     assert results[0].request.id == results[1].request.id
     async with sessionmaker() as session:
         assert await count(session, Request) == 1
-        assert len(await outbox(session, "request.new")) == 3
+        assert len(await outbox(session, "request.new")) == 2
         counter = await session.get(RequestCounter, ("К", 2026))
         assert counter.last_value == 1  # the loser's number was given back
         assert (await order(session, w, token="next")).request.number == "К-2026-000002"

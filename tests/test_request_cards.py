@@ -6,11 +6,13 @@ the way Telegram does.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from aiogram.methods import SendDocument, SendMessage, SendPhoto
 from aiogram.types import InlineKeyboardMarkup
 
-from bot.cards import COMMENT_MAX, TEXT_LIMIT, Viewer, card_markup, card_text, render_card
+from bot.cards import DESCRIPTION_MAX, TEXT_LIMIT, Viewer, card_markup, card_text, render_card
 from bot.keyboards.requests import (
     AssignPick,
     CardAction,
@@ -26,7 +28,10 @@ from bot.keyboards.requests import (
 from bot.keyboards.thread import ThreadReply
 from bot.outbox import RendererRegistry, build_calls
 from bot.request_notifications import register_request_templates
+from bot.screens import utf16_len
+from database.models import Request
 from emulator.html_check import parse_html
+from services.views import current_deadline
 from tests.mocked_bot import MockedBot
 
 BIG = 2**63 - 1
@@ -117,7 +122,7 @@ def test_card_stays_under_the_limit_with_long_text(en) -> None:
     assert TEXT_LIMIT - 10 <= len(text) <= TEXT_LIMIT  # the comment is cut just enough
     plain, _ = parse_html(text)
     assert "Comment: <&><&>" in plain
-    assert "…\n(shortened — full text: /view_7)\nRequester:" in plain
+    assert "…\n(shortened — full text: /view_7)\nCreated:" in plain
     assert plain.count("× 20") == 20 and plain.endswith("Question?")
 
     many = [dict(line, model=f"<{i}>" * 40) for i, line in enumerate(lines)]  # lines alone too long
@@ -424,11 +429,11 @@ def test_a_shortened_description_says_where_the_full_text_is(en) -> None:
     view = ticket_view(comment="a <b> " * 400)
     text, shortened = card_text(view)
     plain, _ = parse_html(text)
-    assert shortened and "…\n(shortened — full text: /view_7)\nRequester:" in plain
+    assert shortened and "…\n(shortened — full text: /view_7)\nCreated:" in plain
     text, shortened = card_text(view, full_below=True)
     assert shortened and "(shortened — the full text follows)" in parse_html(text)[0]
-    text, shortened = card_text(ticket_view(comment="x" * COMMENT_MAX))
-    assert not shortened and "shortened" not in text and "x" * COMMENT_MAX in text
+    text, shortened = card_text(ticket_view(comment="x" * DESCRIPTION_MAX))
+    assert not shortened and "shortened" not in text and "x" * DESCRIPTION_MAX in text
 
 
 def test_the_time_of_resolution_is_shown(en) -> None:
@@ -473,3 +478,153 @@ def test_new_callback_data_fits_64_bytes() -> None:
         ThreadReply(request_id=BIG, question=True).pack(),
     ]
     assert all(len(p.encode()) <= 64 for p in packed), packed
+
+
+# --- the fields of every card, in one order ------------------------------------------------
+
+IT = {"code": "it", "ru": "IT-помощь", "en": "IT help"}
+FILED = "2026-03-13T11:00:00+00:00"  # Friday 14:00 Moscow time
+SOON = datetime(2026, 3, 13, 11, 10, tzinfo=UTC)  # ten minutes later
+
+
+def deadline(kind: str, due_at: str, paused: bool = False) -> dict:
+    return {"kind": kind, "due_at": due_at, "paused": paused}
+
+
+@pytest.fixture
+def ru(i18n):
+    with i18n.context(), i18n.use_locale("ru"):
+        yield
+
+
+def critical_ticket(**changes) -> dict:
+    return ticket_view(
+        **{
+            "number": "Т-2026-000003",
+            "priority": "critical",
+            "category": IT,
+            "subject": "Не работает 1С <на кассе>",
+            "comment": "После обновления & перезагрузки\nвыдаёт ошибку",
+            "created_at": FILED,
+            "deadline": deadline("accept", "2026-03-13T11:15:00+00:00"),
+            "photos": ["AgAD1"],
+            **changes,
+        }
+    )
+
+
+def test_a_critical_ticket_card_shows_every_field_in_order(ru) -> None:
+    text = render_card(critical_ticket(), now=SOON)
+    plain, _ = parse_html(text)
+    assert plain.splitlines() == [
+        "Заявка Т-2026-000003 — новая",
+        "Категория: IT-помощь",
+        "Приоритет: критический",
+        "Тема: Не работает 1С <на кассе>",
+        "Филиал: Филиал «Юг» & <Ко>",
+        "Заявитель: Петров <b>П.</b> (@petrov_<x>)",
+        "Срок: взять в работу до 13.03.2026 14:15",
+        "Описание: После обновления & перезагрузки",
+        "выдаёт ошибку",
+        "Фото: 1",
+        "Создана: 13.03.2026 14:00",
+    ]
+    assert "Приоритет: <b>критический</b>" in text  # stands out in the chat
+
+
+def test_an_order_card_keeps_its_lines_and_its_comment(ru) -> None:
+    view = make_view(
+        status="accepted",
+        assignee="Иванов <И.>",
+        created_at=FILED,
+        deadline=deadline("resolve", "2026-03-17T11:00:00+00:00"),
+    )
+    plain, _ = parse_html(render_card(view, now=SOON))
+    assert plain.splitlines() == [
+        "Заявка К-2026-000007 — принята",
+        "Категория: Картриджи",
+        "Картриджи:",
+        "• CF226X (26X) × 2 (на складе: 15)",
+        "• CE285A <85A> × 1 (на складе: 0)",
+        "Филиал: Филиал «Юг» & <Ко>",
+        "Заявитель: Петров <b>П.</b> (@petrov_<x>)",
+        "Исполнитель: Иванов <И.>",
+        "Срок: выполнить до 17.03.2026 14:00",
+        "Комментарий: срочно <i>нужно</i> & быстро",
+        "Создана: 13.03.2026 14:00",
+    ]
+
+
+def test_an_overdue_card_counts_working_time_like_the_sla_reminders(ru) -> None:
+    # Due on Friday at 17:00, seen on Monday at 09:30: 1 h on Friday and 30 min on Monday,
+    # not the 64 h 30 min of the wall clock.
+    view = critical_ticket(deadline=deadline("accept", "2026-03-13T14:00:00+00:00"))
+    monday = datetime(2026, 3, 16, 6, 30, tzinfo=UTC)
+    plain, _ = parse_html(render_card(view, now=monday))
+    assert "Срок: взять в работу до 13.03.2026 17:00 — просрочена на 1 ч 30 мин" in plain
+    taken = critical_ticket(
+        status="in_progress", deadline=deadline("resolve", "2026-03-13T14:00:00+00:00")
+    )
+    plain, _ = parse_html(render_card(taken, now=monday))
+    assert "Срок: выполнить до 13.03.2026 17:00 — просрочена на 1 ч 30 мин" in plain
+    # Passed at the end of Friday, seen on Saturday: late, though no working time has gone by.
+    view = critical_ticket(deadline=deadline("accept", "2026-03-13T15:00:00+00:00"))
+    saturday = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
+    plain, _ = parse_html(render_card(view, now=saturday))
+    assert plain.splitlines()[6] == "Срок: взять в работу до 13.03.2026 18:00 — просрочена"
+
+
+def test_the_deadline_in_english_and_while_waiting(en) -> None:
+    view = critical_ticket(deadline=deadline("accept", "2026-03-13T14:00:00+00:00"))
+    plain, _ = parse_html(render_card(view, now=datetime(2026, 3, 16, 7, 5, tzinfo=UTC)))
+    assert "Deadline: take by 13.03.2026 17:00 — overdue by 2 h 05 min" in plain
+    assert "Priority: critical" in plain and "Description: После обновления" in plain
+    waiting = critical_ticket(
+        status="waiting", deadline=deadline("resolve", "2026-03-13T14:00:00+00:00", paused=True)
+    )
+    plain, _ = parse_html(render_card(waiting, now=datetime(2026, 3, 16, 7, 5, tzinfo=UTC)))
+    assert "Deadline: paused while waiting for the requester" in plain
+
+
+def at(hour: int) -> datetime:
+    return datetime(2026, 3, 13, hour, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("new", ("accept", at(11), False)),
+        ("accepted", ("resolve", at(15), False)),
+        ("in_progress", ("resolve", at(15), False)),
+        ("waiting", ("resolve", at(15), True)),
+        ("done", None),
+        ("closed", None),
+        ("rejected", None),
+        ("cancelled", None),
+    ],
+)
+def test_the_deadline_that_applies_now(status, expected) -> None:
+    request = Request(status=status, accept_due_at=at(11), resolve_due_at=at(15))
+    found = current_deadline(request)
+    if expected is None:
+        assert found is None
+    else:
+        kind, due, paused = expected
+        assert found == {"kind": kind, "due_at": due.isoformat(), "paused": paused}
+    assert current_deadline(Request(status=status)) is None  # filed without deadlines
+
+
+def test_emoji_in_subject_and_description_stay_within_telegram_limits(en) -> None:
+    view = critical_ticket(subject="🔥" * 99 + "<", comment="🖨️ <&> " * 700)
+    text, shortened = card_text(view, now=SOON, extra="<b>Question?</b>")
+    assert shortened and utf16_len(text) <= TEXT_LIMIT
+    plain, _ = parse_html(text)
+    assert "Subject: " + "🔥" * 99 + "<" in plain and plain.endswith("Question?")
+    # an order: a comment of 1000 emoji (2000 UTF-16 units) and many long lines
+    lines = [
+        {"model": f"HP LaserJet <{i:02d}> & Co " * 5, "quantity": 20, "stock": 9, "issued": 0}
+        for i in range(20)
+    ]
+    text, shortened = card_text(make_view(comment="😀" * 1000, lines=lines), now=SOON)
+    assert utf16_len(text) <= TEXT_LIMIT and shortened
+    assert parse_html(text)[0].count("× 20") == 20

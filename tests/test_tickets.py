@@ -193,12 +193,16 @@ async def test_routing_to_category_executors_files_before_card(session) -> None:
         TicketFile("document", "doc-1", file_name="log.txt"),
         TicketFile("photo", "ph-2"),
     ]
-    r = (await ticket(session, w, files=files)).request
-    all_rows = await outbox(session)
+    normal = (await ticket(session, w, token="normal", files=files)).request
+    chats = {m.chat_id for m in await outbox(session)}
+    assert chats == {w.it_tech.telegram_id}  # not the repair tech, not the supervisor
+
+    r = (await ticket(session, w, files=files, priority=Priority.CRITICAL)).request
+    all_rows = [m for m in await outbox(session) if m.request_id == r.id]
     chats = {m.chat_id for m in all_rows}
-    assert chats == {w.it_tech.telegram_id, w.supervisor.telegram_id}  # not the repair tech
+    assert chats == {w.it_tech.telegram_id, w.supervisor.telegram_id}  # critical: at once
     for user, can_assign in ((w.it_tech, False), (w.supervisor, True)):
-        rows = await outbox(session, user.telegram_id)
+        rows = [m for m in await outbox(session, user.telegram_id) if m.request_id != normal.id]
         assert [m.template for m in rows] == [
             "request.photo",
             "request.photo",

@@ -17,7 +17,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cards import DEFAULT_TZ, card_markup, card_text, full_comment, viewer_of
+from bot.cards import DEFAULT_TZ, card_markup, card_text, full_description, viewer_of
 from bot.keyboards.requests import RequestFiles, RequestThread
 from bot.outbox.parts import TEXT_LIMIT, split_text
 from services import people_queries, thread
@@ -88,9 +88,9 @@ def thread_parts(history: History, tz: ZoneInfo | None = None) -> list[str]:
 
 
 def description_parts(view: dict) -> list[str]:
-    """The card's comment (a ticket's description) whole, in as many messages as it needs."""
+    """A ticket's description or an order's comment whole, in as many messages as it needs."""
     head = _("<b>Full text of request {number}:</b>").format(number=html.quote(view["number"]))
-    return split_text(f"{head}\n{html.quote(full_comment(view))}")
+    return split_text(f"{head}\n{html.quote(full_description(view))}")
 
 
 # --- handlers -------------------------------------------------------------------------------
