@@ -18,6 +18,48 @@ class BranchPick(CallbackData, prefix="brk"):
 
 
 class RegistrationDecision(CallbackData, prefix="regd"):
+    """Approve (opens the role picker) or reject a pending registration."""
+
+    user_id: int
+    approve: bool
+
+
+class RegistrationShow(CallbackData, prefix="regs"):
+    """Back from the role picker to a registration request's decision buttons."""
+
+    user_id: int
+
+
+class PersonPage(CallbackData, prefix="pplp"):
+    """Turn the page of the people list of /role (the search typed is in the dialog state)."""
+
+    page: int
+
+
+class PersonPick(CallbackData, prefix="pplk"):
+    """Open the role picker for this person (users.id)."""
+
+    user_id: int
+
+
+class RolePick(CallbackData, prefix="rolp"):
+    """A role for a person; `approve`: this also approves their pending registration."""
+
+    user_id: int
+    role: str
+    approve: bool
+
+
+class CategoryToggle(CallbackData, prefix="rolc"):
+    """Switch a category on or off in an executor's category picker."""
+
+    user_id: int
+    category_id: int
+
+
+class CategoriesSave(CallbackData, prefix="rols"):
+    """Save the executor role with the categories switched on."""
+
     user_id: int
     approve: bool
 

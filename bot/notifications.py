@@ -18,7 +18,7 @@ from bot.pipeline.inbox import PARKED_TEMPLATE
 from bot.report_notifications import register_report_templates
 from bot.request_notifications import register_request_templates
 from bot.sla_notifications import register_sla_templates
-from bot.texts import role_name
+from bot.texts import payload_category_names, registration_request, role_name, role_summary
 
 Render = Callable[[dict[str, Any]], RenderedMessage]
 
@@ -48,23 +48,15 @@ def register_outbox_templates(registry: RendererRegistry, i18n: I18n) -> None:
 
 
 def _registration_request(p: dict[str, Any]) -> RenderedMessage:
-    username = f" (@{html.quote(p['username'])})" if p.get("username") else ""
-    text = _(
-        "New registration request:\n{name}{username}, Telegram ID {telegram_id}\nBranch: {branch}"
-    ).format(
-        name=html.quote(p["full_name"]),
-        username=username,
-        telegram_id=p["telegram_id"],
-        branch=html.quote(p["branch"]),
-    )
+    text = registration_request(p["full_name"], p.get("username"), p["telegram_id"], p["branch"])
     return RenderedMessage(text=text, reply_markup=decision(p["user_id"]))
 
 
 def _registration_approved(p: dict[str, Any]) -> RenderedMessage:
-    return RenderedMessage(
-        text=_("Your registration has been approved. Welcome! /help lists your commands."),
-        reply_markup=user_menu(),
-    )
+    lines = [_("Your registration has been approved. Welcome! /help lists your commands.")]
+    if "role" in p:  # queued before roles were given at approval: the welcome alone
+        lines += _role_lines(p)
+    return RenderedMessage(text="\n".join(lines), reply_markup=user_menu())
 
 
 def _registration_rejected(p: dict[str, Any]) -> RenderedMessage:
@@ -85,11 +77,19 @@ def _invite_used(p: dict[str, Any]) -> RenderedMessage:
 
 
 def _role_changed(p: dict[str, Any]) -> RenderedMessage:
-    categories = ", ".join(p.get("categories") or []) or "—"
-    return RenderedMessage(
-        text=_(
-            "Your role is now: {role}. Categories: {categories}. /help lists your commands."
-        ).format(role=role_name(p["role"]), categories=html.quote(categories))
+    lines = [_("Your role has changed."), *_role_lines(p), _("/help lists your commands.")]
+    return RenderedMessage(text="\n".join(lines))
+
+
+def _role_lines(p: dict[str, Any]) -> list[str]:
+    """Role and categories of a `services.users.role_payload`, in the recipient's language
+    (rows queued before the names were stored hold category codes)."""
+    categories = p["categories"]
+    return role_summary(
+        p["role"],
+        {c["kind"] for c in categories if isinstance(c, dict)},
+        payload_category_names(categories),
+        payload_category_names(p.get("removed", [])),
     )
 
 

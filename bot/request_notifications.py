@@ -5,12 +5,19 @@
 - `request.new` {view, can_assign}: the card with the executor's buttons (Assign as well when
   `can_assign`, i.e. for supervisors);
 - `request.assigned` {view}: the card for the executor a supervisor assigned, with their buttons;
-- `request.reopened` {view}: the same card for the assignee when the requester reopens a ticket;
+- `request.reopened` {view, reason}: the same card for the assignee when the requester reopens a
+  ticket, with the reason;
+- `request.disputed` {view, reason}: the same for the storekeeper whose issued order the
+  requester reports short or wrong, with the report;
+- `request.confirmed` {view}: the closed card for the assignee when the requester confirms;
 - `request.document` {number, file_id, file_name}: a file attached to a ticket;
 - `request.photo` {number, file_id}: the photo with a caption naming the request;
-- `request.status` {request_id, number, kind, status, action, assignee, reason, can_confirm}:
-  to the requester, one line per change, with Confirm receipt when `can_confirm`, and Confirm
-  resolution and Reopen when a ticket is resolved;
+- `request.status` {request_id, number, kind, status, action, assignee, reason, can_confirm,
+  note, until, days, issued, remaining}: to the requester, one line per change; an issued order
+  (`can_confirm`) with Confirm receipt and Not all / wrong items, a resolved ticket with the
+  handler's `note`, Confirm resolution and Reopen, both saying `until` when (then it closes by
+  itself); an auto-close says it was not confirmed within `days`; a partial issue lists what
+  was `issued` and what is `remaining`;
 - `request.message` {request_id, number, author, text, files, question}: a message of the
   request's thread, with a Reply button (the first file is sent as a photo or document with the
   text as its caption);
@@ -20,6 +27,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,6 +43,7 @@ from bot.keyboards.thread import ThreadReply
 from bot.outbox.renderers import RenderedMessage, RendererRegistry, localized
 from database.enums import RequestKind
 from services.workflow import reopen_days
+from utils.formatting import local_time
 
 Render = Callable[[dict[str, Any]], RenderedMessage]
 
@@ -51,9 +60,11 @@ def register_request_templates(
     add("request.new", lambda p: request_new(p, zone))
     add("request.assigned", lambda p: request_assigned(p, zone))
     add("request.reopened", lambda p: request_reopened(p, zone))
+    add("request.disputed", lambda p: request_disputed(p, zone))
+    add("request.confirmed", lambda p: request_confirmed(p, zone))
     add("request.photo", request_photo)
     add("request.document", request_document)
-    add("request.status", request_status)
+    add("request.status", lambda p: request_status(p, zone))
     add("request.message", request_message)
     add("stock.low", stock_low)
 
@@ -73,8 +84,32 @@ def request_assigned(p: dict[str, Any], tz: ZoneInfo) -> RenderedMessage:
 
 def request_reopened(p: dict[str, Any], tz: ZoneInfo) -> RenderedMessage:
     view = p["view"]
-    text = render_card(view, tz, extra=_("The requester has reopened this request."))
-    return RenderedMessage(text=text, reply_markup=_handler_markup(view))
+    extra = _("The requester has reopened this request. Reason: {reason}").format(
+        reason=html.quote(p.get("reason") or "—")
+    )
+    return RenderedMessage(
+        text=render_card(view, tz, extra=extra), reply_markup=_handler_markup(view)
+    )
+
+
+def request_disputed(p: dict[str, Any], tz: ZoneInfo) -> RenderedMessage:
+    view = p["view"]
+    extra = _(
+        "The requester reports that order {number} was received incomplete or wrong: {reason}\n"
+        "It is back in progress."
+    ).format(number=html.quote(view["number"]), reason=html.quote(p.get("reason") or "—"))
+    return RenderedMessage(
+        text=render_card(view, tz, extra=extra), reply_markup=_handler_markup(view)
+    )
+
+
+def request_confirmed(p: dict[str, Any], tz: ZoneInfo) -> RenderedMessage:
+    view = p["view"]
+    if view.get("kind") == RequestKind.ORDER:
+        extra = _("The requester has confirmed receipt. The request is closed.")
+    else:
+        extra = _("The requester has confirmed the resolution. The request is closed.")
+    return RenderedMessage(text=render_card(view, tz, extra=extra))
 
 
 def _handler_markup(view: dict[str, Any]) -> InlineKeyboardMarkup | None:
@@ -98,21 +133,50 @@ def request_document(p: dict[str, Any]) -> RenderedMessage:
 
 
 def _confirm_markup(request_id: int, kind: str) -> InlineKeyboardMarkup:
-    """Confirm receipt (orders); Confirm resolution and Reopen (tickets)."""
+    """Confirm receipt and Not all / wrong items (orders); Confirm resolution and Reopen
+    (tickets)."""
     builder = InlineKeyboardBuilder()
+    order = kind == RequestKind.ORDER
     builder.button(
-        text=_("Confirm receipt") if kind == RequestKind.ORDER else _("Confirm resolution"),
+        text=_("Confirm receipt") if order else _("Confirm resolution"),
         callback_data=RequestAct(action=CardAction.CONFIRM, request_id=request_id),
     )
-    if kind != RequestKind.ORDER:
-        builder.button(
-            text=_("Reopen"),
-            callback_data=RequestAct(action=CardAction.REOPEN, request_id=request_id),
-        )
+    builder.button(
+        text=_("Not all / wrong items") if order else _("Reopen"),
+        callback_data=RequestAct(
+            action=CardAction.DISPUTE if order else CardAction.REOPEN, request_id=request_id
+        ),
+    )
     return builder.as_markup()
 
 
-def request_status(p: dict[str, Any]) -> RenderedMessage:
+def _lines(lines: list[dict[str, Any]]) -> list[str]:
+    return [
+        _("• {model} × {quantity}").format(
+            model=html.quote(line["model"]), quantity=int(line["quantity"])
+        )
+        for line in lines
+    ]
+
+
+def _details(p: dict[str, Any]) -> str:
+    return _("Details: /view_{id}").format(id=int(p["request_id"]))
+
+
+def _part_issued(p: dict[str, Any]) -> RenderedMessage:
+    """What a partial issue took off the stock and what is still to be issued."""
+    lines = [
+        _("Part of request {number} has been issued:").format(number=html.quote(p["number"])),
+        *_lines(p.get("issued") or []),
+        _("Still to issue:"),
+        *_lines(p.get("remaining") or []),
+        _("The rest will be issued when it is in stock."),
+        _details(p),
+    ]
+    return RenderedMessage(text="\n".join(lines))
+
+
+def request_status(p: dict[str, Any], tz: ZoneInfo) -> RenderedMessage:
     number = html.quote(p["number"])
     kind = p.get("kind") or RequestKind.ORDER
     order = kind == RequestKind.ORDER
@@ -131,17 +195,40 @@ def request_status(p: dict[str, Any]) -> RenderedMessage:
         )
     elif action == "done":
         if p.get("can_confirm"):
-            text = _("Request {number} has been issued. Please confirm receipt.")
+            text = _("Request {number} has been issued.")
+            if p.get("until"):
+                text += "\n" + _(
+                    "Please confirm receipt by {until}, or press Not all / wrong items if "
+                    "something is missing or wrong. After that the request closes by itself."
+                )
             markup = _confirm_markup(int(p["request_id"]), kind)
         elif order:
             text = _("Request {number} has been issued.")
         else:
-            text = _(
-                "Request {number} has been resolved. Please confirm, or press Reopen within "
-                "{days} days if the problem is still there."
-            )
+            text = _("Request {number} has been resolved.")
+            if p.get("note"):
+                text += "\n" + _("What was done: {note}")
+            if p.get("until"):
+                text += "\n" + _(
+                    "Please confirm by {until}, or press Reopen if the problem is still there. "
+                    "After that the request closes by itself."
+                )
             markup = _confirm_markup(int(p["request_id"]), kind)
-    elif action in ("confirm", "auto_close"):
+    elif action == "issue_part":
+        return _part_issued(p)
+    elif action == "auto_close":
+        text = (
+            _(
+                "Request {number} has closed by itself: receipt was not confirmed within "
+                "{days} days."
+            )
+            if order
+            else _(
+                "Request {number} has closed by itself: the resolution was not confirmed within "
+                "{days} days."
+            )
+        )
+    elif action == "confirm":
         text = _("Request {number} is closed.")
     elif action == "reject":
         text = _("Request {number} has been rejected. Reason: {reason}")
@@ -149,15 +236,18 @@ def request_status(p: dict[str, Any]) -> RenderedMessage:
         text = _("Request {number} has been cancelled.")
     else:
         text = _("Request {number}: {status}.")
+    until = p.get("until")
     text = text.format(
         number=number,
         assignee=assignee,
         reason=html.quote(p.get("reason") or "—"),
         status=status_name(p.get("status", ""), kind),
-        days=reopen_days(),
+        days=int(p.get("days") or reopen_days()),
+        note=html.quote(p.get("note") or ""),
+        until=local_time(datetime.fromisoformat(until), tz) if until else "",
     )
     if p.get("request_id"):
-        text += "\n" + _("Details: /view_{id}").format(id=int(p["request_id"]))
+        text += "\n" + _details(p)
     return RenderedMessage(text=text, reply_markup=markup)
 
 

@@ -1,13 +1,23 @@
-"""Names shown to users for stored values (roles, languages), through the catalogue."""
+"""Names shown to users for stored values (roles, categories, languages), through the catalogue,
+and the text of a registration request that admins decide on."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
+from aiogram import html
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
-from database.enums import Role
+from database.enums import RequestKind, Role
+from database.models import Category
+
+NONE = "—"
 
 
 def role_name(role: str, locale: str | None = None) -> str:
+    """The role in running text ("registered as executor")."""
     names = {
         Role.USER: _("user", locale=locale),
         Role.EXECUTOR: _("executor", locale=locale),
@@ -16,6 +26,106 @@ def role_name(role: str, locale: str | None = None) -> str:
         Role.OWNER: _("owner", locale=locale),
     }
     return names.get(role, role)  # a StrEnum member and its value hash alike
+
+
+def role_title(role: str, locale: str | None = None) -> str:
+    """The role as a label: on buttons and after "Role:"."""
+    titles = {
+        Role.USER: _("User", locale=locale),
+        Role.EXECUTOR: _("Executor", locale=locale),
+        Role.SUPERVISOR: _("Supervisor", locale=locale),
+        Role.ADMIN: _("Administrator", locale=locale),
+        Role.OWNER: _("Owner", locale=locale),
+    }
+    return titles.get(role, role)
+
+
+def person_title(role: str, kinds: Iterable[str]) -> str:
+    """What people call someone with this role: an executor is named by the kinds of requests
+    of the categories they serve (cartridge orders: storekeeper; tickets: technician)."""
+    if role != Role.EXECUTOR:
+        return role_title(role)
+    kinds = set(kinds)
+    if {RequestKind.ORDER, RequestKind.TICKET} <= kinds:
+        return _("Storekeeper and technician")
+    if RequestKind.ORDER in kinds:
+        return _("Storekeeper")
+    if RequestKind.TICKET in kinds:
+        return _("Technician")
+    return role_title(role)
+
+
+def current_locale() -> str:
+    try:
+        return get_i18n().current_locale
+    except LookupError:  # outside an update or a rendering context
+        return "ru"
+
+
+def in_language(ru: str, en: str) -> str:
+    """The name in the current language (Russian where there is no English one)."""
+    return en if current_locale() == "en" and en else ru
+
+
+def category_name(category: Category) -> str:
+    return in_language(category.name_ru, category.name_en)
+
+
+def category_names(categories: Iterable[Category]) -> str:
+    """Names for HTML text, comma-separated; empty for none."""
+    return html.quote(", ".join(category_name(c) for c in categories))
+
+
+def payload_category_names(categories: list[dict[str, Any] | str]) -> str:
+    """`category_names` of categories a service put into a notification payload (names in
+    both languages; a bare code in rows queued before the names were stored)."""
+    return html.quote(
+        ", ".join(in_language(c["ru"], c["en"]) if isinstance(c, dict) else c for c in categories)
+    )
+
+
+def role_hint(role: str) -> str:
+    """What the role does, in one line (shown with the roles to choose from)."""
+    hints = {
+        Role.USER: _("User — files requests and follows them"),
+        Role.EXECUTOR: _("Executor — handles the requests of the chosen categories"),
+        Role.SUPERVISOR: _(
+            "Supervisor — sees every request, assigns executors, gets escalations and reports"
+        ),
+        Role.ADMIN: _("Administrator — also approves people, gives roles, keeps the catalogue"),
+    }
+    return hints.get(role, role_title(role))
+
+
+def role_summary(role: str, kinds: Iterable[str], served: str, removed: str = "") -> list[str]:
+    """Lines naming what a person is: the role (an executor by the categories), the categories
+    served and those taken away. `served` and `removed` are names for HTML text, empty for none.
+    """
+    lines = [_("Role: {role}").format(role=person_title(role, kinds))]
+    if served or role == Role.EXECUTOR:
+        lines.append(_("Categories: {categories}").format(categories=served or NONE))
+    if removed:
+        lines.append(_("Categories removed: {categories}").format(categories=removed))
+    return lines
+
+
+def person_line(full_name: str, username: str | None) -> str:
+    at_username = f" (@{html.quote(username)})" if username else ""
+    return f"<b>{html.quote(full_name)}</b>{at_username}"
+
+
+def registration_request(
+    full_name: str, username: str | None, telegram_id: int, branch: str | None
+) -> str:
+    at_username = f" (@{html.quote(username)})" if username else ""
+    return _(
+        "New registration request:\n{name}{username}, Telegram ID {telegram_id}\nBranch: {branch}"
+    ).format(
+        name=html.quote(full_name),
+        username=at_username,
+        telegram_id=telegram_id,
+        branch=html.quote(branch or NONE),
+    )
 
 
 LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}

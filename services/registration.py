@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import Role, UserStatus
-from database.models import User, utcnow
+from database.models import Category, User, utcnow
 from database.repositories import audit
 from database.repositories import org as org_repo
 from database.repositories import users as users_repo
+from services import users
 from services.actor import Actor
 from services.errors import NotFound
 from services.notifications import notify_many
@@ -30,6 +33,13 @@ class Decision(StrEnum):
 class DecisionResult:
     decision: Decision
     user: User
+    categories: list[Category] = field(default_factory=list)  # served, when approved now
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationRequest:
+    user: User
+    branch: str | None
 
 
 def clean_full_name(text: str) -> str | None:
@@ -140,14 +150,34 @@ async def submit(
     return user
 
 
-async def decide(
-    session: AsyncSession, actor: Actor, user_id: int, *, approve: bool
-) -> DecisionResult:
-    """Approve or reject a pending registration (admins and owners only)."""
+async def request_of(session: AsyncSession, actor: Actor, user_id: int) -> RegistrationRequest:
+    """A registration as the admins were asked about it (admins and owners only)."""
     actor.require(Role.ADMIN)
-    user = await users_repo.by_id(session, user_id)
+    user = await users.by_id(session, user_id)
     if user is None:
         raise NotFound("user")
+    branch = await org_repo.branch(session, user.branch_id) if user.branch_id else None
+    return RegistrationRequest(user, branch.name if branch else None)
+
+
+async def decide(
+    session: AsyncSession,
+    actor: Actor,
+    user_id: int,
+    *,
+    approve: bool,
+    role: str = Role.USER,
+    category_ids: Collection[int] = (),
+) -> DecisionResult:
+    """Approve a pending registration with a role (and, above plain user, the categories the
+    person serves), or reject it; admins and owners only, never with a role above their own.
+    The first decision wins."""
+    actor.require(Role.ADMIN)
+    user = await users.by_id(session, user_id)
+    if user is None:
+        raise NotFound("user")
+    granted = users.grantable_role(actor, role)
+    categories = await users.categories_for(session, granted, category_ids)
     status = UserStatus.APPROVED if approve else UserStatus.REJECTED
     now = utcnow()
     if not await users_repo.decide_registration(
@@ -156,6 +186,13 @@ async def decide(
         await session.refresh(user)
         return DecisionResult(Decision.ALREADY_DECIDED, user)
     await session.refresh(user)
+    after: dict[str, Any] = {"status": status}
+    payload: dict[str, Any] = {"full_name": user.full_name}
+    if approve:
+        user.role = granted
+        await users_repo.set_categories(session, user, categories)
+        after |= {"role": granted, "categories": [c.code for c in categories]}
+        payload |= users.role_payload(granted, categories, [])
     await audit.add(
         session,
         actor_id=actor.user_id,
@@ -163,11 +200,12 @@ async def decide(
         object_type="user",
         object_id=user.id,
         before={"status": UserStatus.PENDING},
-        after={"status": status},
+        after=after,
     )
     template = "registration.approved" if approve else "registration.rejected"
-    await notify_many(session, [user.telegram_id], template, {"full_name": user.full_name})
-    return DecisionResult(Decision.APPROVED if approve else Decision.REJECTED, user)
+    await notify_many(session, [user.telegram_id], template, payload)
+    decision = Decision.APPROVED if approve else Decision.REJECTED
+    return DecisionResult(decision, user, categories)
 
 
 async def decided_by_name(session: AsyncSession, user: User) -> str:

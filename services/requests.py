@@ -8,7 +8,8 @@ from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import OPEN_STATUSES, Priority, RequestKind, RequestStatus, Role
-from database.models import Request
+from database.models import Branch, Category, Request
+from database.repositories import org as org_repo
 from database.repositories import requests as requests_repo
 from database.repositories import users as users_repo
 from services import routing
@@ -20,10 +21,17 @@ PAGE_SIZE = 5
 
 
 @dataclass(frozen=True, slots=True)
+class CartridgeLine:
+    model: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
 class RequestPage:
     requests: list[Request]
     page: int
     total: int
+    lines: dict[int, list[CartridgeLine]]  # the cartridge lines of the page's orders, by id
 
     @property
     def pages(self) -> int:
@@ -63,7 +71,13 @@ async def _page(session: AsyncSession, conditions: list, page: int) -> RequestPa
     rows, total = await requests_repo.page(
         session, conditions=conditions, offset=page * PAGE_SIZE, limit=PAGE_SIZE
     )
-    return RequestPage(rows, page, total)
+    return RequestPage(rows, page, total, await _lines(session, rows))
+
+
+async def _lines(session: AsyncSession, rows: list[Request]) -> dict[int, list[CartridgeLine]]:
+    orders = [r.id for r in rows if r.kind == RequestKind.ORDER]
+    found = await requests_repo.cartridge_lines(session, orders)
+    return {rid: [CartridgeLine(*line) for line in lines] for rid, lines in found.items()}
 
 
 async def mine(session: AsyncSession, actor: Actor, *, active: bool, page: int) -> RequestPage:
@@ -94,6 +108,30 @@ async def queue(session: AsyncSession, actor: Actor, *, page: int) -> RequestPag
     return await _page(session, conditions, page)
 
 
+@dataclass(frozen=True, slots=True)
+class Share:
+    """What the queue and the open list of an executor cover, for saying so above them."""
+
+    everything: bool  # supervisors and above: every category and branch
+    categories: list[Category]
+    branches: list[Branch]  # the branches whose own executor they are
+
+
+async def share(session: AsyncSession, actor: Actor) -> Share:
+    actor.require(Role.EXECUTOR)
+    if actor.at_least(Role.SUPERVISOR):
+        return Share(True, [], [])
+    categories = await users_repo.load_categories(session, actor.user)
+    branches = await org_repo.branches(
+        session, await users_repo.own_branch_ids(session, actor.user_id)
+    )
+    return Share(
+        False,
+        sorted(categories, key=lambda c: (c.sort_order, c.id)),
+        sorted(branches, key=lambda b: b.name),
+    )
+
+
 async def _served(session: AsyncSession, actor: Actor) -> list:
     """The executor's share: their categories and the branches they are the own executor of
     (no condition for supervisors and above)."""
@@ -109,7 +147,7 @@ async def _served(session: AsyncSession, actor: Actor) -> list:
 
 # --- /tickets -----------------------------------------------------------------------------
 
-TICKET_STATUSES = OPEN_STATUSES  # the status filters of the ticket list
+TICKET_STATUSES = OPEN_STATUSES  # the status filters of the open list
 PRIORITIES = tuple(Priority)
 
 
@@ -132,18 +170,17 @@ async def tickets(
     priority: str | None = None,
     page: int = 0,
 ) -> TicketPage:
-    """`/tickets`: open tickets of the executor's categories and own branches (all for
-    supervisors), optionally of one status and one priority; critical first, then oldest."""
+    """`/tickets` («Заявки»): open requests, tickets and orders alike, of the executor's
+    categories and own branches (all for supervisors), optionally of one status and one
+    priority; critical first, then oldest. Orders are in it because they are requests too: a
+    storekeeper's open work is orders, and this is the one list of everything open in their
+    share, whoever has taken it."""
     actor.require(Role.EXECUTOR)
     if status is not None and status not in TICKET_STATUSES:
         raise InvalidFilter(f"no such status in the ticket list: {status!r}")
     if priority is not None and priority not in PRIORITIES:
         raise InvalidFilter(f"no such priority: {priority!r}")
-    conditions = [
-        Request.kind == RequestKind.TICKET,
-        Request.archived.is_(False),
-        requests_repo.open_condition(True),
-    ]
+    conditions = [Request.archived.is_(False), requests_repo.open_condition(True)]
     if status is not None:
         conditions.append(Request.status == status)
     if priority is not None:
@@ -153,4 +190,4 @@ async def tickets(
         session, conditions=conditions, page=page, limit=PAGE_SIZE
     )
     names = await requests_repo.user_names(session, (r.assignee_id for r in rows))
-    return TicketPage(rows, page, total, status, priority, names)
+    return TicketPage(rows, page, total, await _lines(session, rows), status, priority, names)

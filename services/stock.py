@@ -29,12 +29,31 @@ class Shortage:
     requested: int
 
 
-class InsufficientStock(DomainError):
-    """Issuing would take stock below zero; the caller may retry with an explicit override."""
+@dataclass(frozen=True, slots=True)
+class IssuedLine:
+    """One line of an order after an issue: what this issue took off the stock, what is left."""
 
-    def __init__(self, shortages: list[Shortage]) -> None:
+    model: str
+    issued: int
+    remaining: int
+
+
+class InsufficientStock(DomainError):
+    """Issuing would take stock below zero; the caller may retry with an explicit override, or
+    issue what there is (`partial`: some of what is left to issue is in stock)."""
+
+    def __init__(self, shortages: list[Shortage], *, partial: bool = False) -> None:
         super().__init__(", ".join(f"{s.model}: {s.available}/{s.requested}" for s in shortages))
         self.shortages = shortages
+        self.partial = partial
+
+
+class NoShortage(DomainError):
+    """A partial issue was asked for, but the stock covers everything left: issue it all."""
+
+
+class NothingInStock(DomainError):
+    """A partial issue was asked for, but none of what is left to issue is in stock."""
 
 
 class NoWarehouse(DomainError):
@@ -46,14 +65,24 @@ class InvalidAdjustment(DomainError):
 
 
 async def issue(
-    session: AsyncSession, actor: Actor, request: Request, *, allow_shortage: bool
-) -> None:
-    """Take the order's lines off the main warehouse's stock, recording every movement.
+    session: AsyncSession,
+    actor: Actor,
+    request: Request,
+    *,
+    allow_shortage: bool = False,
+    partial: bool = False,
+) -> list[IssuedLine]:
+    """Take what is left to issue of the order's lines (`quantity − issued_quantity`) off the
+    main warehouse's stock, recording every movement; returns each line's outcome.
 
     Without `allow_shortage`, a line that would go below zero raises InsufficientStock before
     any quantity is changed (`workflow.apply` runs this in a savepoint, so the request stays as
     it was too); with it, stock may go negative and the override is audited. Lines of the same
     type are checked against the stock together.
+
+    `partial` takes only what is in stock now (lines of one type served in their order) and
+    leaves the rest for a later issue; it raises NoShortage when the stock covers everything
+    left, and NothingInStock when it covers none of it, changing nothing.
     """
     warehouse = await stock_repo.main_warehouse(session)
     if warehouse is None:
@@ -62,18 +91,31 @@ async def issue(
     items: dict[int, StockItem] = {}
     requested: dict[int, int] = {}
     for line in request.items:
+        left = line.quantity - line.issued_quantity
+        if left <= 0:
+            continue
         type_id = line.cartridge_type_id
         if type_id not in items:
             items[type_id] = await stock_repo.item_for_update(session, type_id, warehouse.id)
-        requested[type_id] = requested.get(type_id, 0) + line.quantity
+        requested[type_id] = requested.get(type_id, 0) + left
     shortages = [
         Shortage(types[type_id].model, items[type_id].quantity, quantity)
         for type_id, quantity in requested.items()
         if items[type_id].quantity < quantity
     ]
-    if shortages and not allow_shortage:
-        raise InsufficientStock(shortages)
-    if shortages:
+    # What may be taken of each type now: all that is left, or (partial) what is on hand.
+    allowance = dict(requested)
+    in_stock = {type_id: max(item.quantity, 0) for type_id, item in items.items()}
+    some_in_stock = any(min(requested[t], in_stock[t]) > 0 for t in requested)
+    if partial:
+        if not shortages:
+            raise NoShortage
+        if not some_in_stock:
+            raise NothingInStock
+        allowance = {t: min(requested[t], in_stock[t]) for t in requested}
+    elif shortages and not allow_shortage:
+        raise InsufficientStock(shortages, partial=some_in_stock)
+    elif shortages:
         await audit.add(
             session,
             actor_id=actor.user_id,
@@ -88,11 +130,18 @@ async def issue(
                 ],
             },
         )
+    issued: list[IssuedLine] = []
     for line in request.items:
         cartridge = types[line.cartridge_type_id]
-        item = items[line.cartridge_type_id]
-        await _move(session, actor, item, cartridge, -line.quantity, "issue", request_id=request.id)
-        line.issued_quantity = line.quantity
+        left = max(line.quantity - line.issued_quantity, 0)
+        take = min(left, allowance.get(line.cartridge_type_id, 0))
+        if take:
+            allowance[line.cartridge_type_id] -= take
+            item = items[line.cartridge_type_id]
+            await _move(session, actor, item, cartridge, -take, "issue", request_id=request.id)
+            line.issued_quantity += take
+        issued.append(IssuedLine(cartridge.model, take, left - take))
+    return issued
 
 
 async def adjust(

@@ -1,11 +1,21 @@
-"""People management: roles, served categories, language, deactivation."""
+"""People management: roles, served categories, language, deactivation.
+
+Who may change whom is checked at the moment of acting, whatever a button or a typed command
+said: admins and owners change approved people below admin, only owners change admins, nobody
+changes an owner (they are ADMIN_IDS), and nobody grants a role above their own. Served
+categories route requests to executors; a plain user serves none.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import Role, UserStatus
-from database.models import User
+from database.models import Category, User
 from database.repositories import audit
 from database.repositories import org as org_repo
 from database.repositories import users as users_repo
@@ -15,6 +25,28 @@ from services.notifications import notify
 from utils.settings import SUPPORTED_LANGUAGES
 
 ASSIGNABLE_ROLES = (Role.USER, Role.EXECUTOR, Role.SUPERVISOR, Role.ADMIN)
+MAX_ID = 2**63 - 1  # BIGINT: an id beyond it (a forged button, a typo) names nobody
+
+
+@dataclass(frozen=True, slots=True)
+class RoleChange:
+    user: User
+    categories: list[Category]  # served after the change
+    removed: list[Category]  # served before, not any more
+    changed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    user: User
+    kinds: frozenset[str]  # request kinds of the categories the person serves
+
+
+@dataclass(frozen=True, slots=True)
+class PeoplePage:
+    people: list[Person]
+    page: int
+    total: int
 
 
 async def acting(session: AsyncSession, telegram_id: int) -> User | None:
@@ -30,14 +62,31 @@ async def with_own_menu(session: AsyncSession) -> list[User]:
     return await users_repo.privileged(session)
 
 
+def valid_id(value: int) -> bool:
+    return 0 < value <= MAX_ID
+
+
+def is_reference(ref: str) -> bool:
+    """Whether the text names one person: a Telegram ID or an @username."""
+    ref = ref.strip()
+    return ref.lstrip("-").isdigit() or (ref.startswith("@") and len(ref) > 1)
+
+
 async def find(session: AsyncSession, ref: str) -> User | None:
     """A user by Telegram ID or @username."""
     ref = ref.strip()
     if ref.lstrip("-").isdigit():
-        return await users_repo.by_telegram_id(session, int(ref))
-    if ref.startswith("@") and len(ref) > 1:
+        telegram_id = int(ref)
+        if abs(telegram_id) > MAX_ID:
+            return None
+        return await users_repo.by_telegram_id(session, telegram_id)
+    if is_reference(ref):
         return await users_repo.by_username(session, ref)
     return None
+
+
+async def by_id(session: AsyncSession, user_id: int) -> User | None:
+    return await users_repo.by_id(session, user_id) if valid_id(user_id) else None
 
 
 def _check_can_manage(actor: Actor, target: User, owner_ids: frozenset[int]) -> None:
@@ -48,42 +97,144 @@ def _check_can_manage(actor: Actor, target: User, owner_ids: frozenset[int]) -> 
         raise PermissionDenied("only an owner can change an admin")
 
 
+def grantable_roles(actor: Actor) -> list[Role]:
+    """The roles the actor may give: never above their own."""
+    actor.require(Role.ADMIN)
+    return [r for r in ASSIGNABLE_ROLES if role_level(r) <= role_level(actor.role)]
+
+
+def grantable_role(actor: Actor, value: str) -> Role:
+    """The role a button or a command names, if the actor may give it; refused otherwise."""
+    for role in grantable_roles(actor):
+        if role == value:
+            return role
+    raise PermissionDenied("cannot grant this role")
+
+
+async def manageable(
+    session: AsyncSession, actor: Actor, user_id: int, *, owner_ids: frozenset[int]
+) -> User:
+    """The approved person a button names, if the actor may change them."""
+    actor.require(Role.ADMIN)
+    target = await by_id(session, user_id)
+    if target is None:
+        raise NotFound("user")
+    _check_can_manage(actor, target, owner_ids)
+    if target.status != UserStatus.APPROVED:
+        raise PermissionDenied("approve the registration first")
+    return target
+
+
+async def people_page(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    search: str,
+    page: int,
+    per_page: int,
+    owner_ids: frozenset[int],
+) -> PeoplePage:
+    """One page of the approved people the actor may change, by name; `search` keeps those
+    whose name or @username contains it (any case). A page past the end shows the last."""
+    actor.require(Role.ADMIN)
+    below = [r for r in ASSIGNABLE_ROLES if role_level(r) < role_level(actor.role)]
+    roles = ASSIGNABLE_ROLES if actor.is_owner else below  # as _check_can_manage allows
+    people = await users_repo.approved_with_role(session, roles, excluding_telegram_ids=owner_ids)
+    needle = search.strip().lstrip("@").casefold()
+    if needle:
+        people = [
+            u
+            for u in people
+            if needle in u.full_name.casefold() or needle in (u.username or "").casefold()
+        ]
+    page = min(max(page, 0), max(0, (len(people) - 1) // per_page))
+    shown = people[page * per_page : (page + 1) * per_page]
+    kinds = await users_repo.category_kinds(session, [u.id for u in shown])
+    return PeoplePage([Person(u, frozenset(kinds.get(u.id, ()))) for u in shown], page, len(people))
+
+
+def _ordered(categories: Iterable[Category]) -> list[Category]:
+    return sorted(categories, key=lambda c: (c.sort_order, c.id))
+
+
+async def served(session: AsyncSession, user: User) -> list[Category]:
+    """The categories the person serves, in list order."""
+    return _ordered(await users_repo.load_categories(session, user))
+
+
+async def categories_for(
+    session: AsyncSession, role: Role, category_ids: Collection[int]
+) -> list[Category]:
+    """The active categories the ids name, for a person with `role` (a plain user serves
+    none); any id that names no active category (a forged or stale button) is refused."""
+    if role == Role.USER:
+        return []
+    wanted = set(category_ids)
+    if not all(valid_id(i) for i in wanted):
+        raise NotFound("category")
+    found = await org_repo.active_categories_by_ids(session, sorted(wanted)) if wanted else []
+    if len(found) != len(wanted):
+        raise NotFound("category")
+    return found
+
+
+def _category_payload(category: Category) -> dict[str, str]:
+    return {
+        "code": category.code,
+        "kind": category.kind,
+        "ru": category.name_ru,
+        "en": category.name_en,
+    }
+
+
+def role_payload(role: Role, categories: list[Category], removed: list[Category]) -> dict[str, Any]:
+    """What the person is told about their role: names in both languages, rendered at delivery."""
+    return {
+        "role": role,
+        "categories": [_category_payload(c) for c in categories],
+        "removed": [_category_payload(c) for c in removed],
+    }
+
+
 async def set_role(
     session: AsyncSession,
     actor: Actor,
     target: User,
-    role: Role,
-    category_codes: list[str] | None,
+    role: str,
+    category_ids: Collection[int] | None,
     *,
     owner_ids: frozenset[int],
-) -> User:
+) -> RoleChange:
+    """Give an approved person a role and the categories they serve (`None` keeps those they
+    serve; a plain user serves none). Audited, and the person is told, when anything changed."""
     _check_can_manage(actor, target, owner_ids)
-    if role not in ASSIGNABLE_ROLES or role_level(role) > role_level(actor.role):
-        raise PermissionDenied("cannot grant a role above one's own")
+    granted = grantable_role(actor, role)
     if target.status != UserStatus.APPROVED:
         raise PermissionDenied("approve the registration first")
-    before_codes = sorted(c.code for c in await users_repo.load_categories(session, target))
-    before = {"role": target.role, "categories": before_codes}
-    target.role = role
-    if category_codes is not None:
-        categories = await org_repo.categories_by_codes(session, category_codes)
-        if len(categories) != len(set(category_codes)):
-            raise NotFound("category")
-        await users_repo.set_categories(session, target, categories)
-    after_codes = sorted(c.code for c in target.categories)
-    await audit.add(
-        session,
-        actor_id=actor.user_id,
-        action="user.role_changed",
-        object_type="user",
-        object_id=target.id,
-        before=before,
-        after={"role": role, "categories": after_codes},
-    )
-    await notify(
-        session, target.telegram_id, "user.role_changed", {"role": role, "categories": after_codes}
-    )
-    return target
+    before = await served(session, target)
+    if category_ids is None and granted != Role.USER:
+        after = before
+    else:
+        after = await categories_for(session, granted, category_ids or ())
+    after_ids = {c.id for c in after}
+    removed = [c for c in before if c.id not in after_ids]
+    changed = target.role != granted or {c.id for c in before} != after_ids
+    if changed:
+        await audit.add(
+            session,
+            actor_id=actor.user_id,
+            action="user.role_changed",
+            object_type="user",
+            object_id=target.id,
+            before={"role": target.role, "categories": [c.code for c in before]},
+            after={"role": granted, "categories": [c.code for c in after]},
+        )
+        target.role = granted
+        await users_repo.set_categories(session, target, after)
+        await notify(
+            session, target.telegram_id, "user.role_changed", role_payload(granted, after, removed)
+        )
+    return RoleChange(target, after, removed, changed)
 
 
 async def set_active(

@@ -4,6 +4,14 @@
 `cancelled` (by the requester while new). Each transition is atomic (of two storekeepers
 pressing Take at once exactly one wins), writes an audit row and queues the requester's
 notification in the same transaction.
+
+Closing carries information: the handler may note what was done when resolving (kept in the
+request's thread as their message, and shown to the requester in the resolution message); the
+requester reopens a resolved ticket with a reason, or reports an issued order short or wrong
+(DISPUTE: back to `in_progress` with the same storekeeper); the reason goes into the thread and
+to the assignee, who also hears of the requester's confirmation. An order short of stock may be
+issued in part (ISSUE_PART: it stays `in_progress`, the lines keep what was issued, and a later
+DONE issues the rest).
 """
 
 from __future__ import annotations
@@ -16,9 +24,10 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import RequestKind, RequestStatus, Role, UserStatus
-from database.models import Request, User, utcnow
+from database.models import Request, RequestMessage, User, utcnow
 from database.repositories import audit
 from database.repositories import requests as requests_repo
+from database.repositories import thread as thread_repo
 from database.repositories import users as users_repo
 from services import routing, sla, stock
 from services.actor import Actor, role_level
@@ -27,19 +36,22 @@ from services.notifications import notify
 from services.views import request_view
 
 S = RequestStatus
-REASON_MAX = 500
+REASON_MAX = 500  # a rejection's or a reopening's reason, a report of a short delivery
+NOTE_MAX = 1000  # the handler's note of what was done
 
 
 class Action(StrEnum):
     TAKE = "take"
     ASSIGN = "assign"
     START = "start"
-    DONE = "done"  # orders: issued; tickets: resolved
+    DONE = "done"  # orders: issued (what is left to issue); tickets: resolved
+    ISSUE_PART = "issue_part"  # an order short of stock: issue what is there, stay in progress
     ASK = "ask"  # the handler asked the requester a question: waiting for the answer
     ANSWER = "answer"  # the requester answered: back in progress
     CONFIRM = "confirm"
     AUTO_CLOSE = "auto_close"
     REOPEN = "reopen"  # the requester reopens a resolved ticket (within reopen_days())
+    DISPUTE = "dispute"  # the requester reports an issued order short or wrong (same window)
     REJECT = "reject"
     CANCEL = "cancel"
 
@@ -73,11 +85,13 @@ TRANSITIONS: dict[Action, Rule] = {
     # A ticket waiting for the requester can still be resolved or rejected (say the problem
     # went away, or the requester stopped answering).
     Action.DONE: Rule((S.ACCEPTED, S.IN_PROGRESS, S.WAITING), S.DONE, Who.HANDLER, "done_at"),
+    Action.ISSUE_PART: Rule((S.ACCEPTED, S.IN_PROGRESS, S.WAITING), S.IN_PROGRESS, Who.HANDLER),
     Action.ASK: Rule((S.IN_PROGRESS,), S.WAITING, Who.HANDLER),
     Action.ANSWER: Rule((S.WAITING,), S.IN_PROGRESS, Who.AUTHOR),
     Action.CONFIRM: Rule((S.DONE,), S.CLOSED, Who.AUTHOR, "closed_at"),
     Action.AUTO_CLOSE: Rule((S.DONE,), S.CLOSED, Who.SYSTEM, "closed_at"),
     Action.REOPEN: Rule((S.DONE,), S.IN_PROGRESS, Who.AUTHOR),
+    Action.DISPUTE: Rule((S.DONE,), S.IN_PROGRESS, Who.AUTHOR),
     Action.REJECT: Rule(
         (S.NEW, S.ACCEPTED, S.IN_PROGRESS, S.WAITING), S.REJECTED, Who.RESPONDER, "closed_at"
     ),
@@ -97,17 +111,40 @@ class TransitionResult:
 
 
 class ReasonRequired(DomainError):
-    """Rejecting needs a reason (1 to REASON_MAX characters)."""
+    """Rejecting, reopening and reporting a short delivery need a reason (1 to REASON_MAX
+    characters)."""
+
+
+class NoteTooLong(DomainError):
+    """The note of what was done is longer than NOTE_MAX characters."""
 
 
 class ReopenExpired(DomainError):
-    """A resolved request can be reopened only within reopen_days() after it was resolved."""
+    """A resolved ticket can be reopened, and an issued order reported short, only within
+    reopen_days() after it was resolved / issued."""
+
+
+# The requester's reason of these goes into the thread as their message (a rejection's is a
+# column of the request).
+REQUESTER_REASON = (Action.REOPEN, Action.DISPUTE)
+# Actions that only one kind of request takes.
+KIND_ONLY = {
+    Action.ISSUE_PART: RequestKind.ORDER,
+    Action.REOPEN: RequestKind.TICKET,
+    Action.DISPUTE: RequestKind.ORDER,
+}
 
 
 def reopen_days() -> int:
     """How long the requester may reopen a resolved ticket: until it closes by itself
     (AUTO_CLOSE_DAYS), so the window the message names is the one that holds."""
     return sla.current_config().auto_close_days
+
+
+def reopen_until(done_at: datetime) -> datetime:
+    """Until when the requester may confirm, reopen or report a request resolved / issued at
+    `done_at` (after that the daily job closes it by itself)."""
+    return done_at + timedelta(days=reopen_days())
 
 
 async def may(session: AsyncSession, actor: Actor | None, request: Request, who: Who) -> bool:
@@ -158,6 +195,7 @@ async def apply(
     action: Action,
     *,
     reason: str = "",
+    note: str = "",
     assignee_id: int | None = None,
     allow_shortage: bool = False,
     now: datetime | None = None,
@@ -170,11 +208,16 @@ async def apply(
     then matches nothing; on SQLite writers are serialised by `BEGIN IMMEDIATE`, so the second
     already reads the moved request).
 
-    Issuing an order (DONE) takes its lines off the stock; a shortage raises
+    Issuing an order (DONE) takes what is left of its lines off the stock; a shortage raises
     `stock.InsufficientStock` and leaves the request and the stock untouched (the change runs
-    in a savepoint) unless `allow_shortage` records an override.
+    in a savepoint) unless `allow_shortage` records an override. ISSUE_PART takes only what is
+    in stock (`stock.issue(partial=True)`, same savepoint; see `issue_available`).
+
+    `reason`: required for REJECT, REOPEN and DISPUTE (1 to REASON_MAX characters). `note`:
+    optional for DONE (at most NOTE_MAX characters), what the handler did.
     """
     now = now or utcnow()
+    reason, note = reason.strip(), note.strip()
     request = await requests_repo.by_id(session, request_id)
     if request is None:
         raise NotFound("request")
@@ -183,8 +226,14 @@ async def apply(
         raise PermissionDenied(f"{action} on {request.number}")
     if action is Action.TAKE and (actor.user_id is None or actor.user_id == request.author_id):
         raise PermissionDenied(f"{action} on {request.number}: not by its author or without a row")
+    if action in KIND_ONLY and request.kind != KIND_ONLY[action]:
+        raise PermissionDenied(f"{action} on {request.number}: not for a {request.kind}")
     if request.status not in rule.sources:
         return TransitionResult(Outcome.STALE, request)
+    if action in (Action.REJECT, *REQUESTER_REASON) and not 1 <= len(reason) <= REASON_MAX:
+        raise ReasonRequired
+    if len(note) > NOTE_MAX:
+        raise NoteTooLong
 
     values: dict[str, object] = {"status": rule.target, "updated_at": now}
     if rule.stamp:
@@ -199,16 +248,13 @@ async def apply(
         if request.accepted_at is not None:
             del values["accepted_at"]  # a reassignment: the request was accepted back then
     elif action is Action.REJECT:
-        reason = reason.strip()
-        if not 1 <= len(reason) <= REASON_MAX:
-            raise ReasonRequired
         values["reject_reason"] = reason
-    elif action is Action.REOPEN:
-        if request.kind != RequestKind.TICKET:
-            raise PermissionDenied(f"{action} on {request.number}: only tickets are reopened")
-        if request.done_at is None or now > request.done_at + timedelta(days=reopen_days()):
+    elif action in REQUESTER_REASON:
+        if request.done_at is None or now > reopen_until(request.done_at):
             raise ReopenExpired(request.number)
         values["done_at"] = None
+    elif action is Action.ISSUE_PART and request.started_at is None:
+        values["started_at"] = now
 
     # SLA: time spent waiting for the requester does not count towards the resolve deadline.
     if rule.target == S.WAITING and request.status != S.WAITING:
@@ -217,7 +263,8 @@ async def apply(
         values.update(sla.leave_waiting(request, now))
 
     before = {"status": request.status, "assignee_id": request.assignee_id}
-    issue = action is Action.DONE and request.kind == RequestKind.ORDER
+    issue = action in (Action.DONE, Action.ISSUE_PART) and request.kind == RequestKind.ORDER
+    issued: list[stock.IssuedLine] = []
     try:
         async with session.begin_nested() if issue else nullcontext():
             if not await requests_repo.change_status(
@@ -233,16 +280,29 @@ async def apply(
                 )
             request = await requests_repo.by_id(session, request.id)
             if issue:
-                await stock.issue(session, actor, request, allow_shortage=allow_shortage)
+                issued = await stock.issue(
+                    session,
+                    actor,
+                    request,
+                    allow_shortage=allow_shortage,
+                    partial=action is Action.ISSUE_PART,
+                )
     except DomainError:
         # A shortage or no warehouse: the savepoint undid the change, but the row loaded
         # inside it still shows it. Read it again so the session holds what is stored.
         if issue:
             await requests_repo.by_id(session, request.id)
         raise
-    after = {"status": request.status, "assignee_id": request.assignee_id}
+    after: dict[str, object] = {"status": request.status, "assignee_id": request.assignee_id}
     if reason:
         after["reason"] = reason
+    if note:
+        after["note"] = note
+    if action is Action.ISSUE_PART:
+        after["issued"] = [{"model": i.model, "quantity": i.issued} for i in issued if i.issued]
+        after["remaining"] = [
+            {"model": i.model, "quantity": i.remaining} for i in issued if i.remaining
+        ]
     await audit.add(
         session,
         actor_id=actor.user_id if actor else None,
@@ -252,29 +312,70 @@ async def apply(
         before=before,
         after=after,
     )
-    await _notify_requester(session, actor, request, action)
-    if action in (Action.ASSIGN, Action.REOPEN):
-        await _notify_assignee(session, request, action)
+    # What the handler did, or why the requester reopens, stays in the request's thread.
+    said = note if action is Action.DONE else reason if action in REQUESTER_REASON else ""
+    if said:
+        await thread_repo.add_message(
+            session,
+            RequestMessage(
+                request_id=request.id, author_id=actor.user_id, text=said, created_at=now
+            ),
+        )
+    await _notify_requester(session, actor, request, action, note=note, issued=issued)
+    if action in (Action.ASSIGN, Action.CONFIRM, *REQUESTER_REASON):
+        await _notify_assignee(session, actor, request, action, reason)
     return TransitionResult(Outcome.DONE, request)
 
 
-async def _notify_assignee(session: AsyncSession, request: Request, action: Action) -> None:
-    """The executor a supervisor assigned, or whose resolved ticket the requester reopened, gets
-    the card with the handler's buttons."""
+async def issue_available(
+    session: AsyncSession, actor: Actor, request_id: int, *, now: datetime | None = None
+) -> TransitionResult:
+    """Issue what the stock holds now of what is left of an order (ISSUE_PART: it stays in
+    progress); when the stock holds all of it, this is the whole issue (DONE). Raises
+    `stock.NothingInStock` (nothing changed) when none of it is in stock."""
+    try:
+        return await apply(session, actor, request_id, Action.ISSUE_PART, now=now)
+    except stock.NoShortage:
+        return await apply(session, actor, request_id, Action.DONE, now=now)
+
+
+ASSIGNEE_TEMPLATES = {
+    Action.ASSIGN: "request.assigned",
+    Action.CONFIRM: "request.confirmed",
+    Action.REOPEN: "request.reopened",
+    Action.DISPUTE: "request.disputed",
+}
+
+
+async def _notify_assignee(
+    session: AsyncSession, actor: Actor | None, request: Request, action: Action, reason: str
+) -> None:
+    """The executor a supervisor assigned, or whose request the requester reopened or reported
+    short (with the reason), gets the card with the handler's buttons; the one whose request
+    the requester confirmed gets the closed card."""
     assignee = await users_repo.by_id(session, request.assignee_id)
-    if assignee is None:
+    if assignee is None or (actor is not None and actor.user_id == assignee.id):
         return
+    payload: dict[str, object] = {"view": await request_view(session, request.id)}
+    if action in REQUESTER_REASON:
+        payload["reason"] = reason
     await notify(
         session,
         assignee.telegram_id,
-        "request.assigned" if action is Action.ASSIGN else "request.reopened",
-        {"view": await request_view(session, request.id)},
+        ASSIGNEE_TEMPLATES[action],
+        payload,
         request_id=request.id,
     )
 
 
 async def _notify_requester(
-    session: AsyncSession, actor: Actor | None, request: Request, action: Action
+    session: AsyncSession,
+    actor: Actor | None,
+    request: Request,
+    action: Action,
+    *,
+    note: str = "",
+    issued: list[stock.IssuedLine] | None = None,
 ) -> None:
     if actor is not None and actor.user_id == request.author_id:
         return  # the requester did it and sees the answer in their chat
@@ -284,19 +385,29 @@ async def _notify_requester(
     if author is None:
         return
     assignee = await users_repo.by_id(session, request.assignee_id) if request.assignee_id else None
-    await notify(
-        session,
-        author.telegram_id,
-        "request.status",
-        {
-            "request_id": request.id,
-            "number": request.number,
-            "kind": request.kind,
-            "status": request.status,
-            "action": action,
-            "assignee": assignee.full_name if assignee else "",
-            "reason": request.reject_reason,
-            "can_confirm": request.status == S.DONE and request.kind == RequestKind.ORDER,
-        },
-        request_id=request.id,
-    )
+    payload: dict[str, object] = {
+        "request_id": request.id,
+        "number": request.number,
+        "kind": request.kind,
+        "status": request.status,
+        "action": action,
+        "assignee": assignee.full_name if assignee else "",
+        "reason": request.reject_reason,
+        "can_confirm": request.status == S.DONE and request.kind == RequestKind.ORDER,
+    }
+    if request.status == S.DONE and request.done_at is not None:
+        # Until when the requester may confirm, reopen or report: then it closes by itself.
+        payload["until"] = reopen_until(request.done_at).isoformat()
+        payload["note"] = note
+    elif action is Action.AUTO_CLOSE:
+        payload["days"] = reopen_days()
+    elif action is Action.ISSUE_PART:
+        payload["issued"] = [
+            {"model": line.model, "quantity": line.issued} for line in issued or () if line.issued
+        ]
+        payload["remaining"] = [
+            {"model": line.model, "quantity": line.remaining}
+            for line in issued or ()
+            if line.remaining
+        ]
+    await notify(session, author.telegram_id, "request.status", payload, request_id=request.id)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from aiogram.methods import SetMyCommands
 from sqlalchemy import select
 
 from bot.callbacks import BranchPick, InviteRolePick, LanguagePick
@@ -12,17 +11,27 @@ from database.enums import Role, UserStatus
 from database.models import User
 from tests import factories
 from tests.bot_harness import buttons
-from tests.conftest import OWNER_ID
 from tests.updates import callback_update, message_update, tg_user
 
 ADMIN = tg_user(2000, "Админ")
+CATEGORIES = (
+    ("cartridges", "order", "Картриджи", "Cartridges"),
+    ("repair", "ticket", "Ремонт оборудования", "Equipment repair"),
+    ("it", "ticket", "IT-помощь", "IT help"),
+)
+
+
+async def add_categories(session) -> None:
+    for order, (code, kind, name_ru, name_en) in enumerate(CATEGORIES):
+        row = await factories.category(session, code, kind=kind)
+        row.name_ru, row.name_en, row.sort_order = name_ru, name_en, order
+    await session.flush()
 
 
 async def seed_people(sessionmaker):
     async with sessionmaker() as session:
         branch = await factories.branch(session, "Филиал «Юг»")
-        await factories.category(session, "cartridges", kind="order")
-        await factories.category(session, "it")
+        await add_categories(session)
         await factories.user(session, ADMIN.id, role=Role.ADMIN, full_name="Админов А.")
         await factories.user(session, 3000, username="petrov", full_name="Петров П.")
         await session.commit()
@@ -37,8 +46,8 @@ async def test_invite_link_registers_a_new_user_at_once(harness, sessionmaker) -
 
     await harness.feed(callback_update(ADMIN, BranchPick(dialog="inv", branch_id=branch_id).pack()))
     role_buttons = [text for text, _ in buttons(harness.last_reply(ADMIN.id))]
-    assert {"user", "executor", "supervisor", "administrator"} <= set(role_buttons)
-    assert "owner" not in role_buttons
+    assert {"User", "Executor", "Supervisor", "Administrator"} <= set(role_buttons)
+    assert "Owner" not in role_buttons
 
     await harness.feed(callback_update(ADMIN, InviteRolePick(role="executor").pack()))
     text = harness.last_reply(ADMIN.id).text
@@ -70,25 +79,6 @@ async def test_plain_user_cannot_invite_or_forge_the_role_step(harness, sessionm
     assert "no longer valid" in harness.callback_answer().text
 
 
-async def test_role_command_sets_role_categories_and_menu(harness, sessionmaker) -> None:
-    await seed_people(sessionmaker)
-    await harness.feed(message_update(ADMIN, "/role"))
-    assert "Usage: /role" in harness.last_reply(ADMIN.id).text
-    await harness.feed(message_update(ADMIN, "/role @petrov executor cartridges,it"))
-    assert "Петров П. is now executor. Categories: cartridges, it." in (
-        harness.last_reply(ADMIN.id).text
-    )
-    menus = harness.bot.calls_of(SetMyCommands)
-    assert menus and menus[-1].scope.chat_id == 3000
-    assert "role" not in [c.command for c in menus[-1].commands]
-
-    await harness.feed(message_update(ADMIN, "/role @nobody executor"))
-    assert "No registered user @nobody" in harness.last_reply(ADMIN.id).text
-    await harness.feed(message_update(tg_user(OWNER_ID), "/start"))  # the owner's row exists
-    await harness.feed(message_update(ADMIN, f"/role {OWNER_ID} user"))
-    assert "not allowed" in harness.last_reply(ADMIN.id).text
-
-
 async def test_deactivate_and_activate(harness, sessionmaker) -> None:
     await seed_people(sessionmaker)
     await harness.feed(message_update(ADMIN, "/deactivate @petrov"))
@@ -115,7 +105,7 @@ async def test_help_lists_the_commands_of_the_role(harness, sessionmaker) -> Non
 async def test_lang_switches_the_interface(harness, sessionmaker) -> None:
     await seed_people(sessionmaker)
     await harness.feed(message_update(tg_user(3000), "/lang"))
-    assert [t for t, _ in buttons(harness.last_reply(3000))] == ["Русский", "English"]
+    assert [t for t, _ in buttons(harness.last_reply(3000))] == ["Русский", "• English"]
     await harness.feed(callback_update(tg_user(3000), LanguagePick(code="ru").pack()))
     async with sessionmaker() as session:
         user = (await session.execute(select(User).where(User.telegram_id == 3000))).scalar_one()

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import asyncio
 
+from aiogram.methods import SetMyCommands
 from sqlalchemy import select
 
-from bot.callbacks import BranchPage, BranchPick, DialogNav, RegistrationDecision
+from bot.callbacks import (
+    BranchPage,
+    BranchPick,
+    CategoriesSave,
+    DialogNav,
+    RegistrationDecision,
+    RegistrationShow,
+    RolePick,
+)
+from bot.notifications import create_renderers
 from bot.states import Registration
 from database.enums import Role, UserStatus
-from database.models import OutboxMessage, User
+from database.models import Category, OutboxMessage, User
 from tests import factories
 from tests.bot_harness import buttons
 from tests.conftest import OWNER_ID
@@ -115,14 +125,20 @@ async def test_owner_approves_and_second_admin_is_told(harness, sessionmaker) ->
     owner = tg_user(OWNER_ID, "Owner")
     await harness.feed(message_update(owner, "/start"))  # owners need no approval
 
-    approve = RegistrationDecision(user_id=pending.id, approve=True).pack()
+    approve = RolePick(user_id=pending.id, role="user", approve=True).pack()  # Approve as user
     await harness.feed(callback_update(owner, approve))
-    assert "approved" in harness.last_reply(OWNER_ID).text
+    assert harness.last_reply(OWNER_ID).text == (
+        "Registration of Петров Пётр approved by Owner.\nRole: User"
+    )
     assert (await db_user(sessionmaker, NEWCOMER.id)).status == UserStatus.APPROVED
 
-    reject = RegistrationDecision(user_id=pending.id, approve=False).pack()
-    await harness.feed(callback_update(tg_user(admin.telegram_id), reject))
-    assert "already decided" in harness.last_reply(admin.telegram_id).text
+    for late in (
+        RegistrationDecision(user_id=pending.id, approve=False),
+        RegistrationDecision(user_id=pending.id, approve=True),
+        RolePick(user_id=pending.id, role="executor", approve=True),
+    ):
+        await harness.feed(callback_update(tg_user(admin.telegram_id), late.pack()))
+        assert "already decided" in harness.last_reply(admin.telegram_id).text
     assert (await db_user(sessionmaker, NEWCOMER.id)).status == UserStatus.APPROVED
 
     async with sessionmaker() as session:
@@ -151,6 +167,133 @@ async def test_forged_approval_by_a_plain_user_changes_nothing(harness, sessionm
     # A forged callback that matches no handler is refused too, never ignored.
     await harness.feed(callback_update(tg_user(plain.telegram_id), "regd:garbage"))
     assert "no longer valid" in harness.callback_answer().text
+
+
+async def test_approval_offers_the_role_and_an_executors_categories(
+    harness, sessionmaker, i18n, settings
+) -> None:
+    """Seen: approving a registration offered no role or category."""
+    async with sessionmaker() as session:
+        branch = await factories.branch(session, "Филиал «Юг»")
+        for code, kind, name_ru, name_en in (
+            ("cartridges", "order", "Картриджи", "Cartridges"),
+            ("it", "ticket", "IT-помощь", "IT help"),
+        ):
+            row = await factories.category(session, code, kind=kind)
+            row.name_ru, row.name_en = name_ru, name_en
+        await session.commit()
+    await harness.feed(message_update(tg_user(OWNER_ID, "Owner"), "/start"))
+    await harness.feed(message_update(NEWCOMER, "/start"))
+    await harness.feed(message_update(NEWCOMER, "Петров Пётр"))
+    await harness.feed(
+        callback_update(NEWCOMER, BranchPick(dialog="reg", branch_id=branch.id).pack())
+    )
+    owner = tg_user(OWNER_ID, "Owner")
+    pending = await db_user(sessionmaker, NEWCOMER.id)
+    async with sessionmaker() as session:
+        row = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.template == "registration.request")
+        )
+        cartridges = await session.scalar(select(Category.id).where(Category.code == "cartridges"))
+    registry = create_renderers(i18n, settings.tz)
+    request = await registry.render(row.template, row.payload, None)
+    labels = [b.text for line in request.reply_markup.inline_keyboard for b in line]
+    assert labels == ["Approve", "Approve as user", "Reject"]
+
+    approve = request.reply_markup.inline_keyboard[0][0].callback_data
+    await harness.feed(callback_update(owner, approve))
+    reply = harness.last_reply(OWNER_ID)
+    assert reply.text.startswith(
+        "New registration request:\nПетров Пётр (@petrov), Telegram ID 5000\n"
+        "Branch: Филиал «Юг»\n\nChoose the role:\nUser — files requests"
+    )
+    assert [t for t, _ in buttons(reply)] == [
+        "User",
+        "Executor",
+        "Supervisor",
+        "Administrator",
+        "« Back",
+    ]  # no Cancel: it would wipe the request from the chat
+    await harness.feed(callback_update(owner, RegistrationShow(user_id=pending.id).pack()))
+    assert [t for t, _ in buttons(harness.last_reply(OWNER_ID))] == labels
+    await harness.feed(callback_update(owner, approve))
+    executor = RolePick(user_id=pending.id, role="executor", approve=True).pack()
+    await harness.feed(callback_update(owner, executor))
+    reply = harness.last_reply(OWNER_ID)
+    assert "Tick the categories" in reply.text
+    assert [t for t, _ in buttons(reply)] == [
+        "▫️ Cartridges",
+        "▫️ IT help",
+        "Save: Executor",
+        "« Back",
+    ]
+    assert (await db_user(sessionmaker, NEWCOMER.id)).status == UserStatus.PENDING
+    toggle = next(data for text, data in buttons(reply) if text == "▫️ Cartridges")
+    await harness.feed(callback_update(owner, toggle))
+    await harness.feed(
+        callback_update(owner, CategoriesSave(user_id=pending.id, approve=True).pack())
+    )
+    assert harness.last_reply(OWNER_ID).text == (
+        "Registration of Петров Пётр approved by Owner.\nRole: Storekeeper\nCategories: Cartridges"
+    )
+    menus = harness.bot.calls_of(SetMyCommands)
+    assert menus and menus[-1].scope.chat_id == NEWCOMER.id
+
+    user = await db_user(sessionmaker, NEWCOMER.id)
+    assert (user.status, user.role) == (UserStatus.APPROVED, Role.EXECUTOR)
+    async with sessionmaker() as session:
+        served = await session.scalars(
+            select(Category.id).join(User.categories).where(User.id == user.id)
+        )
+        assert list(served) == [cartridges]
+        note = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.template == "registration.approved")
+        )
+    user.language = "ru"  # the newcomer is told in their language
+    welcome = await registry.render(note.template, note.payload, user)
+    assert welcome.text == (
+        "Ваша заявка на регистрацию одобрена. Добро пожаловать! Список команд: /help\n"
+        "Роль: Кладовщик\nКатегории: Картриджи"
+    )
+
+
+async def test_forged_approval_buttons_change_nothing(harness, sessionmaker) -> None:
+    async with sessionmaker() as session:
+        admin = await factories.user(session, 2000, role=Role.ADMIN)
+        supervisor = await factories.user(session, 2001, role=Role.SUPERVISOR)
+        pending = await factories.user(session, NEWCOMER.id, status=UserStatus.PENDING)
+        await session.commit()
+    huge = 10**30
+    for forged in (
+        RolePick(user_id=pending.id, role="executor", approve=True),
+        RegistrationDecision(user_id=pending.id, approve=True),
+        RegistrationShow(user_id=pending.id),
+    ):
+        await harness.feed(callback_update(tg_user(supervisor.telegram_id), forged.pack()))
+        assert "not allowed" in harness.callback_answer().text
+    for role in ("owner", "god"):
+        forged = RolePick(user_id=pending.id, role=role, approve=True)
+        await harness.feed(callback_update(tg_user(admin.telegram_id), forged.pack()))
+        assert "not allowed" in harness.callback_answer().text
+    for forged in (
+        RolePick(user_id=huge, role="user", approve=True),
+        RegistrationDecision(user_id=huge, approve=False),
+        RegistrationDecision(user_id=-5, approve=True),
+        CategoriesSave(user_id=pending.id, approve=True),  # no category step open
+    ):
+        await harness.feed(callback_update(tg_user(admin.telegram_id), forged.pack()))
+        answer = harness.callback_answer().text
+        assert "no longer exists" in answer or "no longer valid" in answer, forged
+    # Approving a registration goes through the request, not through /role's buttons.
+    await harness.feed(
+        callback_update(
+            tg_user(admin.telegram_id),
+            RolePick(user_id=pending.id, role="executor", approve=False).pack(),
+        )
+    )
+    assert "not allowed" in harness.callback_answer().text
+    user = await db_user(sessionmaker, NEWCOMER.id)
+    assert (user.status, user.role) == (UserStatus.PENDING, Role.USER)
 
 
 async def test_deactivated_user_gets_one_polite_line(harness, sessionmaker) -> None:

@@ -13,7 +13,14 @@ import pytest
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from sqlalchemy import select, update
 
-from bot.keyboards.requests import CardAction, RequestAct, RequestOpen
+from bot.keyboards.requests import (
+    CardAction,
+    ClosingDialog,
+    ClosingMove,
+    ClosingNav,
+    RequestAct,
+    RequestOpen,
+)
 from bot.keyboards.tickets import TicketCategory, TicketConfirm, TicketPriority, TicketStep
 from bot.outbox import RendererRegistry
 from bot.request_notifications import register_request_templates
@@ -214,15 +221,18 @@ async def test_the_deadline_follows_the_request(harness, sessionmaker) -> None:
     assert f"Срок: выполнить до {local_time(taken.resolve_due_at, MSK)}" in card
     assert "взять в работу" not in card and "Исполнитель: Техников Т." in card
 
-    # Resolved and confirmed: closed, no deadline any more.
-    for user, action in (
-        (TECH, CardAction.START),
-        (TECH, CardAction.DONE),
-        (REQUESTER, CardAction.CONFIRM),
+    # Resolved (without a note) and confirmed: closed, no deadline any more.
+    def press(action: CardAction) -> str:
+        return RequestAct(action=action, request_id=request.id).pack()
+
+    skip = ClosingNav(dialog=ClosingDialog.RESOLVE, request_id=request.id, move=ClosingMove.SKIP)
+    for user, data in (
+        (TECH, press(CardAction.START)),
+        (TECH, press(CardAction.DONE)),
+        (TECH, skip.pack()),
+        (REQUESTER, press(CardAction.CONFIRM)),
     ):
-        await harness.feed(
-            callback_update(user, RequestAct(action=action, request_id=request.id).pack())
-        )
+        await harness.feed(callback_update(user, data))
         assert not harness.bot.calls_of(AnswerCallbackQuery)[-1].show_alert
     card = plain(await view(harness, REQUESTER, request.id))
     assert f"Заявка {request.number} — закрыта" in card and "Срок" not in card

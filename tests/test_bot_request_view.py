@@ -12,6 +12,9 @@ from sqlalchemy import select, update
 
 from bot.keyboards.requests import (
     CardAction,
+    ClosingDialog,
+    ClosingMove,
+    ClosingNav,
     RequestAct,
     RequestFiles,
     RequestOpen,
@@ -337,8 +340,11 @@ async def test_question_from_the_card_and_the_waiting_card(harness, sessionmaker
 
 
 async def resolve(harness, sessionmaker, renderers, rid: int) -> dict[str, str]:
-    """TECH marks the ticket resolved; the buttons of the requester's notification."""
+    """TECH marks the ticket resolved (skipping the note); the buttons of the requester's
+    notification."""
     await harness.feed(callback_update(TECH, act(CardAction.DONE, rid)))
+    skip = ClosingNav(dialog=ClosingDialog.RESOLVE, request_id=rid, move=ClosingMove.SKIP)
+    await harness.feed(callback_update(TECH, skip.pack()))
     assert (await load(sessionmaker, rid)).status == RequestStatus.DONE
     rows = [r for r in await queued(sessionmaker, REQUESTER.id) if r.template == "request.status"]
     rendered = await renderers.render("request.status", rows[-1].payload, None)
@@ -365,10 +371,12 @@ async def test_requester_reopens_a_resolved_ticket_from_the_notification(
     assert labels(card) == ["Confirm resolution", "Reopen", "Reply", "Attachments (2)"]
 
     await harness.feed(callback_update(REQUESTER, notification["Reopen"]))
+    assert "Why are you reopening request" in harness.last_reply(REQUESTER.id).text
+    await harness.feed(message_update(REQUESTER, "Снова не печатает"))
     request = await load(sessionmaker, rid)
     assert request.status == RequestStatus.IN_PROGRESS and request.done_at is None
-    assert "in progress" in harness.callback_answer().text
-    assert "— in progress" in harness.last_reply(REQUESTER.id).text
+    assert "— in progress" in harness.bot.calls_of(EditMessageText)[0].text
+    assert "has been reopened" in harness.last_reply(REQUESTER.id).text
 
 
 async def test_reopen_after_the_window_is_refused_with_a_reason(

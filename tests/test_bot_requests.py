@@ -6,10 +6,12 @@ import pytest
 from aiogram.methods import EditMessageText, SendMessage
 from sqlalchemy import func, select
 
+from bot.keyboards.request_lists import RequestListOpen
 from bot.keyboards.requests import (
     AssignPick,
     CardAction,
     IssueAnyway,
+    IssueAvailable,
     ListScope,
     RejectNav,
     RequestAct,
@@ -208,8 +210,8 @@ async def test_start_issue_and_confirm_receipt(harness, sessionmaker, renderers)
     assert notes[-1].payload["can_confirm"] is True
     rendered = await renderers.render("request.status", notes[-1].payload, None)
     assert "Please confirm receipt" in rendered.text
-    (confirm,) = [b for row in rendered.reply_markup.inline_keyboard for b in row]
-    assert confirm.text == "Confirm receipt"
+    confirm, report = [b for row in rendered.reply_markup.inline_keyboard for b in row]
+    assert (confirm.text, report.text) == ("Confirm receipt", "Not all / wrong items")
 
     # The requester presses the button of the notification.
     await harness.feed(callback_update(REQUESTER, confirm.callback_data))
@@ -233,6 +235,7 @@ async def test_shortage_asks_before_issuing_anyway(harness, sessionmaker) -> Non
     assert "Not enough stock to issue request" in card.text
     assert f"• {SHORT_MODEL}: requested 20, in stock 6" in card.text
     assert buttons(card) == [
+        ("Issue what is there", IssueAvailable(request_id=rid).pack()),
         ("Issue anyway", IssueAnyway(request_id=rid).pack()),
         ("Cancel", RequestOpen(request_id=rid, edit=True).pack()),
     ]
@@ -408,47 +411,47 @@ async def test_lists_with_paging_and_switch(harness, sessionmaker) -> None:
     await harness.feed(callback_update(REQUESTER, act(CardAction.CANCEL, ids[0])))
     await harness.feed(callback_update(KEEPER, act(CardAction.TAKE, ids[1])))
 
+    def listed(call) -> list[int]:
+        return [RequestListOpen.unpack(d).request_id for _, d in buttons(call) if d[:4] == "rlo:"]
+
     await harness.feed(message_update(REQUESTER, "My requests"))
     reply = harness.last_reply(REQUESTER.id)
     assert isinstance(reply, SendMessage)
     assert "My requests</b> — active (page 1 of 2)" in reply.text
-    opened = [RequestOpen.unpack(d).request_id for _, d in buttons(reply) if d.startswith("rqo")]
-    assert opened == ids[6:1:-1]  # newest first, 5 a page
-    assert labels(reply)[-2:] == ["Next ›", "Closed requests"]
+    assert listed(reply) == ids[6:1:-1]  # newest first, 5 a page
+    assert labels(reply) == ["1", "2", "3", "4", "5", "Next ›", "Closed requests"]
 
     await harness.feed(
         callback_update(REQUESTER, RequestList(scope=ListScope.MINE, active=True, page=1).pack())
     )
     page2 = edited(harness, REQUESTER.id)
-    assert [RequestOpen.unpack(d).request_id for _, d in buttons(page2) if d.startswith("rqo")] == [
-        ids[1]
-    ]
-    assert numbers[ids[1]] in page2.text and "accepted" in page2.text
+    assert listed(page2) == [ids[1]]
+    assert f"<b>1.</b> {numbers[ids[1]]} · accepted — {ISSUE_MODEL} × 1" in page2.text
     assert "‹ Previous" in labels(page2)
 
     await harness.feed(
         callback_update(REQUESTER, RequestList(scope=ListScope.MINE, active=False).pack())
     )
     closed = edited(harness, REQUESTER.id)
-    assert "— closed" in closed.text and numbers[ids[0]] in closed.text
-    assert labels(closed) == [f"{numbers[ids[0]]} · cancelled", "Active requests"]
+    assert "— closed" in closed.text and f"{numbers[ids[0]]} · cancelled" in closed.text
+    assert labels(closed) == ["1", "Active requests"]
 
-    # Opening a request from the list sends its card.
-    await harness.feed(callback_update(REQUESTER, RequestOpen(request_id=ids[6]).pack()))
-    card = harness.last_reply(REQUESTER.id)
-    assert isinstance(card, SendMessage) and numbers[ids[6]] in card.text
+    # Opening a request from the list shows its card in place of the list.
+    opening = RequestListOpen(request_id=ids[6], scope=ListScope.MINE)
+    await harness.feed(callback_update(REQUESTER, opening.pack()))
+    card = edited(harness, REQUESTER.id)
+    assert numbers[ids[6]] in card.text and labels(card)[-1] == "« Back to the list"
 
     # Storekeepers: the queue of untaken requests, and /my with what they took.
     await harness.feed(message_update(KEEPER, "/queue"))
     queue = harness.last_reply(KEEPER.id)
-    queued = [RequestOpen.unpack(d).request_id for _, d in buttons(queue) if d.startswith("rqo")]
-    assert queued == ids[6:1:-1] and "page 1 of 1" not in queue.text
+    assert listed(queue) == ids[6:1:-1] and "page 1 of 1" not in queue.text
     await harness.feed(message_update(KEEPER, "Queue"))
     assert harness.last_reply(KEEPER.id).text == queue.text
     for text in ("/my", "My work"):
         await harness.feed(message_update(KEEPER, text))
         mine = harness.last_reply(KEEPER.id)
-        assert [d for _, d in buttons(mine)] == [RequestOpen(request_id=ids[1]).pack()]
+        assert listed(mine) == [ids[1]] and labels(mine) == ["1"]
     await harness.feed(message_update(KEEPER2, "/my"))
     assert "no requests in work" in harness.last_reply(KEEPER2.id).text
     await harness.feed(message_update(TECHNICIAN, "/queue"))

@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from aiogram.methods import EditMessageText, SendMessage
 
-from bot.keyboards.requests import RequestOpen
-from bot.keyboards.ticket_list import TicketList
+from bot.keyboards.ticket_list import TicketList, TicketListOpen
 from database.enums import Priority, RequestKind, RequestStatus, Role
 from database.models import Request
 from database.repositories import requests as requests_repo
@@ -24,13 +23,13 @@ S = RequestStatus
 P = Priority
 
 FILTERS = [
-    "• All",
+    "• All statuses",
     "New",
     "Accepted",
     "In progress",
     "Waiting",
-    "Resolved",
-    "• All",
+    "Resolved / issued",
+    "• All priorities",
     "Low",
     "Normal",
     "High",
@@ -66,11 +65,11 @@ async def setup(sessionmaker, tickets: list[dict]) -> list[int]:
 
 
 def opened(call) -> list[int]:
-    return [RequestOpen.unpack(d).request_id for _, d in buttons(call) if d.startswith("rqo")]
+    return [TicketListOpen.unpack(d).request_id for _, d in buttons(call) if d.startswith("tlo")]
 
 
 def labels(call) -> list[str]:
-    return [text for text, data in buttons(call) if not data.startswith("rqo")]
+    return [text for text, data in buttons(call) if not data.startswith("tlo")]
 
 
 def edited(harness, chat_id: int) -> EditMessageText:
@@ -94,31 +93,30 @@ async def test_the_list_shows_lines_buttons_and_filters(harness, sessionmaker) -
     reply = harness.last_reply(TECH.id)
     assert isinstance(reply, SendMessage)
     lines = reply.text.split("\n")
-    assert lines[:4] == [
-        "<b>Open tickets</b>",
-        "Status: All. Priority: All.",
-        "Page 1 of 2",
+    assert lines[:5] == [
+        "<b>Open requests</b> (page 1 of 2)",
+        "Orders and tickets that are not closed yet, critical first, then the oldest.",
+        "Your categories: repair.",
+        "Filter: All statuses · All priorities",
         "",
     ]
-    assert lines[4] == (
-        "Т-2026-000002 · critical · accepted · 02.03.2026 12:02 — Тема 2 · assignee: Техников Т."
+    assert lines[5] == (
+        "<b>1.</b> Т-2026-000002 · accepted · <b>critical</b> — Тема 2 · assignee: Техников Т."
     )
     # The subject is shown literally, escaped; a long one is shortened.
-    assert lines[5] == (
-        "Т-2026-000001 · normal · new · 02.03.2026 12:01 — "
-        "Не печатает &lt;b&gt;принтер&lt;/b&gt; &amp; сканер"
+    assert lines[6] == (
+        "<b>2.</b> Т-2026-000001 · new — Не печатает &lt;b&gt;принтер&lt;/b&gt; &amp; сканер"
     )
-    assert lines[6].startswith("Т-2026-000003 · normal · new · 02.03.2026 12:03 — Очень")
-    assert lines[6].endswith("x…") and len(lines) == 9
+    assert lines[7].startswith("<b>3.</b> Т-2026-000003 · new — Очень")
+    assert lines[7].endswith("x…") and len(lines) == 10
     assert opened(reply) == [ids[1], ids[0], ids[2], ids[3], ids[4]]
-    assert buttons(reply)[0][0] == "Т-2026-000002 · critical · Тема 2"
+    assert [text for text, _ in buttons(reply)][:5] == ["1", "2", "3", "4", "5"]
     assert labels(reply) == [*FILTERS, "Next ›"]
 
-    # A ticket's button opens its card.
-    await harness.feed(callback_update(TECH, RequestOpen(request_id=ids[0]).pack()))
-    card = harness.last_reply(TECH.id)
-    assert isinstance(card, SendMessage) and "Т-2026-000001" in card.text
-    assert "&lt;b&gt;принтер" in card.text
+    # A line's button opens its card in place of the list.
+    await harness.feed(callback_update(TECH, buttons(reply)[1][1]))
+    card = edited(harness, TECH.id)
+    assert "Т-2026-000001" in card.text and "&lt;b&gt;принтер" in card.text
 
 
 async def test_a_filter_press_edits_the_list(harness, sessionmaker) -> None:
@@ -134,16 +132,16 @@ async def test_a_filter_press_edits_the_list(harness, sessionmaker) -> None:
 
     await harness.feed(callback_update(TECH, TicketList(priority="high").pack()))
     reply = edited(harness, TECH.id)
-    assert "Status: All. Priority: High." in reply.text and "Page 1 of 1" in reply.text
+    assert "Filter: All statuses · High" in reply.text and "page 1" not in reply.text
     assert opened(reply) == [ids[0], ids[1]]
     assert labels(reply) == [
-        "• All",
+        "• All statuses",
         "New",
         "Accepted",
         "In progress",
         "Waiting",
-        "Resolved",
-        "All",
+        "Resolved / issued",
+        "All priorities",
         "Low",
         "Normal",
         "• High",
@@ -156,11 +154,11 @@ async def test_a_filter_press_edits_the_list(harness, sessionmaker) -> None:
     assert TicketList.unpack(waiting) == TicketList(status="waiting", priority="high")
     await harness.feed(callback_update(TECH, waiting))
     reply = edited(harness, TECH.id)
-    assert "Status: Waiting. Priority: High." in reply.text and opened(reply) == [ids[1]]
+    assert "Filter: Waiting · High" in reply.text and opened(reply) == [ids[1]]
 
     await harness.feed(callback_update(TECH, TicketList(status="done").pack()))
     reply = edited(harness, TECH.id)
-    assert "No open tickets match these filters." in reply.text and opened(reply) == []
+    assert "No open requests match these filters." in reply.text and opened(reply) == []
 
 
 async def test_paging_and_a_page_past_the_end(harness, sessionmaker) -> None:
@@ -168,14 +166,14 @@ async def test_paging_and_a_page_past_the_end(harness, sessionmaker) -> None:
 
     await harness.feed(callback_update(TECH, TicketList(page=1).pack()))
     reply = edited(harness, TECH.id)
-    assert "Page 2 of 2" in reply.text and opened(reply) == ids[5:]
+    assert "(page 2 of 2)" in reply.text and opened(reply) == ids[5:]
     assert labels(reply)[-1] == "‹ Previous"
     previous = dict(buttons(reply))["‹ Previous"]
     assert TicketList.unpack(previous).page == 0
 
     await harness.feed(callback_update(TECH, TicketList(page=10**9).pack()))
     reply = edited(harness, TECH.id)
-    assert "Page 2 of 2" in reply.text and opened(reply) == ids[5:]
+    assert "(page 2 of 2)" in reply.text and opened(reply) == ids[5:]
 
 
 async def test_forged_filters_change_nothing_and_are_answered(harness, sessionmaker) -> None:
@@ -203,13 +201,14 @@ async def test_arguments_set_the_filters(harness, sessionmaker) -> None:
         ],
     )
     cases = {
-        "/tickets critical": ("Status: All. Priority: Critical.", ids[:2]),
-        "/tickets critical new": ("Status: New. Priority: Critical.", ids[:1]),
-        "/tickets  New   CRITICAL": ("Status: New. Priority: Critical.", ids[:1]),
-        "/tickets в работе": ("Status: In progress. Priority: All.", ids[1:2]),
-        "/tickets критический в работе": ("Status: In progress. Priority: Critical.", ids[1:2]),
-        "/tickets решённые высокий": ("Status: Resolved. Priority: High.", ids[2:]),
-        "/tickets waiting": ("Status: Waiting. Priority: All.", []),
+        "/tickets critical": ("Filter: All statuses · Critical", ids[:2]),
+        "/tickets critical new": ("Filter: New · Critical", ids[:1]),
+        "/tickets  New   CRITICAL": ("Filter: New · Critical", ids[:1]),
+        "/tickets в работе": ("Filter: In progress · All priorities", ids[1:2]),
+        "/tickets критический в работе": ("Filter: In progress · Critical", ids[1:2]),
+        "/tickets решённые высокий": ("Filter: Resolved / issued · High", ids[2:]),
+        "/tickets выданные": ("Filter: Resolved / issued · All priorities", ids[2:]),
+        "/tickets waiting": ("Filter: Waiting · All priorities", []),
     }
     for command, (filters, expected) in cases.items():
         await harness.feed(message_update(TECH, command))
@@ -250,5 +249,5 @@ async def test_no_tickets(harness, sessionmaker) -> None:
     await setup(sessionmaker, [])
     await harness.feed(message_update(TECH, "/tickets"))
     reply = harness.last_reply(TECH.id)
-    assert "No open tickets." in reply.text and "Page 1 of 1" in reply.text
+    assert "No open requests." in reply.text and "page 1" not in reply.text
     assert labels(reply) == FILTERS

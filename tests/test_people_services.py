@@ -167,27 +167,102 @@ async def test_invites_are_for_admins_and_never_above_own_role(session) -> None:
 
 
 async def test_roles_and_categories(session) -> None:
-    await factories.category(session, "cartridges", kind="order")
-    await factories.category(session, "it")
+    cartridges = await factories.category(session, "cartridges", kind="order")
+    it = await factories.category(session, "it")
     admin = await factories.user(session, 2000, role=Role.ADMIN)
     target = await factories.user(session, 3000, username="Petrov")
     actor = Actor.build(2000, admin, frozenset({OWNER}))
+    owners = frozenset({OWNER})
 
     found = await users.find(session, "@petrov")
     assert found is not None and found.id == target.id
-    await users.set_role(
-        session, actor, target, Role.EXECUTOR, ["cartridges", "it"], owner_ids=frozenset({OWNER})
+    assert await users.find(session, str(10**30)) is None
+    change = await users.set_role(
+        session, actor, target, Role.EXECUTOR, [it.id, cartridges.id], owner_ids=owners
     )
-    assert target.role == Role.EXECUTOR
-    assert sorted(c.code for c in target.categories) == ["cartridges", "it"]
+    assert change.changed and target.role == Role.EXECUTOR
+    assert [c.code for c in change.categories] == ["cartridges", "it"]
     rows = await outbox(session, "user.role_changed")
     assert [r.chat_id for r in rows] == [3000]
-    assert rows[0].payload == {"role": "executor", "categories": ["cartridges", "it"]}
+    assert rows[0].payload == {
+        "role": "executor",
+        "categories": [
+            {"code": "cartridges", "kind": "order", "ru": "cartridges", "en": "cartridges"},
+            {"code": "it", "kind": "ticket", "ru": "it", "en": "it"},
+        ],
+        "removed": [],
+    }
 
+    for bad in ([999_999], [10**30], [0]):
+        with pytest.raises(NotFound):
+            await users.set_role(session, actor, target, Role.EXECUTOR, bad, owner_ids=owners)
+    it.is_active = False  # a category switched off can no longer be given
     with pytest.raises(NotFound):
-        await users.set_role(
-            session, actor, target, Role.EXECUTOR, ["nope"], owner_ids=frozenset({OWNER})
+        await users.set_role(session, actor, target, Role.EXECUTOR, [it.id], owner_ids=owners)
+
+    # Supervisor keeps the categories unless told; a plain user serves none.
+    change = await users.set_role(session, actor, target, Role.SUPERVISOR, None, owner_ids=owners)
+    assert [c.code for c in change.categories] == ["cartridges", "it"] and not change.removed
+    change = await users.set_role(session, actor, target, Role.USER, None, owner_ids=owners)
+    assert change.categories == [] and [c.code for c in change.removed] == ["cartridges", "it"]
+    assert await users.served(session, target) == []
+    again = await users.set_role(session, actor, target, Role.USER, None, owner_ids=owners)
+    assert not again.changed
+    assert len(await outbox(session, "user.role_changed")) == 3
+    assert (await audit_actions(session)).count("user.role_changed") == 3
+
+
+async def test_people_page_lists_whom_the_actor_may_change(session) -> None:
+    admin = await factories.user(session, 2000, role=Role.ADMIN, full_name="Админов")
+    await factories.user(session, OWNER, role=Role.OWNER, full_name="Владелец")
+    await factories.user(session, 3000, full_name="Петров Пётр", username="petrov")
+    await factories.user(session, 3001, role=Role.SUPERVISOR, full_name="Сидорова Анна")
+    await factories.user(session, 3002, status=UserStatus.PENDING, full_name="Петрова Ждущая")
+    owners = frozenset({OWNER})
+
+    def names(page) -> list[str]:
+        return [p.user.full_name for p in page.people]
+
+    by_admin = Actor.build(2000, admin, owners)
+    page = await users.people_page(
+        session, by_admin, search="", page=0, per_page=8, owner_ids=owners
+    )
+    assert names(page) == ["Петров Пётр", "Сидорова Анна"]
+    by_owner = Actor.build(OWNER, None, owners)
+    page = await users.people_page(
+        session, by_owner, search="", page=5, per_page=2, owner_ids=owners
+    )
+    assert (names(page), page.page, page.total) == (["Сидорова Анна"], 1, 3)
+    for search in ("пЕтРоВ", "@PETR", "petrov"):
+        page = await users.people_page(
+            session, by_admin, search=search, page=0, per_page=8, owner_ids=owners
         )
+        assert names(page) == ["Петров Пётр"], search
+
+
+async def test_approval_gives_the_role_and_categories(session) -> None:
+    cartridges = await factories.category(session, "cartridges", kind="order")
+    admin = await factories.user(session, 2000, role=Role.ADMIN)
+    pending = await factories.user(session, 3000, status=UserStatus.PENDING)
+    actor = Actor.build(2000, admin, frozenset())
+    with pytest.raises(PermissionDenied):
+        await registration.decide(session, actor, pending.id, approve=True, role=Role.OWNER)
+    with pytest.raises(NotFound):
+        await registration.decide(
+            session, actor, pending.id, approve=True, role=Role.EXECUTOR, category_ids=[10**30]
+        )
+    assert pending.status == UserStatus.PENDING
+    with pytest.raises(NotFound):
+        await registration.decide(session, actor, 10**30, approve=True)
+
+    result = await registration.decide(
+        session, actor, pending.id, approve=True, role=Role.EXECUTOR, category_ids=[cartridges.id]
+    )
+    assert result.decision is Decision.APPROVED
+    assert (result.user.role, [c.code for c in result.categories]) == ("executor", ["cartridges"])
+    [note] = await outbox(session, "registration.approved")
+    assert note.payload["role"] == "executor"
+    assert [c["code"] for c in note.payload["categories"]] == ["cartridges"]
 
 
 async def test_owners_and_peers_cannot_be_demoted(session) -> None:

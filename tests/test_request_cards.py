@@ -13,10 +13,15 @@ from aiogram.methods import SendDocument, SendMessage, SendPhoto
 from aiogram.types import InlineKeyboardMarkup
 
 from bot.cards import DESCRIPTION_MAX, TEXT_LIMIT, Viewer, card_markup, card_text, render_card
+from bot.keyboards.request_lists import RequestListOpen
 from bot.keyboards.requests import (
     AssignPick,
     CardAction,
+    ClosingDialog,
+    ClosingMove,
+    ClosingNav,
     IssueAnyway,
+    IssueAvailable,
     ListScope,
     RejectNav,
     RequestAct,
@@ -26,6 +31,7 @@ from bot.keyboards.requests import (
     RequestThread,
 )
 from bot.keyboards.thread import ThreadReply
+from bot.keyboards.ticket_list import TicketListOpen
 from bot.outbox import RendererRegistry, build_calls
 from bot.request_notifications import register_request_templates
 from bot.screens import utf16_len
@@ -186,9 +192,17 @@ def test_callback_data_fits_64_bytes() -> None:
         *(RequestAct(action=a, request_id=BIG).pack() for a in CardAction),
         RequestOpen(request_id=BIG, edit=True).pack(),
         *(RequestList(scope=s, active=False, page=BIG).pack() for s in ListScope),
+        *(RequestListOpen(request_id=BIG, scope=s, page=BIG).pack() for s in ListScope),
+        TicketListOpen(request_id=BIG, status="in_progress", priority="critical", page=BIG).pack(),
         AssignPick(request_id=BIG, user_id=BIG).pack(),
         IssueAnyway(request_id=BIG).pack(),
+        IssueAvailable(request_id=BIG).pack(),
         RejectNav(request_id=BIG, action="cancel").pack(),
+        *(
+            ClosingNav(dialog=d, request_id=BIG, move=m).pack()
+            for d in ClosingDialog
+            for m in ClosingMove
+        ),
     ]
     assert all(len(p.encode()) <= 64 for p in packed), packed
     assert RequestAct.unpack("rq:take:5") == RequestAct(action=CardAction.TAKE, request_id=5)
@@ -245,9 +259,13 @@ async def test_assigned_template_gives_the_assignee_the_handler_buttons(registry
 
 async def test_reopened_template_gives_the_assignee_the_card_back(registry) -> None:
     view = ticket_view(status="in_progress", assignee="Иванов И.")
-    message = await render(registry, "request.reopened", {"view": view})
+    payload = {"view": view, "reason": "снова <b>не</b> печатает"}
+    message = await render(registry, "request.reopened", payload)
     await deliver(MockedBot(), message)
-    assert "The requester has reopened this request." in message.text
+    plain, _ = parse_html(message.text)
+    assert plain.endswith(
+        "The requester has reopened this request. Reason: снова <b>не</b> печатает"
+    )
     assert "Т-2026-000007" in message.text
     assert labels(message.reply_markup) == [
         "Mark resolved",
@@ -284,13 +302,13 @@ async def test_photo_template(registry) -> None:
         ("take", "accepted", {}, "Request К-2026-000007 has been taken: Иванов <И.>"),
         ("assign", "accepted", {}, "Request К-2026-000007 has been assigned to Иванов <И.>"),
         ("start", "in_progress", {}, "Request К-2026-000007 is being collected: Иванов <И.>"),
+        ("done", "done", {"can_confirm": True}, "Request К-2026-000007 has been issued."),
         (
-            "done",
-            "done",
-            {"can_confirm": True},
-            "Request К-2026-000007 has been issued. Please confirm receipt.",
+            "auto_close",
+            "closed",
+            {"days": 4},
+            "Request К-2026-000007 has closed by itself: receipt was not confirmed within 4 days.",
         ),
-        ("auto_close", "closed", {}, "Request К-2026-000007 is closed."),
         (
             "reject",
             "rejected",
@@ -317,8 +335,8 @@ async def test_status_template(registry, action, status, extra, expected) -> Non
     plain, _ = parse_html(message.text)
     assert plain.splitlines() == [expected, "Details: /view_7"]
     if action == "done":
-        assert labels(message.reply_markup) == ["Confirm receipt"]
-        assert actions(message.reply_markup) == [CardAction.CONFIRM]
+        assert labels(message.reply_markup) == ["Confirm receipt", "Not all / wrong items"]
+        assert actions(message.reply_markup) == [CardAction.CONFIRM, CardAction.DISPUTE]
     else:
         assert message.reply_markup is None
 
@@ -336,6 +354,8 @@ async def test_low_stock_template(registry) -> None:
 def test_all_templates_are_registered(registry) -> None:
     assert registry.templates() == [
         "request.assigned",
+        "request.confirmed",
+        "request.disputed",
         "request.document",
         "request.message",
         "request.new",
@@ -445,29 +465,106 @@ def test_the_time_of_resolution_is_shown(en) -> None:
     assert "Resolved" not in render_card(reopened)
 
 
-async def test_resolved_ticket_status_offers_confirm_and_reopen(
-    registry, auto_close_in_5_days
-) -> None:
-    payload = {
-        "request_id": 7,
-        "number": "Т-2026-000007",
-        "kind": "ticket",
-        "status": "done",
-        "action": "done",
-        "assignee": "Иванов И.",
-        "reason": "",
-        "can_confirm": False,
-    }
+STATUS = {
+    "request_id": 7,
+    "number": "Т-2026-000007",
+    "kind": "ticket",
+    "status": "done",
+    "action": "done",
+    "assignee": "Иванов И.",
+    "reason": "",
+    "can_confirm": False,
+    "until": "2026-03-08T12:00:00+00:00",
+}
+
+
+async def test_resolved_ticket_status_says_what_was_done_and_until_when(registry) -> None:
+    payload = {**STATUS, "note": "Заменил <фьюзер> & {чистка}"}
     message = await render(registry, "request.status", payload)
     await deliver(MockedBot(), message)
     plain, _ = parse_html(message.text)
     assert plain.splitlines() == [
-        "Request Т-2026-000007 has been resolved. Please confirm, or press Reopen within 5 days "
-        "if the problem is still there.",
+        "Request Т-2026-000007 has been resolved.",
+        "What was done: Заменил <фьюзер> & {чистка}",
+        "Please confirm by 08.03.2026 15:00, or press Reopen if the problem is still there. "
+        "After that the request closes by itself.",
         "Details: /view_7",
     ]
     assert labels(message.reply_markup) == ["Confirm resolution", "Reopen"]
     assert actions(message.reply_markup) == [CardAction.CONFIRM, CardAction.REOPEN]
+    # without a note there is no line for it
+    plain, _ = parse_html((await render(registry, "request.status", STATUS)).text)
+    assert "What was done" not in plain
+
+
+async def test_issued_order_status_offers_confirm_and_the_report(registry) -> None:
+    payload = {**STATUS, "number": "К-2026-000007", "kind": "order", "can_confirm": True}
+    message = await render(registry, "request.status", payload)
+    await deliver(MockedBot(), message)
+    assert parse_html(message.text)[0].splitlines() == [
+        "Request К-2026-000007 has been issued.",
+        "Please confirm receipt by 08.03.2026 15:00, or press Not all / wrong items if "
+        "something is missing or wrong. After that the request closes by itself.",
+        "Details: /view_7",
+    ]
+    assert data(message.reply_markup) == [
+        RequestAct(action=CardAction.CONFIRM, request_id=7).pack(),
+        RequestAct(action=CardAction.DISPUTE, request_id=7).pack(),
+    ]
+
+
+async def test_partial_issue_and_auto_close_of_a_ticket(registry, auto_close_in_5_days) -> None:
+    payload = {
+        **STATUS,
+        "number": "К-2026-000007",
+        "kind": "order",
+        "status": "in_progress",
+        "action": "issue_part",
+        "issued": [{"model": "CF226X <26X> {x}", "quantity": 6}],
+        "remaining": [{"model": "CF226X <26X> {x}", "quantity": 14}],
+    }
+    message = await render(registry, "request.status", payload)
+    await deliver(MockedBot(), message)
+    assert parse_html(message.text)[0].splitlines() == [
+        "Part of request К-2026-000007 has been issued:",
+        "• CF226X <26X> {x} × 6",
+        "Still to issue:",
+        "• CF226X <26X> {x} × 14",
+        "The rest will be issued when it is in stock.",
+        "Details: /view_7",
+    ]
+    assert message.reply_markup is None
+    closed = {**STATUS, "status": "closed", "action": "auto_close", "days": 5}
+    message = await render(registry, "request.status", closed)
+    assert parse_html(message.text)[0].splitlines()[0] == (
+        "Request Т-2026-000007 has closed by itself: the resolution was not confirmed within "
+        "5 days."
+    )
+
+
+async def test_confirmed_and_disputed_templates_for_the_assignee(registry) -> None:
+    closed = await render(
+        registry, "request.confirmed", {"view": make_view(status="closed", assignee="Иванов")}
+    )
+    await deliver(MockedBot(), closed)
+    plain, _ = parse_html(closed.text)
+    assert "Request К-2026-000007 — closed" in plain
+    assert plain.endswith("The requester has confirmed receipt. The request is closed.")
+    assert closed.reply_markup is None
+    ticket = await render(
+        registry, "request.confirmed", {"view": ticket_view(status="closed", assignee="Иванов")}
+    )
+    assert "The requester has confirmed the resolution." in ticket.text
+
+    view = make_view(status="in_progress", assignee="Иванов")
+    disputed = await render(registry, "request.disputed", {"view": view, "reason": "нет <85A>"})
+    await deliver(MockedBot(), disputed)
+    plain, _ = parse_html(disputed.text)
+    assert plain.endswith(
+        "The requester reports that order К-2026-000007 was received incomplete or wrong: "
+        "нет <85A>\nIt is back in progress."
+    )
+    assert labels(disputed.reply_markup) == ["Issue", "Reject", "Reply", "Ask the requester"]
 
 
 def test_new_callback_data_fits_64_bytes() -> None:
@@ -475,6 +572,7 @@ def test_new_callback_data_fits_64_bytes() -> None:
         RequestThread(request_id=BIG).pack(),
         RequestFiles(request_id=BIG).pack(),
         RequestAct(action=CardAction.REOPEN, request_id=BIG).pack(),
+        RequestAct(action=CardAction.DISPUTE, request_id=BIG).pack(),
         ThreadReply(request_id=BIG, question=True).pack(),
     ]
     assert all(len(p.encode()) <= 64 for p in packed), packed

@@ -367,6 +367,144 @@ async def test_concurrent_issues_never_oversell(sessionmaker, monkeypatch) -> No
         assert sorted(statuses.values()) == [RequestStatus.ACCEPTED, RequestStatus.DONE]
 
 
+# --- issuing what is in stock, the rest later -------------------------------------------------
+
+
+async def test_partial_issue_takes_what_is_there_and_leaves_the_rest(session) -> None:
+    w = await build_world(session)
+    await set_stock(session, w, w.black, 4)
+    request = await requests_repo.add(
+        session,
+        Request(
+            number="К-2026-999998",
+            kind=RequestKind.ORDER,
+            category_id=w.cartridges.id,
+            status=RequestStatus.ACCEPTED,
+            branch_id=w.north.id,
+            author_id=w.requester.id,
+            assignee_id=w.store1.id,
+            items=[
+                RequestItem(cartridge_type_id=w.black.id, quantity=3),
+                RequestItem(cartridge_type_id=w.cyan.id, quantity=2),
+                RequestItem(cartridge_type_id=w.black.id, quantity=3),  # served after the first
+            ],
+        ),
+    )
+    with pytest.raises(InsufficientStock) as caught:
+        await done(session, w, request)
+    assert caught.value.partial  # something of it is in stock
+
+    result = await workflow.issue_available(session, act(w.store1), request.id)
+    assert result.outcome is Outcome.DONE
+    assert result.request.status == RequestStatus.IN_PROGRESS and result.request.done_at is None
+    assert result.request.started_at is not None
+    items = sorted(result.request.items, key=lambda i: i.id)
+    assert [(i.quantity, i.issued_quantity) for i in items] == [(3, 3), (2, 2), (3, 1)]
+    assert await on_hand(session, w, w.black) == 0 and await on_hand(session, w, w.cyan) == 10
+    assert [(m.delta, m.quantity_after) for m in await movements(session, "issue")] == [
+        (-3, 1),
+        (-2, 10),
+        (-1, 0),
+    ]
+    (log,) = await audits(session, "request.issue_part")
+    assert (log.before["status"], log.after["status"]) == ("accepted", "in_progress")
+    assert log.after["remaining"] == [{"model": "CF283A (83A)", "quantity": 2}]
+    assert await audits(session, "stock.override") == []
+
+    # Nothing more in stock: refused, nothing changed.
+    with pytest.raises(stock.NothingInStock):
+        await workflow.issue_available(session, act(w.store1), request.id)
+    assert len(await movements(session, "issue")) == 3
+    assert len(await audits(session, "request.issue_part")) == 1
+    # with nothing in stock, the shortage does not offer a partial issue
+    with pytest.raises(InsufficientStock) as caught:
+        await done(session, w, request)
+    assert caught.value.shortages == [Shortage("CF283A (83A)", 0, 2)]
+    assert not caught.value.partial
+
+    # A delivery covers the rest: "issue what is there" is the whole issue now.
+    await set_stock(session, w, w.black, 5)
+    result = await workflow.issue_available(session, act(w.store1), request.id)
+    assert result.request.status == RequestStatus.DONE
+    assert [i.issued_quantity for i in sorted(result.request.items, key=lambda i: i.id)] == [
+        3,
+        2,
+        3,
+    ]
+    assert await on_hand(session, w, w.black) == 3
+    assert [log.after["status"] for log in await audits(session, "request.done")] == ["done"]
+
+
+async def test_partial_issue_is_for_the_handler_of_an_order(session) -> None:
+    w = await build_world(session)
+    await set_stock(session, w, w.black, 1)
+    request = await taken_order(session, w, [(w.black, 3)])
+    for user in (w.store2, w.requester, w.tech):
+        with pytest.raises(PermissionDenied):
+            await workflow.issue_available(session, act(user), request.id)
+    assert await on_hand(session, w, w.black) == 1
+    ticket = await requests_repo.add(
+        session,
+        Request(
+            number="Т-2026-000002",
+            kind=RequestKind.TICKET,
+            category_id=w.repair.id,
+            status=RequestStatus.IN_PROGRESS,
+            branch_id=w.north.id,
+            author_id=w.requester.id,
+            assignee_id=w.tech.id,
+        ),
+    )
+    with pytest.raises(PermissionDenied):
+        await workflow.apply(session, act(w.tech), ticket.id, Action.ISSUE_PART)
+
+
+async def test_concurrent_partial_issues_take_the_stock_once(sessionmaker, monkeypatch) -> None:
+    """Issue what is there pressed twice at once: the second finds nothing more in stock."""
+    async with sessionmaker() as session:
+        w = await build_world(session)
+        await set_stock(session, w, w.black, 2)
+        request = await taken_order(session, w, [(w.black, 5)])
+        await workflow.apply(session, act(w.store1), request.id, Action.START)
+        await session.commit()
+        dialect = session.bind.dialect.name
+
+    if dialect == "postgresql":
+        # Both have read the order in progress and passed the checks before either changes it:
+        # the second waits on the request's row, then (still in progress) re-reads the order and
+        # the stock the first left.
+        barrier = asyncio.Barrier(2)
+        original = requests_repo.change_status
+
+        async def both_checked(*args, **kwargs):
+            await asyncio.wait_for(barrier.wait(), 10)
+            return await original(*args, **kwargs)
+
+        monkeypatch.setattr(requests_repo, "change_status", both_checked)
+
+    async def press() -> workflow.TransitionResult:
+        async with sessionmaker() as session:
+            store1 = await session.get(User, w.store1.id)
+            try:
+                result = await workflow.issue_available(session, act(store1), request.id)
+            except stock.NothingInStock:
+                await session.rollback()
+                raise
+            await session.commit()
+            return result
+
+    results = await asyncio.gather(press(), press(), return_exceptions=True)
+    monkeypatch.undo()
+    assert sum(isinstance(r, workflow.TransitionResult) for r in results) == 1
+    assert sum(isinstance(r, stock.NothingInStock) for r in results) == 1
+    async with sessionmaker() as session:
+        assert await on_hand(session, w, w.black) == 0
+        assert [m.delta for m in await movements(session, "issue")] == [-2]
+        stored = await requests_repo.by_id(session, request.id)
+        assert stored.status == RequestStatus.IN_PROGRESS
+        assert [i.issued_quantity for i in stored.items] == [2]
+
+
 # --- low-stock alerts ------------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from services import people_queries, thread, workflow
 from services.errors import NotFound, PermissionDenied
 from services.thread import InvalidMessage, ThreadClosed
 from services.tickets import TicketFile
-from services.workflow import Action, ReopenExpired
+from services.workflow import Action, ReasonRequired, ReopenExpired
 from tests.test_tickets import act, build_world, outbox, ticket
 
 S = RequestStatus
@@ -112,20 +112,31 @@ async def test_reopen_within_the_auto_close_days_only(session, auto_close_in_5_d
     await workflow.apply(session, act(w.it_tech), rid, Action.DONE)
     done_at = (await requests_repo.by_id(session, rid)).done_at
     with pytest.raises(PermissionDenied):
-        await workflow.apply(session, act(w.it_tech), rid, Action.REOPEN)
+        await workflow.apply(session, act(w.it_tech), rid, Action.REOPEN, reason="ещё")
     late = done_at + timedelta(days=5, seconds=1)  # AUTO_CLOSE_DAYS=5
     with pytest.raises(ReopenExpired):
-        await workflow.apply(session, act(w.requester), rid, Action.REOPEN, now=late)
-    assert await status(session, rid) == S.DONE
+        await workflow.apply(session, act(w.requester), rid, Action.REOPEN, reason="x", now=late)
     soon = done_at + timedelta(days=4, hours=23)  # past the default 3 days
-    result = await workflow.apply(session, act(w.requester), rid, Action.REOPEN, now=soon)
+    for reason in ("", "   ", "x" * (workflow.REASON_MAX + 1)):  # a reason is required
+        with pytest.raises(ReasonRequired):
+            await workflow.apply(
+                session, act(w.requester), rid, Action.REOPEN, reason=reason, now=soon
+            )
+    assert await status(session, rid) == S.DONE
+    result = await workflow.apply(
+        session, act(w.requester), rid, Action.REOPEN, reason=" Снова не печатает ", now=soon
+    )
     assert result.outcome is workflow.Outcome.DONE
     assert result.request.status == S.IN_PROGRESS and result.request.done_at is None
-    # the technician gets the card back with the handler's buttons; the requester sees it in chat
+    # the technician gets the card back with the handler's buttons and the reason; the requester
+    # sees it in chat; the reason stays in the thread as the requester's message
     [card] = [
         m for m in await outbox(session, w.it_tech.telegram_id) if m.template != "request.new"
     ]
     assert card.template == "request.reopened" and card.payload["view"]["status"] == S.IN_PROGRESS
+    assert card.payload["reason"] == "Снова не печатает"
+    [said] = await session.scalars(select(RequestMessage).where(RequestMessage.request_id == rid))
+    assert (said.author_id, said.text) == (w.requester.id, "Снова не печатает")
     assert "request.reopened" not in [
         m.template for m in await outbox(session, w.requester.telegram_id)
     ]
@@ -142,7 +153,7 @@ async def test_a_waiting_ticket_can_be_resolved_and_orders_are_not_reopened(sess
     order.kind = RequestKind.ORDER  # the same request seen as an order: nothing to reopen
     await session.flush()
     with pytest.raises(PermissionDenied):
-        await workflow.apply(session, act(w.requester), rid, Action.REOPEN)
+        await workflow.apply(session, act(w.requester), rid, Action.REOPEN, reason="снова")
     assert await status(session, rid) == S.DONE
 
 

@@ -1,4 +1,5 @@
-"""`services.requests.tickets`: the open-ticket list of executors, on both engines."""
+"""`services.requests.tickets`: the open list of executors (tickets and orders), on both
+engines."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import Priority, RequestKind, RequestStatus, Role
-from database.models import Branch, Category, Request, User
+from database.models import Branch, Category, Request, RequestItem, User
 from database.repositories import requests as requests_repo
 from database.repositories import users as users_repo
 from services import requests
 from services.actor import Actor
 from services.errors import PermissionDenied
-from services.requests import InvalidFilter
+from services.requests import CartridgeLine, InvalidFilter
 from tests import factories
 
 OWNER = 1000
@@ -128,7 +129,7 @@ async def test_scope_is_the_executors_categories_and_own_branches(session) -> No
     assert (await requests.tickets(session, act(nobody))).total == 0
 
 
-async def test_only_open_unarchived_tickets(session) -> None:
+async def test_only_open_unarchived_requests_orders_with_their_lines(session) -> None:
     w = await build_world(session)
     shown = [
         await ticket(session, w, status=status, minutes=n)
@@ -137,10 +138,19 @@ async def test_only_open_unarchived_tickets(session) -> None:
     for status in (S.CLOSED, S.REJECTED, S.CANCELLED):
         await ticket(session, w, status=status)
     await ticket(session, w, archived=True)
-    await ticket(session, w, category=w.cartridges, kind=RequestKind.ORDER)
+    order = await ticket(session, w, category=w.cartridges, kind=RequestKind.ORDER, minutes=9)
+    for model, quantity in (("CF226X", 2), ("CF217A", 1)):
+        cartridge = await factories.cartridge_type(session, model)
+        session.add(
+            RequestItem(request_id=order.id, cartridge_type_id=cartridge.id, quantity=quantity)
+        )
+    await session.flush()
 
-    page = await requests.tickets(session, act(w.supervisor))
-    assert ids(page) == [r.id for r in shown] and page.total == 5
+    first = await requests.tickets(session, act(w.supervisor))
+    second = await requests.tickets(session, act(w.supervisor), page=1)
+    assert ids(first) + ids(second) == [*(r.id for r in shown), order.id] and first.total == 6
+    assert first.lines == {}
+    assert second.lines == {order.id: [CartridgeLine("CF226X", 2), CartridgeLine("CF217A", 1)]}
 
 
 async def test_ordered_by_priority_then_oldest_first(session) -> None:

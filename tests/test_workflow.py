@@ -19,6 +19,7 @@ from database.models import (
     Category,
     OutboxMessage,
     Request,
+    RequestMessage,
     StockItem,
     User,
     Warehouse,
@@ -29,7 +30,7 @@ from services import orders, workflow
 from services.actor import Actor
 from services.errors import NotFound, PermissionDenied
 from services.orders import OrderLine
-from services.workflow import Action, Outcome, ReasonRequired
+from services.workflow import Action, NoteTooLong, Outcome, ReasonRequired, ReopenExpired
 from tests import factories
 
 OWNER = 1000
@@ -221,10 +222,28 @@ def test_allowed_actions_follow_the_table() -> None:
         return workflow.allowed_actions(Request(status=status))
 
     assert actions(S.NEW) == [Action.TAKE, Action.ASSIGN, Action.REJECT, Action.CANCEL]
-    assert actions(S.ACCEPTED) == [Action.ASSIGN, Action.START, Action.DONE, Action.REJECT]
-    assert actions(S.IN_PROGRESS) == [Action.ASSIGN, Action.DONE, Action.ASK, Action.REJECT]
-    assert actions(S.WAITING) == [Action.ASSIGN, Action.DONE, Action.ANSWER, Action.REJECT]
-    assert actions(S.DONE) == [Action.CONFIRM, Action.AUTO_CLOSE, Action.REOPEN]
+    assert actions(S.ACCEPTED) == [
+        Action.ASSIGN,
+        Action.START,
+        Action.DONE,
+        Action.ISSUE_PART,
+        Action.REJECT,
+    ]
+    assert actions(S.IN_PROGRESS) == [
+        Action.ASSIGN,
+        Action.DONE,
+        Action.ISSUE_PART,
+        Action.ASK,
+        Action.REJECT,
+    ]
+    assert actions(S.WAITING) == [
+        Action.ASSIGN,
+        Action.DONE,
+        Action.ISSUE_PART,
+        Action.ANSWER,
+        Action.REJECT,
+    ]
+    assert actions(S.DONE) == [Action.CONFIRM, Action.AUTO_CLOSE, Action.REOPEN, Action.DISPUTE]
     for final in (S.CLOSED, S.REJECTED, S.CANCELLED):
         assert actions(final) == []
 
@@ -445,6 +464,86 @@ async def test_confirm_only_by_the_author_after_done(session) -> None:
         with pytest.raises(PermissionDenied):
             await apply(session, user, request, Action.CONFIRM)
     assert (await apply(session, w.requester, request, Action.CONFIRM)).outcome is Outcome.DONE
+
+
+# --- closing carries information --------------------------------------------------------------
+
+
+async def thread_texts(session: AsyncSession, request: Request) -> list[tuple[int, str]]:
+    rows = await session.execute(
+        select(RequestMessage.author_id, RequestMessage.text)
+        .where(RequestMessage.request_id == request.id)
+        .order_by(RequestMessage.id)
+    )
+    return [tuple(row) for row in rows]
+
+
+async def test_done_with_a_note_and_confirm_heard_by_the_assignee(session) -> None:
+    w = await build_world(session)
+    request = await new_order(session, w)
+    await apply(session, w.store1, request, Action.TAKE)
+    with pytest.raises(NoteTooLong):
+        await apply(session, w.store1, request, Action.DONE, note="x" * (workflow.NOTE_MAX + 1))
+    assert (await fresh(session, request)).status == S.ACCEPTED
+    at = T0 + timedelta(hours=1)
+    await apply(session, w.store1, request, Action.DONE, note=" Отдал лично ", now=at)
+    assert await thread_texts(session, request) == [(w.store1.id, "Отдал лично")]
+    done = (await status_messages(session))[-1].payload
+    assert (done["note"], done["until"]) == ("Отдал лично", (at + timedelta(days=3)).isoformat())
+
+    await apply(session, w.requester, request, Action.CONFIRM)
+    heard = list(
+        await session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.template == "request.confirmed",
+                OutboxMessage.chat_id == w.store1.telegram_id,
+            )
+        )
+    )
+    assert len(heard) == 1 and heard[0].payload["view"]["status"] == S.CLOSED
+    assert heard[0].request_id == request.id
+
+
+async def test_dispute_sends_an_issued_order_back_to_its_storekeeper(session) -> None:
+    w = await build_world(session)
+    request = await new_order(session, w)
+    await apply(session, w.store1, request, Action.TAKE)
+    # not issued yet: nothing to report
+    assert (
+        await apply(session, w.requester, request, Action.DISPUTE, reason="нет")
+    ).outcome is Outcome.STALE
+    await apply(session, w.store1, request, Action.DONE, now=T0)
+    for user in (w.store1, w.supervisor, w.plain):
+        with pytest.raises(PermissionDenied):
+            await apply(session, user, request, Action.DISPUTE, reason="нет", now=T0)
+    with pytest.raises(ReasonRequired):
+        await apply(session, w.requester, request, Action.DISPUTE, reason="  ", now=T0)
+    with pytest.raises(ReopenExpired):
+        late = T0 + timedelta(days=3, seconds=1)
+        await apply(session, w.requester, request, Action.DISPUTE, reason="нет", now=late)
+    with pytest.raises(PermissionDenied):  # orders are reported, not reopened
+        await apply(session, w.requester, request, Action.REOPEN, reason="нет", now=T0)
+    assert (await fresh(session, request)).status == S.DONE
+
+    at = T0 + timedelta(days=2)
+    result = await apply(
+        session, w.requester, request, Action.DISPUTE, reason="Не тот цвет", now=at
+    )
+    assert result.outcome is Outcome.DONE
+    stored = await fresh(session, request)
+    assert stored.status == S.IN_PROGRESS and stored.done_at is None
+    assert stored.assignee_id == w.store1.id
+    assert [i.issued_quantity for i in stored.items] == [2]  # what left the stock stays issued
+    assert await thread_texts(session, request) == [(w.requester.id, "Не тот цвет")]
+    log = (await audit_rows(session, request))[-1]
+    assert log.action == "request.dispute" and log.after["reason"] == "Не тот цвет"
+    card = await session.scalar(
+        select(OutboxMessage).where(OutboxMessage.template == "request.disputed")
+    )
+    assert card.chat_id == w.store1.telegram_id and card.payload["reason"] == "Не тот цвет"
+    assert card.payload["view"]["status"] == S.IN_PROGRESS
+    # the requester did it: no status message to them
+    assert [m.payload["action"] for m in await status_messages(session)] == ["take", "done"]
 
 
 # --- cancel ----------------------------------------------------------------------------------

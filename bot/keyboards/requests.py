@@ -18,10 +18,11 @@ class CardAction(StrEnum):
     REJECT = "rej"  # opens the reason dialog
     ASSIGN = "asg"  # opens the executor pick (supervisors)
     START = "start"
-    DONE = "done"  # orders: issue; tickets: resolved
+    DONE = "done"  # orders: issue; tickets: opens the resolution-note dialog
     CONFIRM = "conf"  # the requester confirms receipt
     CANCEL = "cncl"  # the requester cancels a new request
-    REOPEN = "reop"  # the requester reopens a resolved ticket
+    REOPEN = "reop"  # the requester reopens a resolved ticket (opens the reason dialog)
+    DISPUTE = "disp"  # the requester reports an issued order short or wrong (opens the dialog)
 
 
 class RequestAct(CallbackData, prefix="rq"):
@@ -75,6 +76,34 @@ class IssueAnyway(CallbackData, prefix="rqx"):
     """Issue the order although the stock is short (the override is audited)."""
 
     request_id: int
+
+
+class IssueAvailable(CallbackData, prefix="rqp"):
+    """Issue what is in stock now; the rest of the order stays to be issued later."""
+
+    request_id: int
+
+
+class ClosingDialog(StrEnum):
+    """The text dialogs around closing a request."""
+
+    RESOLVE = "res"  # the handler's optional note of what was done
+    REOPEN = "reo"  # the requester's reason for reopening a ticket
+    DISPUTE = "dsp"  # the requester's report of an order received short or wrong
+
+
+class ClosingMove(StrEnum):
+    SKIP = "skip"  # resolve without a note
+    BACK = "back"
+    CANCEL = "cncl"
+
+
+class ClosingNav(CallbackData, prefix="rqc"):
+    """Skip / Back / Cancel of a closing dialog: `rqc:res:123:skip`."""
+
+    dialog: ClosingDialog
+    request_id: int
+    move: ClosingMove
 
 
 class RejectNav(CallbackData, prefix="rqr"):

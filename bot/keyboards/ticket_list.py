@@ -1,4 +1,4 @@
-"""Callback data and buttons of the ticket list (`/tickets`, bot/routers/ticket_list.py).
+"""Callback data and buttons of the open list (`/tickets`, bot/routers/ticket_list.py).
 
 The filter state travels in the callback data; the service checks every value again, so a
 forged button shows nothing it should not.
@@ -11,7 +11,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.keyboards.requests import RequestOpen
+from bot.keyboards.request_lists import open_buttons, paging
 from bot.keyboards.tickets import PRIORITIES, priority_name
 from database.enums import RequestStatus
 
@@ -26,22 +26,31 @@ class TicketList(CallbackData, prefix="tl"):
     page: int = 0
 
 
+class TicketListOpen(CallbackData, prefix="tlo"):
+    """Open a request's card from a page of the list, keeping its filters for Back."""
+
+    request_id: int
+    status: str | None = None
+    priority: str | None = None
+    page: int = 0
+
+
 def status_label(status: str | None) -> str:
     """The status filter's button text (None: all statuses)."""
     labels = {
-        None: _("All"),
+        None: _("All statuses"),
         S.NEW: _("New"),
         S.ACCEPTED: _("Accepted"),
         S.IN_PROGRESS: _("In progress"),
         S.WAITING: _("Waiting"),
-        S.DONE: _("Resolved"),
+        S.DONE: _("Resolved / issued"),
     }
     return labels.get(status, status or "")
 
 
 def priority_label(priority: str | None) -> str:
     """The priority filter's button text (None: all priorities)."""
-    return _("All") if priority is None else priority_name(priority).capitalize()
+    return _("All priorities") if priority is None else priority_name(priority).capitalize()
 
 
 STATUS_FILTERS = (None, S.NEW, S.ACCEPTED, S.IN_PROGRESS, S.WAITING, S.DONE)
@@ -53,22 +62,22 @@ def _mark(text: str, selected: bool) -> str:
 
 
 def ticket_list(
-    tickets: list[tuple[int, str]],
+    request_ids: list[int],
     *,
     status: str | None,
     priority: str | None,
     page: int,
     pages: int,
 ) -> InlineKeyboardMarkup:
-    """A button per ticket ((request id, label): opens its card), the status and priority
-    filters, and paging."""
+    """A numbered button per line (opens its card), the status and priority filters (each
+    "all" named after its row, so the two never look the same), and paging."""
     builder = InlineKeyboardBuilder()
-    for request_id, label in tickets:
-        builder.row(
-            InlineKeyboardButton(
-                text=label, callback_data=RequestOpen(request_id=request_id).pack()
-            )
-        )
+    opens = [
+        TicketListOpen(request_id=rid, status=status, priority=priority, page=page)
+        for rid in request_ids
+    ]
+    if opens:
+        builder.row(*open_buttons(opens))
     statuses = [
         InlineKeyboardButton(
             text=_mark(status_label(code), code == status),
@@ -78,30 +87,19 @@ def ticket_list(
     ]
     builder.row(*statuses[:3])
     builder.row(*statuses[3:])
-    builder.row(
-        *(
-            InlineKeyboardButton(
-                text=_mark(priority_label(code), code == priority),
-                callback_data=TicketList(status=status, priority=code).pack(),
-            )
-            for code in PRIORITY_FILTERS
+    priorities = [
+        InlineKeyboardButton(
+            text=_mark(priority_label(code), code == priority),
+            callback_data=TicketList(status=status, priority=code).pack(),
         )
+        for code in PRIORITY_FILTERS
+    ]
+    builder.row(*priorities[:3])
+    builder.row(*priorities[3:])
+    row = paging(
+        TicketList(status=status, priority=priority, page=page - 1) if page > 0 else None,
+        TicketList(status=status, priority=priority, page=page + 1) if page + 1 < pages else None,
     )
-    paging = []
-    if page > 0:
-        paging.append(
-            InlineKeyboardButton(
-                text=_("‹ Previous"),
-                callback_data=TicketList(status=status, priority=priority, page=page - 1).pack(),
-            )
-        )
-    if page + 1 < pages:
-        paging.append(
-            InlineKeyboardButton(
-                text=_("Next ›"),
-                callback_data=TicketList(status=status, priority=priority, page=page + 1).pack(),
-            )
-        )
-    if paging:
-        builder.row(*paging)
+    if row:
+        builder.row(*row)
     return builder.as_markup()

@@ -19,6 +19,7 @@ def build_routers() -> list[Router]:
         quick_replies,
         registration,
         reports,
+        request_lists,
         request_view,
         requests,
         stats,
@@ -37,6 +38,7 @@ def build_routers() -> list[Router]:
         invites.build(),
         people.build(),
         requests.build(),
+        request_lists.build(),
         request_view.build(),
         thread.build(),
         # Commands that work in the middle of any dialog's text step.

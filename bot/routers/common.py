@@ -1,5 +1,9 @@
 """Commands everyone has: /help, /lang, /cancel, and the Cancel button of every dialog.
 
+/lang marks the language in use; a choice answers in the new language and sends the main menu
+(of the user's role) in it at once. The old keyboard still works meanwhile: the menu router
+understands a button's text in every language.
+
 /cancel at a request's reply prompt is the thread's own: it says which request the reply was
 for.
 """
@@ -16,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import DialogNav, LanguagePick
 from bot.commands import commands_for, set_chat_menu
+from bot.keyboards.menu import main_menu
 from bot.keyboards.people import languages
 from bot.routers import thread
 from bot.texts import LANGUAGE_NAMES, role_name
@@ -41,11 +46,11 @@ async def help_command(message: Message, actor: Actor) -> None:
     await message.answer("\n".join(lines))
 
 
-async def lang_command(message: Message, actor: Actor) -> None:
+async def lang_command(message: Message, actor: Actor, i18n: I18n) -> None:
     if actor.user is None:
         await message.answer(_("Send /start first."))
         return
-    await message.answer(_("Choose your language:"), reply_markup=languages())
+    await message.answer(_("Choose your language:"), reply_markup=languages(i18n.current_locale))
 
 
 async def language_chosen(
@@ -64,6 +69,10 @@ async def language_chosen(
         await query.message.edit_text(
             _("Language: {name}.").format(name=LANGUAGE_NAMES[callback_data.code])
         )
+        if actor.is_approved:  # the main menu of the role, in the new language
+            await query.message.answer(
+                _("Main menu: the buttons below."), reply_markup=main_menu(actor)
+            )
         await query.answer()
     if actor.role is not Role.USER:
         await set_chat_menu(bot, i18n, actor.telegram_id, actor.role, callback_data.code)

@@ -1,13 +1,17 @@
 """The main-menu buttons: they work from anywhere, even in the middle of a dialog's text step.
 
 This router comes before the dialogs, so a menu button is never taken for a comment, a subject
-or a rejection reason.
+or a rejection reason. A button's text is understood in every language of the catalogue, so the
+keyboard still on screen after `/lang` (in the old language) keeps working.
 """
 
 from __future__ import annotations
 
-from aiogram import F, Router
-from aiogram.filters import MagicData
+from aiogram import Router
+from aiogram.filters import Filter
+from aiogram.types import Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n.lazy_proxy import LazyProxy
 
 from bot.keyboards.menu import (
     ADMIN,
@@ -19,7 +23,23 @@ from bot.keyboards.menu import (
     TICKET,
     TICKETS,
 )
-from bot.routers import catalogue_admin, common, orders, requests, ticket_list, tickets
+from bot.routers import catalogue_admin, common, orders, request_lists, ticket_list, tickets
+
+
+class MenuButton(Filter):
+    """The message is this menu button's text in one of the catalogue's languages."""
+
+    def __init__(self, label: LazyProxy) -> None:
+        self.label = label
+
+    async def __call__(self, message: Message, i18n: I18n) -> bool:
+        if not message.text:
+            return False
+        for locale in i18n.available_locales:
+            with i18n.use_locale(locale):
+                if message.text == str(self.label):
+                    return True
+        return False
 
 
 def build() -> Router:
@@ -27,13 +47,13 @@ def build() -> Router:
     buttons = (
         (ORDER, orders.start_order),
         (TICKET, tickets.start_ticket),
-        (MY_REQUESTS, requests.my_requests),
-        (MY_WORK, requests.my_work),
-        (QUEUE, requests.queue),
+        (MY_REQUESTS, request_lists.my_requests),
+        (MY_WORK, request_lists.my_work),
+        (QUEUE, request_lists.queue),
         (TICKETS, ticket_list.tickets_command),
         (ADMIN, catalogue_admin.admin_command),
         (HELP, common.help_command),
     )
-    for text, handler in buttons:
-        router.message.register(handler, MagicData(F.event.text == text))
+    for label, handler in buttons:
+        router.message.register(handler, MenuButton(label))
     return router

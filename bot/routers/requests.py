@@ -1,6 +1,7 @@
 """Request cards and lists: act on a request from its card, reject with a reason, assign,
-issue (with a stock-shortage override), confirm receipt, cancel, reopen a resolved ticket;
-My requests, /my, /queue.
+issue (with a stock-shortage override, or what is in stock now and the rest later), resolve with
+an optional note, confirm receipt, cancel, reopen a resolved ticket with a reason, report an
+issued order short or wrong. The lists are in bot/routers/request_lists.py.
 
 Handlers stay thin: every press goes through `services.workflow.apply` or a read service, which
 re-check role, ownership and status on the server, so stale and forged buttons change nothing.
@@ -10,11 +11,12 @@ The pressed card is edited in place to show the new status and the next buttons.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router, html
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, MagicData, StateFilter
+from aiogram.filters import MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -22,25 +24,26 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cards import DEFAULT_TZ, card_markup, render_card, status_name, viewer_of
+from bot.cards import card_markup, render_card, status_name, viewer_of
 from bot.keyboards.requests import (
     AssignPick,
     CardAction,
+    ClosingDialog,
+    ClosingMove,
+    ClosingNav,
     IssueAnyway,
-    ListScope,
+    IssueAvailable,
     RejectNav,
     RequestAct,
-    RequestList,
     RequestOpen,
 )
-from database.enums import RequestKind, RequestStatus, Role
+from database.enums import RequestKind, RequestStatus
+from database.models import utcnow
 from services import people_queries, stock, workflow
-from services import requests as requests_service
 from services.actor import Actor
 from services.errors import PermissionDenied
 from services.people_queries import Card
 from services.workflow import Action, Outcome
-from utils.formatting import local_time
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +61,52 @@ class RejectDialog(StatesGroup):
     reason = State()
 
 
+class ResolveDialog(StatesGroup):
+    note = State()  # optional: typed text or Skip
+
+
+class ReopenDialog(StatesGroup):
+    reason = State()
+
+
+class DisputeDialog(StatesGroup):
+    report = State()  # what is missing or wrong in the issued order
+
+
+CLOSING_STATES = {
+    ClosingDialog.RESOLVE: ResolveDialog.note,
+    ClosingDialog.REOPEN: ReopenDialog.reason,
+    ClosingDialog.DISPUTE: DisputeDialog.report,
+}
+CLOSING_ACTIONS = {
+    ClosingDialog.RESOLVE: Action.DONE,
+    ClosingDialog.REOPEN: Action.REOPEN,
+    ClosingDialog.DISPUTE: Action.DISPUTE,
+}
+OPEN_STATUSES = (RequestStatus.ACCEPTED, RequestStatus.IN_PROGRESS, RequestStatus.WAITING)
+
+
 # --- showing cards ------------------------------------------------------------------------
 
 
+def _remainder(view: dict) -> str:
+    """What is left to issue of an order issued in part, per line ("" when nothing is)."""
+    lines = view.get("lines") or []
+    if view["status"] not in OPEN_STATUSES or not any(line["issued"] for line in lines):
+        return ""
+    left = [
+        _("• {model} × {quantity}").format(
+            model=html.quote(line["model"]), quantity=line["quantity"] - line["issued"]
+        )
+        for line in lines
+        if line["quantity"] > line["issued"]
+    ]
+    return "\n".join([_("Still to issue:"), *left]) if left else ""
+
+
 def _card_content(card: Card, tz: ZoneInfo | None) -> tuple[str, InlineKeyboardMarkup | None]:
-    return render_card(card.view, tz), card_markup(card.view, viewer_of(card.rights))
+    text = render_card(card.view, tz, extra=_remainder(card.view))
+    return text, card_markup(card.view, viewer_of(card.rights))
 
 
 async def _put(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> int | None:
@@ -136,6 +180,14 @@ async def _after(
     text, markup = _card_content(card, tz)
     if result.outcome is Outcome.STALE:
         await query.answer(_stale_text(action, card.view), show_alert=True)
+    elif action is Action.ISSUE_PART and card.view["status"] != RequestStatus.DONE:
+        await query.answer(
+            _short(
+                _("Request {number}: issued what is in stock; the rest is still to issue.").format(
+                    number=card.view["number"]
+                )
+            )
+        )
     else:
         await query.answer(_done_text(card.view))
     await _put(query, text, markup)
@@ -159,9 +211,11 @@ async def card_action(
     elif action is CardAction.ASSIGN:
         await _ask_assignee(query, session, actor, rid, tz)
     elif action is CardAction.DONE:
-        await _issue(query, session, actor, rid, tz, allow_shortage=False)
+        await _done(query, session, actor, state, rid, tz)
     elif action is CardAction.REOPEN:
-        await _reopen(query, session, actor, rid, tz)
+        await _ask_requester(query, session, actor, state, rid, ClosingDialog.REOPEN, tz)
+    elif action is CardAction.DISPUTE:
+        await _ask_requester(query, session, actor, state, rid, ClosingDialog.DISPUTE, tz)
     else:
         result = await workflow.apply(session, actor, rid, APPLIED[action])
         await _after(query, session, actor, result, APPLIED[action], tz)
@@ -181,25 +235,6 @@ async def open_card(
     else:
         await query.bot.send_message(query.from_user.id, text, reply_markup=markup)
     await query.answer()
-
-
-async def _reopen(
-    query: CallbackQuery, session: AsyncSession, actor: Actor, rid: int, tz: ZoneInfo | None
-) -> None:
-    card = await people_queries.card(session, actor, rid)
-    if card.view["kind"] != RequestKind.TICKET:  # an issued order has left the stock
-        raise PermissionDenied(f"reopen {card.view['number']}")
-    try:
-        result = await workflow.apply(session, actor, rid, Action.REOPEN)
-    except workflow.ReopenExpired:
-        text = _(
-            "Request {number} was resolved more than {days} days ago and can no longer be "
-            "reopened. Please file a new ticket."
-        ).format(number=card.view["number"], days=workflow.reopen_days())
-        await query.answer(_short(text), show_alert=True)
-        await _put(query, *_card_content(card, tz))
-        return
-    await _after(query, session, actor, result, Action.REOPEN, tz)
 
 
 # --- issue, with the shortage override ----------------------------------------------------
@@ -231,10 +266,21 @@ async def _issue(
             )
             for s in exc.shortages
         ]
-        lines.append(_("Issue anyway? The stock will go below zero; the override is recorded."))
         builder = InlineKeyboardBuilder()
+        if exc.partial:
+            lines.append(
+                _(
+                    "Issue what is there: what is in stock now is issued, the rest stays open "
+                    "to be issued later."
+                )
+            )
+            builder.button(
+                text=_("Issue what is there"), callback_data=IssueAvailable(request_id=rid)
+            )
+        lines.append(_("Issue anyway? The stock will go below zero; the override is recorded."))
         builder.button(text=_("Issue anyway"), callback_data=IssueAnyway(request_id=rid))
         builder.button(text=_("Cancel"), callback_data=RequestOpen(request_id=rid, edit=True))
+        builder.adjust(1)
         await query.answer(_("Not enough stock"))
         await _put(query, render_card(card.view, tz, extra="\n".join(lines)), builder.as_markup())
         return
@@ -249,6 +295,238 @@ async def issue_anyway(
     tz: ZoneInfo | None = None,
 ) -> None:
     await _issue(query, session, actor, callback_data.request_id, tz, allow_shortage=True)
+
+
+async def issue_available(
+    query: CallbackQuery,
+    callback_data: IssueAvailable,
+    session: AsyncSession,
+    actor: Actor,
+    tz: ZoneInfo | None = None,
+) -> None:
+    """Issue what is in stock now (a second tap finds nothing more and takes nothing)."""
+    rid = callback_data.request_id
+    try:
+        result = await workflow.issue_available(session, actor, rid)
+    except stock.NothingInStock:  # the service's savepoint undid the change
+        card = await people_queries.card(session, actor, rid)
+        text = _("Nothing of what is left of request {number} is in stock now.").format(
+            number=card.view["number"]
+        )
+        await query.answer(_short(text), show_alert=True)
+        await _put(query, *_card_content(card, tz))
+        return
+    await _after(query, session, actor, result, Action.ISSUE_PART, tz)
+
+
+# --- resolve with a note; reopen, report a short delivery with a reason ------------------
+
+
+def _closing_prompt(dialog: ClosingDialog, number: str) -> str:
+    number = html.quote(number)
+    if dialog is ClosingDialog.RESOLVE:
+        return _(
+            "What was done for request {number}? Send a note in one message ({max} characters "
+            "at most): the requester will see it. Or press Skip."
+        ).format(number=number, max=workflow.NOTE_MAX)
+    if dialog is ClosingDialog.REOPEN:
+        text = _(
+            "Why are you reopening request {number}? Send the reason in one message ({max} "
+            "characters at most): the executor will see it."
+        )
+    else:
+        text = _(
+            "What is missing or wrong in request {number}? Send it in one message ({max} "
+            "characters at most): the storekeeper will get it and the order goes back to work."
+        )
+    return text.format(number=number, max=workflow.REASON_MAX)
+
+
+def _closing_hint(dialog: ClosingDialog) -> str:
+    if dialog is ClosingDialog.RESOLVE:
+        return _(
+            "Please send the note as text, up to {max} characters, or press Skip or Cancel."
+        ).format(max=workflow.NOTE_MAX)
+    return _reason_hint()
+
+
+def _closing_done(dialog: ClosingDialog, number: str) -> str:
+    if dialog is ClosingDialog.RESOLVE:
+        text = _("Request {number} is resolved. The requester will see your note.")
+    elif dialog is ClosingDialog.REOPEN:
+        text = _("Request {number} has been reopened. The executor will see your reason.")
+    else:
+        text = _("Request {number} is back with the storekeeper, with your report.")
+    return text.format(number=html.quote(number))
+
+
+def _closing_markup(dialog: ClosingDialog, rid: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if dialog is ClosingDialog.RESOLVE:
+        builder.row(
+            InlineKeyboardButton(
+                text=_("Skip"),
+                callback_data=ClosingNav(
+                    dialog=dialog, request_id=rid, move=ClosingMove.SKIP
+                ).pack(),
+            )
+        )
+    builder.row(
+        InlineKeyboardButton(
+            text=_("« Back"),
+            callback_data=ClosingNav(dialog=dialog, request_id=rid, move=ClosingMove.BACK).pack(),
+        ),
+        InlineKeyboardButton(
+            text=_("Cancel"),
+            callback_data=ClosingNav(dialog=dialog, request_id=rid, move=ClosingMove.CANCEL).pack(),
+        ),
+    )
+    return builder.as_markup()
+
+
+def _expired_text(view: dict) -> str:
+    if view["kind"] == RequestKind.ORDER:
+        text = _(
+            "Request {number} was issued more than {days} days ago and can no longer be "
+            "reported. Please place a new order."
+        )
+    else:
+        text = _(
+            "Request {number} was resolved more than {days} days ago and can no longer be "
+            "reopened. Please file a new ticket."
+        )
+    return _short(text.format(number=view["number"], days=workflow.reopen_days()))
+
+
+async def _open_closing(
+    query: CallbackQuery,
+    state: FSMContext,
+    card: Card,
+    dialog: ClosingDialog,
+    tz: ZoneInfo | None,
+) -> None:
+    rid = int(card.view["id"])
+    extra = _closing_prompt(dialog, card.view["number"])
+    message_id = await _put(
+        query, render_card(card.view, tz, extra=extra), _closing_markup(dialog, rid)
+    )
+    await state.set_state(CLOSING_STATES[dialog])
+    await state.set_data({"request_id": rid, "message_id": message_id})
+    await query.answer()
+
+
+async def _done(
+    query: CallbackQuery,
+    session: AsyncSession,
+    actor: Actor,
+    state: FSMContext,
+    rid: int,
+    tz: ZoneInfo | None,
+) -> None:
+    """Issue an order; for a ticket, ask for the note of what was done first."""
+    card = await people_queries.card(session, actor, rid)
+    if card.view["kind"] == RequestKind.ORDER:
+        await _issue(query, session, actor, rid, tz, allow_shortage=False)
+        return
+    if not card.rights.handler:
+        raise PermissionDenied(f"resolve {card.view['number']}")
+    if card.view["status"] not in workflow.TRANSITIONS[Action.DONE].sources:
+        await query.answer(_stale_text(Action.DONE, card.view), show_alert=True)
+        await _put(query, *_card_content(card, tz))
+        return
+    await _open_closing(query, state, card, ClosingDialog.RESOLVE, tz)
+
+
+async def _ask_requester(
+    query: CallbackQuery,
+    session: AsyncSession,
+    actor: Actor,
+    state: FSMContext,
+    rid: int,
+    dialog: ClosingDialog,
+    tz: ZoneInfo | None,
+) -> None:
+    """Reopen (a ticket) or report a short delivery (an order): the requester's reason first."""
+    card = await people_queries.card(session, actor, rid)
+    action = CLOSING_ACTIONS[dialog]
+    if card.view["kind"] != workflow.KIND_ONLY[action] or not card.rights.author:
+        raise PermissionDenied(f"{action} {card.view['number']}")
+    if card.view["status"] not in workflow.TRANSITIONS[action].sources:
+        await query.answer(_stale_text(action, card.view), show_alert=True)
+        await _put(query, *_card_content(card, tz))
+        return
+    if utcnow() > workflow.reopen_until(datetime.fromisoformat(card.view["done_at"])):
+        await query.answer(_expired_text(card.view), show_alert=True)
+        await _put(query, *_card_content(card, tz))
+        return
+    await _open_closing(query, state, card, dialog, tz)
+
+
+async def closing_text(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    actor: Actor,
+    bot: Bot,
+    raw_state: str | None = None,
+    tz: ZoneInfo | None = None,
+) -> None:
+    dialog = next(d for d, s in CLOSING_STATES.items() if s.state == raw_state)
+    text = message.text or ""
+    value = text.strip()
+    limit = workflow.NOTE_MAX if dialog is ClosingDialog.RESOLVE else workflow.REASON_MAX
+    if text.startswith("/") or not 1 <= len(value) <= limit:
+        await message.answer(_closing_hint(dialog))
+        return
+    data = await state.get_data()
+    if "request_id" not in data:  # state without its data: start again from the card
+        await state.clear()
+        await message.answer(_("Please press the button on the request's card again."))
+        return
+    rid = int(data["request_id"])
+    action = CLOSING_ACTIONS[dialog]
+    said = {"note": value} if dialog is ClosingDialog.RESOLVE else {"reason": value}
+    try:
+        result = await workflow.apply(session, actor, rid, action, **said)
+    except workflow.ReopenExpired:  # the window closed while the reason was typed
+        result = None
+    await state.clear()
+    card = await people_queries.card(session, actor, rid)
+    text, markup = _card_content(card, tz)
+    await _edit_by_id(bot, message.chat.id, data.get("message_id"), text, markup)
+    if result is None:
+        await message.answer(html.quote(_expired_text(card.view)))
+    elif result.outcome is Outcome.STALE:
+        await message.answer(html.quote(_stale_text(action, card.view)))
+    else:
+        await message.answer(_closing_done(dialog, card.view["number"]))
+
+
+async def closing_not_text(message: Message, raw_state: str | None = None) -> None:
+    dialog = next(d for d, s in CLOSING_STATES.items() if s.state == raw_state)
+    await message.answer(_closing_hint(dialog))
+
+
+async def closing_nav(
+    query: CallbackQuery,
+    callback_data: ClosingNav,
+    state: FSMContext,
+    session: AsyncSession,
+    actor: Actor,
+    tz: ZoneInfo | None = None,
+) -> None:
+    rid = callback_data.request_id
+    if callback_data.move is ClosingMove.SKIP:  # resolve without a note
+        result = await workflow.apply(session, actor, rid, Action.DONE)
+        await state.clear()
+        await _after(query, session, actor, result, Action.DONE, tz)
+        return
+    await state.clear()
+    card = await people_queries.card(session, actor, rid)
+    await _put(query, *_card_content(card, tz))
+    await query.answer(
+        _("Cancelled: nothing was changed.") if callback_data.move is ClosingMove.CANCEL else None
+    )
 
 
 # --- assign (supervisors) ---------------------------------------------------------------
@@ -399,145 +677,22 @@ async def reject_nav(
     await query.answer(_("Rejection cancelled.") if callback_data.action == "cancel" else None)
 
 
-# --- lists --------------------------------------------------------------------------------
-
-
-async def _load_page(
-    session: AsyncSession, actor: Actor, scope: ListScope, active: bool, page: int
-) -> requests_service.RequestPage:
-    if scope is ListScope.MINE:
-        return await requests_service.mine(session, actor, active=active, page=page)
-    if scope is ListScope.WORK:
-        return await requests_service.assigned(session, actor, page=page)
-    return await requests_service.queue(session, actor, page=page)
-
-
-def _list_title(scope: ListScope, active: bool) -> str:
-    if scope is ListScope.MINE:
-        return _("<b>My requests</b> — active") if active else _("<b>My requests</b> — closed")
-    if scope is ListScope.WORK:
-        return _("<b>My work</b> — requests I have taken")
-    return _("<b>Queue</b> — new requests waiting to be taken")
-
-
-def _list_empty(scope: ListScope, active: bool) -> str:
-    if scope is ListScope.MINE:
-        return _("You have no active requests.") if active else _("You have no closed requests.")
-    if scope is ListScope.WORK:
-        return _("You have no requests in work. /queue shows the new ones.")
-    return _("The queue is empty: no new requests.")
-
-
-async def _list_content(
-    session: AsyncSession,
-    actor: Actor,
-    scope: ListScope,
-    active: bool,
-    page: int,
-    tz: ZoneInfo | None,
-) -> tuple[str, InlineKeyboardMarkup]:
-    tz = tz or DEFAULT_TZ
-    result = await _load_page(session, actor, scope, active, page)
-    if not result.requests and result.total and result.page > 0:  # past the end: the last page
-        result = await _load_page(session, actor, scope, active, result.pages - 1)
-    lines = [_list_title(scope, active)]
-    if result.pages > 1:
-        lines[0] += " " + _("(page {page} of {pages})").format(
-            page=result.page + 1, pages=result.pages
-        )
-    builder = InlineKeyboardBuilder()
-    if not result.requests:
-        lines.append(_list_empty(scope, active))
-    for request in result.requests:
-        status = status_name(request.status, request.kind)
-        lines.append(
-            _("{number} — {status}, {time}").format(
-                number=html.quote(request.number),
-                status=status,
-                time=local_time(request.created_at, tz),
-            )
-        )
-        builder.row(
-            InlineKeyboardButton(
-                text=f"{request.number} · {status}",
-                callback_data=RequestOpen(request_id=request.id).pack(),
-            )
-        )
-    paging = []
-    if result.page > 0:
-        paging.append(
-            InlineKeyboardButton(
-                text=_("‹ Previous"),
-                callback_data=RequestList(scope=scope, active=active, page=result.page - 1).pack(),
-            )
-        )
-    if result.page + 1 < result.pages:
-        paging.append(
-            InlineKeyboardButton(
-                text=_("Next ›"),
-                callback_data=RequestList(scope=scope, active=active, page=result.page + 1).pack(),
-            )
-        )
-    if paging:
-        builder.row(*paging)
-    if scope is ListScope.MINE:
-        builder.row(
-            InlineKeyboardButton(
-                text=_("Closed requests") if active else _("Active requests"),
-                callback_data=RequestList(scope=scope, active=not active, page=0).pack(),
-            )
-        )
-    return "\n".join(lines), builder.as_markup()
-
-
-async def my_requests(
-    message: Message, session: AsyncSession, actor: Actor, tz: ZoneInfo | None = None
-) -> None:
-    text, markup = await _list_content(session, actor, ListScope.MINE, True, 0, tz)
-    await message.answer(text, reply_markup=markup)
-
-
-async def my_work(
-    message: Message, session: AsyncSession, actor: Actor, tz: ZoneInfo | None = None
-) -> None:
-    scope = ListScope.WORK if actor.at_least(Role.EXECUTOR) else ListScope.MINE
-    text, markup = await _list_content(session, actor, scope, True, 0, tz)
-    await message.answer(text, reply_markup=markup)
-
-
-async def queue(
-    message: Message, session: AsyncSession, actor: Actor, tz: ZoneInfo | None = None
-) -> None:
-    text, markup = await _list_content(session, actor, ListScope.QUEUE, True, 0, tz)
-    await message.answer(text, reply_markup=markup)
-
-
-async def list_page(
-    query: CallbackQuery,
-    callback_data: RequestList,
-    session: AsyncSession,
-    actor: Actor,
-    tz: ZoneInfo | None = None,
-) -> None:
-    text, markup = await _list_content(
-        session, actor, callback_data.scope, callback_data.active, callback_data.page, tz
-    )
-    await _put(query, text, markup)
-    await query.answer()
-
-
 def build() -> Router:
     router = Router(name="requests")
     # The reason step first: in it every message is the reason (or gets a hint).
     reason_step = StateFilter(RejectDialog.reason)
     router.message.register(reason_entered, reason_step, MagicData(F.event.text))
     router.message.register(reason_not_text, reason_step)
-    router.message.register(my_work, Command("my"))
-    router.message.register(queue, Command("queue"))
+    closing_step = StateFilter(*CLOSING_STATES.values())
+    router.message.register(closing_text, closing_step, MagicData(F.event.text))
+    router.message.register(closing_not_text, closing_step)
     router.callback_query.register(card_action, RequestAct.filter())
     router.callback_query.register(open_card, RequestOpen.filter())
     router.callback_query.register(issue_anyway, IssueAnyway.filter())
+    router.callback_query.register(issue_available, IssueAvailable.filter())
+    # Skip belongs to the resolution note only.
+    skip_elsewhere = (F.move == ClosingMove.SKIP) & (F.dialog != ClosingDialog.RESOLVE)
+    router.callback_query.register(closing_nav, ClosingNav.filter(~skip_elsewhere))
     router.callback_query.register(assignee_picked, AssignPick.filter())
     router.callback_query.register(reject_nav, RejectNav.filter(F.action.in_({"back", "cancel"})))
-    router.callback_query.register(list_page, RequestList.filter())
     return router

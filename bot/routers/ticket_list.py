@@ -1,8 +1,11 @@
-"""`/tickets` (and the Tickets menu button): open tickets of the executor's categories, with
-status and priority filters and paging; `/tickets critical new` sets the filters from words.
+"""`/tickets` (the «Заявки» menu button): open requests of the executor's categories, tickets
+and orders alike, with status and priority filters and paging; `/tickets critical new` sets the
+filters from words.
 
-A filter or page press edits the list in place. The card buttons are handled by the requests
-router; the service re-checks role and filter values, whatever the button said.
+A filter or page press edits the list in place; a numbered button opens the card there, with
+«Back to the list» to the same page and filters. The card buttons are handled by the requests
+router; the services re-check role, filter values and who may see the card, whatever the button
+said.
 """
 
 from __future__ import annotations
@@ -15,19 +18,20 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cards import DEFAULT_TZ, status_name
-from bot.keyboards.ticket_list import TicketList, priority_label, status_label, ticket_list
-from bot.keyboards.tickets import priority_name
+from bot.keyboards.ticket_list import (
+    TicketList,
+    TicketListOpen,
+    priority_label,
+    status_label,
+    ticket_list,
+)
+from bot.routers.request_lists import entry_line, share_line, show_card
 from bot.screens import Screen, quote_within, show
 from database.enums import Priority, RequestStatus, Role
-from database.models import Request
 from services import requests as requests_service
 from services.actor import Actor
 from services.requests import InvalidFilter
-from utils.formatting import local_time
 
-SUBJECT_BUDGET = 60  # the subject in a list line, escaped
-BUTTON_SUBJECT = 30  # the subject on a ticket's button
 NAME_BUDGET = 60
 
 S = RequestStatus
@@ -44,7 +48,9 @@ STATUS_WORDS = {
     "ожидание": S.WAITING,
     "done": S.DONE,
     "resolved": S.DONE,
+    "issued": S.DONE,
     "решенные": S.DONE,
+    "выданные": S.DONE,
 }
 PRIORITY_WORDS = {
     "low": P.LOW,
@@ -98,55 +104,43 @@ def _usage(word: str) -> str:
     )
 
 
-def _line(ticket: Request, assignee: str | None, tz: ZoneInfo) -> str:
-    line = _("{number} · {priority} · {status} · {time} — {subject}").format(
-        number=html.quote(ticket.number),
-        priority=priority_name(ticket.priority),
-        status=status_name(ticket.status, ticket.kind),
-        time=local_time(ticket.created_at, tz),
-        subject=quote_within(ticket.subject or "—", SUBJECT_BUDGET),
-    )
-    if assignee is not None:
-        line += " · " + _("assignee: {name}").format(name=quote_within(assignee, NAME_BUDGET))
-    return line
-
-
-def _button(ticket: Request) -> str:
-    subject = ticket.subject or ""
-    if len(subject) > BUTTON_SUBJECT:
-        subject = subject[: BUTTON_SUBJECT - 1].rstrip() + "…"
-    return f"{ticket.number} · {priority_name(ticket.priority)} · {subject}"
-
-
 async def _screen(
     session: AsyncSession,
     actor: Actor,
     status: str | None,
     priority: str | None,
     page: int,
-    tz: ZoneInfo | None,
 ) -> Screen:
-    tz = tz or DEFAULT_TZ
     result = await requests_service.tickets(
         session, actor, status=status, priority=priority, page=page
     )
+    title = _("<b>Open requests</b>")
+    if result.pages > 1:
+        title += " " + _("(page {page} of {pages})").format(
+            page=result.page + 1, pages=result.pages
+        )
     lines = [
-        _("<b>Open tickets</b>"),
-        _("Status: {status}. Priority: {priority}.").format(
+        title,
+        _("Orders and tickets that are not closed yet, critical first, then the oldest."),
+        share_line(await requests_service.share(session, actor)),
+        _("Filter: {status} · {priority}").format(
             status=status_label(status), priority=priority_label(priority)
         ),
-        _("Page {page} of {pages}").format(page=result.page + 1, pages=result.pages),
         "",
     ]
-    for ticket in result.requests:
-        lines.append(_line(ticket, result.assignees.get(ticket.assignee_id), tz))
+    for n, request in enumerate(result.requests, start=1):
+        line = entry_line(n, request, result.lines.get(request.id, []))
+        assignee = result.assignees.get(request.assignee_id)
+        if assignee is not None:
+            line += " · " + _("assignee: {name}").format(name=quote_within(assignee, NAME_BUDGET))
+        lines.append(line)
     if not result.requests:
         filtered = status is not None or priority is not None
         lines.append(
-            _("No open tickets match these filters.") if filtered else _("No open tickets.")
+            _("No open requests match these filters.") if filtered else _("No open requests.")
         )
     markup = ticket_list(
-        [(ticket.id, _button(ticket)) for ticket in result.requests],
+        [request.id for request in result.requests],
         status=status,
         priority=priority,
         page=result.page,
@@ -160,7 +154,6 @@ async def tickets_command(
     session: AsyncSession,
     actor: Actor,
     command: CommandObject | None = None,
-    tz: ZoneInfo | None = None,
 ) -> None:
     actor.require(Role.EXECUTOR)  # a plain user is refused before their words are read
     try:
@@ -168,19 +161,15 @@ async def tickets_command(
     except UnknownWord as exc:
         await message.answer(_usage(exc.word))
         return
-    await show(message, await _screen(session, actor, status, priority, 0, tz))
+    await show(message, await _screen(session, actor, status, priority, 0))
 
 
 async def list_pressed(
-    query: CallbackQuery,
-    callback_data: TicketList,
-    session: AsyncSession,
-    actor: Actor,
-    tz: ZoneInfo | None = None,
+    query: CallbackQuery, callback_data: TicketList, session: AsyncSession, actor: Actor
 ) -> None:
     try:
         screen = await _screen(
-            session, actor, callback_data.status, callback_data.priority, callback_data.page, tz
+            session, actor, callback_data.status, callback_data.priority, callback_data.page
         )
     except InvalidFilter:  # a forged or outdated button
         await query.answer(
@@ -190,8 +179,22 @@ async def list_pressed(
     await show(query, screen)
 
 
+async def open_from_list(
+    query: CallbackQuery,
+    callback_data: TicketListOpen,
+    session: AsyncSession,
+    actor: Actor,
+    tz: ZoneInfo | None = None,
+) -> None:
+    back = TicketList(
+        status=callback_data.status, priority=callback_data.priority, page=callback_data.page
+    )
+    await show_card(query, session, actor, callback_data.request_id, back, tz)
+
+
 def build() -> Router:
     router = Router(name="ticket_list")
     router.message.register(tickets_command, Command("tickets"))
     router.callback_query.register(list_pressed, TicketList.filter())
+    router.callback_query.register(open_from_list, TicketListOpen.filter())
     return router

@@ -32,8 +32,12 @@ async def branch(session: AsyncSession, branch_id: int) -> Branch | None:
     return await session.get(Branch, branch_id)
 
 
-async def categories_by_codes(session: AsyncSession, codes: list[str]) -> list[Category]:
-    result = await session.execute(select(Category).where(Category.code.in_(codes)))
+async def active_categories_by_ids(session: AsyncSession, ids: list[int]) -> list[Category]:
+    result = await session.execute(
+        select(Category)
+        .where(Category.id.in_(ids), Category.is_active.is_(True))
+        .order_by(Category.sort_order, Category.id)
+    )
     return list(result.scalars())
 
 

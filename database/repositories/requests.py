@@ -11,7 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from database.enums import OPEN_STATUSES, Priority, RequestStatus
-from database.models import Attachment, Request, RequestCounter, User
+from database.models import (
+    Attachment,
+    CartridgeType,
+    Request,
+    RequestCounter,
+    RequestItem,
+    User,
+)
 
 
 async def next_sequence(session: AsyncSession, prefix: str, year: int) -> int:
@@ -94,14 +101,27 @@ async def page(
     total = await session.scalar(select(func.count()).select_from(Request).where(*conditions))
     order = Request.id.desc() if newest_first else Request.id
     result = await session.execute(
-        select(Request)
-        .where(*conditions)
-        .options(selectinload(Request.items))
-        .order_by(order)
-        .offset(offset)
-        .limit(limit)
+        select(Request).where(*conditions).order_by(order).offset(offset).limit(limit)
     )
     return list(result.scalars()), int(total or 0)
+
+
+async def cartridge_lines(
+    session: AsyncSession, request_ids: Sequence[int]
+) -> dict[int, list[tuple[str, int]]]:
+    """(model, quantity) of each line of the given orders, in the order they were added."""
+    if not request_ids:
+        return {}
+    result = await session.execute(
+        select(RequestItem.request_id, CartridgeType.model, RequestItem.quantity)
+        .join(CartridgeType, CartridgeType.id == RequestItem.cartridge_type_id)
+        .where(RequestItem.request_id.in_(request_ids))
+        .order_by(RequestItem.request_id, RequestItem.id)
+    )
+    lines: dict[int, list[tuple[str, int]]] = {}
+    for request_id, model, quantity in result:
+        lines.setdefault(request_id, []).append((model, quantity))
+    return lines
 
 
 def open_condition(active: bool) -> Any:

@@ -53,13 +53,50 @@ async def decide_registration(
 
 
 async def load_categories(session: AsyncSession, user: User) -> list[Category]:
-    await session.refresh(user, attribute_names=["categories"])
-    return list(user.categories)
+    """The categories the user serves, as stored (a query: unflushed changes are flushed
+    first, where a refresh would discard them)."""
+    result = await session.execute(
+        select(Category)
+        .join(user_categories, user_categories.c.category_id == Category.id)
+        .where(user_categories.c.user_id == user.id)
+    )
+    return list(result.scalars())
 
 
 async def set_categories(session: AsyncSession, user: User, categories: Iterable[Category]) -> None:
     await session.refresh(user, attribute_names=["categories"])
     user.categories = list(categories)
+
+
+async def approved_with_role(
+    session: AsyncSession, roles: Iterable[Role], *, excluding_telegram_ids: Iterable[int]
+) -> list[User]:
+    """Approved users (active or not) with one of the roles, by name: the people an admin may
+    change. Whole list: name search is case-insensitive in Python (SQLite's lower() is
+    ASCII-only), and an organisation has hundreds of people, not millions."""
+    result = await session.execute(
+        select(User)
+        .where(
+            User.role.in_(list(roles)),
+            User.status == UserStatus.APPROVED,
+            User.telegram_id.not_in(list(excluding_telegram_ids)),
+        )
+        .order_by(User.full_name, User.id)
+    )
+    return list(result.scalars())
+
+
+async def category_kinds(session: AsyncSession, user_ids: list[int]) -> dict[int, set[str]]:
+    """The request kinds of the categories each user serves (users serving none are absent)."""
+    result = await session.execute(
+        select(user_categories.c.user_id, Category.kind)
+        .join(Category, Category.id == user_categories.c.category_id)
+        .where(user_categories.c.user_id.in_(user_ids))
+    )
+    kinds: dict[int, set[str]] = {}
+    for user_id, kind in result.all():
+        kinds.setdefault(user_id, set()).add(kind)
+    return kinds
 
 
 async def serves_category(session: AsyncSession, user_id: int | None, category_id: int) -> bool:

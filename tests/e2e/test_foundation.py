@@ -90,16 +90,21 @@ async def test_registration_approval_and_menus(
     await press_branch(emu, NEWCOMER, BRANCH)
     await emu.wait_for_message(NEWCOMER.id, lambda m: "отправлена администраторам" in m.text)
 
-    # The owner gets the request through the outbox, with Approve / Reject.
+    # The owner gets the request through the outbox: Approve (then the role), Approve as user,
+    # Reject.
     request = await emu.wait_for_message(OWNER.id, lambda m: "Петров Пётр Петрович" in m.text)
     assert BRANCH in request.text
-    assert [text for text, _ in request.buttons] == ["Одобрить", "Отклонить"]
+    assert [text for text, _ in request.buttons] == [
+        "Одобрить",
+        "Одобрить как пользователя",
+        "Отклонить",
+    ]
 
     # Until approved the newcomer reaches nothing.
     await emu.send_message(NEWCOMER, "/invite")
     await emu.wait_for_message(NEWCOMER.id, lambda m: "нет прав" in m.text)
 
-    await emu.press_button(OWNER, request, text="Одобрить")
+    await emu.press_button(OWNER, request, text="Одобрить как пользователя")
     await emu.wait_for_message(OWNER.id, lambda m: "одобрена: " in m.text and m.edited)
     await emu.wait_for_message(NEWCOMER.id, lambda m: "одобрена" in m.text)
 

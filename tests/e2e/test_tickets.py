@@ -174,14 +174,22 @@ async def test_ticket_thread_reopen_and_close(
     assert answer.document["file_name"] == "model.pdf"
     assert (await the_request(database_url)).status == RequestStatus.IN_PROGRESS
 
-    # Resolved → the requester reopens → the technician gets the card back.
+    # Resolved without a note → the requester reopens with a reason → the technician gets the
+    # card back with it.
     await press(emu, TECH, card, "Отметить решённой")
+    prompt = await emu.wait_for_message(TECH.id, has_button("Пропустить"))
+    assert f"Что сделано по заявке {number}?" in prompt.text
+    await press(emu, TECH, prompt, "Пропустить")
     resolved = await emu.wait_for_message(USER.id, has_button("Открыть снова"))
-    assert f"Заявка {number} решена" in resolved.text
+    assert f"Заявка {number} решена" in resolved.text and "Что сделано" not in resolved.text
+    assert "закроется сама" in resolved.text
     assert [t for t, _ in resolved.buttons] == ["Подтвердить решение", "Открыть снова"]
     await press(emu, USER, resolved, "Открыть снова")
+    await emu.wait_for_message(USER.id, lambda m: "Почему вы снова открываете" in m.text)
+    await emu.send_message(USER, "Снова ошибка E-07")
     reopened = await emu.wait_for_message(TECH.id, lambda m: "снова открыл" in m.text)
-    assert number in reopened.text and "Заявитель снова открыл эту заявку." in reopened.text
+    assert number in reopened.text
+    assert "Заявитель снова открыл эту заявку. Причина: Снова ошибка E-07" in reopened.text
 
     # One more exchange, both sides through the Reply button.
     await write(emu, TECH, reopened, "Ответить", "Замените картридж, пожалуйста.")
@@ -191,11 +199,16 @@ async def test_ticket_thread_reopen_and_close(
     done = await emu.wait_for_message(TECH.id, lambda m: "Заменила" in m.text)
     assert done.text == f"Заявка {number}: Смирнова Анна: Заменила, печатает."
 
+    # Resolved with a note the requester sees; their confirmation reaches the technician.
     await press(emu, TECH, reopened, "Отметить решённой")
+    await emu.wait_for_message(TECH.id, has_button("Пропустить"))
+    await emu.send_message(TECH, "Заменили картридж")
     resolved = await emu.wait_for_message(USER.id, has_button("Подтвердить решение"))
-    assert number in resolved.text
+    assert number in resolved.text and "Что сделано: Заменили картридж" in resolved.text
     await press(emu, USER, resolved, "Подтвердить решение")
     await emu.wait_for_message(USER.id, lambda m: m.edited and "закрыта" in m.text)
+    heard = await emu.wait_for_message(TECH.id, lambda m: "подтвердил решение" in m.text)
+    assert number in heard.text and "— закрыта" in heard.text
 
     request = await the_request(database_url)
     assert request.status == RequestStatus.CLOSED and request.closed_at is not None
@@ -211,8 +224,10 @@ async def test_ticket_thread_reopen_and_close(
     assert [tuple(r) for r in thread] == [
         (users[TECH.id], "Какая модель принтера?", True, None),
         (users[USER.id], "Kyocera FS-1040", False, "model.pdf"),
+        (users[USER.id], "Снова ошибка E-07", False, None),  # the reason of the reopening
         (users[TECH.id], "Замените картридж, пожалуйста.", False, None),
         (users[USER.id], "Заменила, печатает.", False, None),
+        (users[TECH.id], "Заменили картридж", False, None),  # the note of what was done
     ]
     actions = await rows(
         database_url,
