@@ -16,6 +16,8 @@ always shows the same fields in the same order:
     Description: …  |  Comment: …         a ticket's description | an order's comment
     Reason, Photos, Created, Issued / Resolved
 
+    Still to issue: • lines                an order issued in part, while it is in work
+
 The description gets a label of its own: for a ticket it is the problem itself («Описание»),
 for an order an optional note to the list of cartridges («Комментарий»).
 
@@ -49,13 +51,14 @@ from bot.sla_notifications import lateness
 from database.enums import Priority, RequestKind, RequestStatus
 from database.models import utcnow
 from services.views import ACCEPT, late_minutes
-from services.workflow import TRANSITIONS, Action
+from services.workflow import TRANSITIONS, Action, reopen_until
 from utils.formatting import local_time
 
 if TYPE_CHECKING:
     from services.people_queries import Rights
 
 S = RequestStatus
+IN_WORK = (S.ACCEPTED, S.IN_PROGRESS, S.WAITING)
 TEXT_LIMIT = 4096  # UTF-16 code units
 DESCRIPTION_MAX = 1000  # characters shown on the card; the rest is cut with "…"
 SUBJECT_BUDGET = 600  # UTF-16 units of the escaped subject (the service allows 100 characters)
@@ -134,6 +137,26 @@ def _line(line: dict[str, Any], issued: bool) -> str:
     return _("• {model} × {quantity} (in stock: {stock})").format(
         model=model, quantity=line["quantity"], stock=line["stock"]
     )
+
+
+def _remainder(view: dict[str, Any], lines: list[dict[str, Any]], shown: int) -> str:
+    """What is left to issue of an order issued in part, per line ("" when nothing is); at most
+    `shown` lines, as the cartridge lines above it."""
+    if view["status"] not in IN_WORK or not any(line.get("issued") for line in lines):
+        return ""
+    left = [line for line in lines if line["quantity"] > line["issued"]]
+    if not left:
+        return ""
+    parts = [_("Still to issue:")]
+    parts += [
+        _("• {model} × {quantity}").format(
+            model=html.quote(line["model"]), quantity=line["quantity"] - line["issued"]
+        )
+        for line in left[:shown]
+    ]
+    if shown < len(left):
+        parts.append(_("… and {count} more").format(count=len(left) - shown))
+    return "\n".join(parts)
 
 
 def full_description(view: dict[str, Any]) -> str:
@@ -285,8 +308,8 @@ def _compose(
     if done and status in (S.DONE, S.CLOSED):
         label = _("Issued: {time}") if order else _("Resolved: {time}")
         parts.append(label.format(time=local_time(datetime.fromisoformat(done), tz)))
-    text = "\n".join(parts)
-    return f"{text}\n\n{extra}" if extra else text
+    blocks = ["\n".join(parts), _remainder(view, lines, shown_lines), extra]
+    return "\n\n".join(block for block in blocks if block)
 
 
 def _link(text: str, data: CallbackData) -> InlineKeyboardButton:
@@ -299,6 +322,13 @@ def _button(text: str, action: CardAction, request_id: int) -> InlineKeyboardBut
 
 def _allowed(action: Action, status: str) -> bool:
     return status in TRANSITIONS[action].sources
+
+
+def _reportable(view: dict[str, Any]) -> bool:
+    """The requester may still report the issued order short or wrong (until it closes by
+    itself), as the report's handler checks."""
+    done = view.get("done_at")
+    return bool(done) and utcnow() <= reopen_until(datetime.fromisoformat(done))
 
 
 def card_buttons(
@@ -333,10 +363,14 @@ def card_buttons(
         if viewer.supervisor and _allowed(Action.ASSIGN, status):
             rows.append([_button(_("Reassign"), CardAction.ASSIGN, rid)])
     elif status == S.DONE and viewer.author:
-        label = _("Confirm receipt") if order else _("Confirm resolution")
-        row = [_button(label, CardAction.CONFIRM, rid)]
-        if viewer.reopen:
-            row.append(_button(_("Reopen"), CardAction.REOPEN, rid))
+        if order:
+            row = [_button(_("Confirm receipt"), CardAction.CONFIRM, rid)]
+            if _reportable(view):
+                row.append(_button(_("Not all / wrong items"), CardAction.DISPUTE, rid))
+        else:
+            row = [_button(_("Confirm resolution"), CardAction.CONFIRM, rid)]
+            if viewer.reopen:
+                row.append(_button(_("Reopen"), CardAction.REOPEN, rid))
         rows.append(row)
     talk = []
     if viewer.thread:

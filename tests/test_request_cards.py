@@ -6,7 +6,7 @@ the way Telegram does.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiogram.methods import SendDocument, SendMessage, SendPhoto
@@ -38,6 +38,7 @@ from bot.screens import utf16_len
 from database.models import Request
 from emulator.html_check import parse_html
 from services.views import current_deadline
+from services.workflow import reopen_days
 from tests.mocked_bot import MockedBot
 
 BIG = 2**63 - 1
@@ -726,3 +727,72 @@ def test_emoji_in_subject_and_description_stay_within_telegram_limits(en) -> Non
     text, shortened = card_text(make_view(comment="😀" * 1000, lines=lines), now=SOON)
     assert utf16_len(text) <= TEXT_LIMIT and shortened
     assert parse_html(text)[0].count("× 20") == 20
+
+
+# --- what is left to issue, and the report of an issued order -------------------------------
+
+PART = [
+    {"model": "CF226X (26X)", "quantity": 2, "stock": 13, "issued": 2},
+    {"model": "CE285A <85A>", "quantity": 20, "stock": 0, "issued": 6},
+]
+
+
+@pytest.mark.parametrize("status", ["accepted", "in_progress", "waiting"])
+def test_an_order_issued_in_part_shows_what_is_left_per_line(en, status) -> None:
+    text = render_card(make_view(status=status, lines=PART), extra="<b>Question?</b>")
+    plain, _ = parse_html(text)
+    assert "• CE285A <85A> × 20 (issued: 6)" in plain
+    assert plain.endswith(
+        "Created: 02.03.2026 10:05\n\nStill to issue:\n• CE285A <85A> × 14\n\nQuestion?"
+    )
+    assert plain.count("Still to issue:") == 1
+
+
+def test_what_is_left_in_russian(ru) -> None:
+    plain, _ = parse_html(render_card(make_view(status="in_progress", lines=PART)))
+    assert plain.endswith("Осталось выдать:\n• CE285A <85A> × 14")
+
+
+@pytest.mark.parametrize(
+    ("status", "lines"),
+    [
+        ("in_progress", make_view()["lines"]),  # nothing issued yet
+        ("in_progress", [dict(line, issued=line["quantity"]) for line in PART]),  # reported
+        ("done", [dict(line, issued=line["quantity"]) for line in PART]),
+        ("closed", PART),  # issued in part, then confirmed
+        ("rejected", PART),
+    ],
+)
+def test_no_remainder_when_nothing_is_left_in_work(en, status, lines) -> None:
+    assert "Still to issue" not in render_card(make_view(status=status, lines=lines))
+
+
+def test_a_long_remainder_stays_under_the_limit(en) -> None:
+    lines = [{"model": f"<{i}>" * 40, "quantity": 20, "stock": 0, "issued": 1} for i in range(20)]
+    text = render_card(make_view(status="in_progress", lines=lines))
+    plain, _ = parse_html(text)
+    assert utf16_len(text) <= TEXT_LIMIT
+    assert plain.count("Still to issue:") == 1 and plain.count("… and") == 2
+    shown = plain.count("× 19")  # each shown line's remainder
+    assert shown and f"… and {20 - shown} more" in plain.split("Still to issue:")[1]
+
+
+def test_an_issued_order_offers_the_report_until_it_closes_by_itself(en) -> None:
+    now = datetime.now(UTC)
+    fresh = make_view(status="done", done_at=now.isoformat())
+    markup = card_markup(fresh, Viewer(author=True))
+    assert [[b.text for b in row] for row in markup.inline_keyboard] == [
+        ["Confirm receipt", "Not all / wrong items"]
+    ]
+    assert data(markup) == [
+        RequestAct(action=CardAction.CONFIRM, request_id=7).pack(),
+        RequestAct(action=CardAction.DISPUTE, request_id=7).pack(),
+    ]
+    late = now - timedelta(days=reopen_days(), minutes=1)
+    expired = make_view(status="done", done_at=late.isoformat())
+    assert labels(card_markup(expired, Viewer(author=True))) == ["Confirm receipt"]
+    staff = Viewer(category=True, handler=True, supervisor=True)
+    assert card_markup(fresh, staff) is None  # only the requester reports
+    # a ticket is reopened instead, when its rights say so
+    ticket = ticket_view(status="done", done_at=now.isoformat())
+    assert actions(card_markup(ticket, Viewer(author=True))) == [CardAction.CONFIRM]

@@ -83,30 +83,13 @@ CLOSING_ACTIONS = {
     ClosingDialog.REOPEN: Action.REOPEN,
     ClosingDialog.DISPUTE: Action.DISPUTE,
 }
-OPEN_STATUSES = (RequestStatus.ACCEPTED, RequestStatus.IN_PROGRESS, RequestStatus.WAITING)
 
 
 # --- showing cards ------------------------------------------------------------------------
 
 
-def _remainder(view: dict) -> str:
-    """What is left to issue of an order issued in part, per line ("" when nothing is)."""
-    lines = view.get("lines") or []
-    if view["status"] not in OPEN_STATUSES or not any(line["issued"] for line in lines):
-        return ""
-    left = [
-        _("• {model} × {quantity}").format(
-            model=html.quote(line["model"]), quantity=line["quantity"] - line["issued"]
-        )
-        for line in lines
-        if line["quantity"] > line["issued"]
-    ]
-    return "\n".join([_("Still to issue:"), *left]) if left else ""
-
-
 def _card_content(card: Card, tz: ZoneInfo | None) -> tuple[str, InlineKeyboardMarkup | None]:
-    text = render_card(card.view, tz, extra=_remainder(card.view))
-    return text, card_markup(card.view, viewer_of(card.rights))
+    return render_card(card.view, tz), card_markup(card.view, viewer_of(card.rights))
 
 
 async def _put(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> int | None:
