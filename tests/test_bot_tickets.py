@@ -283,7 +283,8 @@ async def test_double_confirm_files_one_ticket(harness, sessionmaker, cats) -> N
 
 async def test_cancel_leaves_the_dialog(harness, sessionmaker, cats) -> None:
     await to_summary(harness, USER, cats)
-    assert "Cancelled" in await press(harness, USER, DialogNav(action="cancel"))
+    text = await press(harness, USER, DialogNav(action="cancel"))
+    assert text == "New ticket cancelled: the draft is deleted."
     assert await fsm(harness, USER) == (None, {})
     assert await requests_in_db(sessionmaker) == []
 

@@ -1,7 +1,8 @@
-"""Buttons shared by every dialog: back, cancel, and paginated branch lists."""
+"""Buttons shared by every dialog: back, cancel, paginated branch lists, a draft's offer."""
 
 from __future__ import annotations
 
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -10,6 +11,13 @@ from bot.callbacks import BranchPage, BranchPick, DialogNav
 from database.models import Branch
 
 BRANCHES_PER_PAGE = 8
+
+
+class DraftChoice(CallbackData, prefix="drf"):
+    """The offer of a kept draft (bot.drafts): go on with it, or drop it and start anew."""
+
+    dialog: str  # bot.drafts.ORDER, bot.drafts.TICKET
+    resume: bool
 
 
 def nav_row(*, back: bool = True) -> list[InlineKeyboardButton]:
@@ -52,4 +60,18 @@ def branch_page(
     if paging:
         builder.row(*paging)
     builder.row(*nav_row(back=back))
+    return builder.as_markup()
+
+
+def draft_offer(dialog: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.row(
+        InlineKeyboardButton(
+            text=_("Continue"), callback_data=DraftChoice(dialog=dialog, resume=True).pack()
+        ),
+        InlineKeyboardButton(
+            text=_("Start anew"), callback_data=DraftChoice(dialog=dialog, resume=False).pack()
+        ),
+    )
+    builder.row(*nav_row(back=False))
     return builder.as_markup()

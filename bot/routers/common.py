@@ -1,5 +1,9 @@
 """Commands everyone has: /help, /lang, /cancel, and the Cancel button of every dialog.
 
+Any other command in the middle of the order or ticket dialog leaves it first (the dialog's
+`leave`: the draft is kept and the user told), then goes on to its own handler. Cancel and
+/cancel there say what was cancelled and throw the draft away.
+
 /lang marks the language in use; a choice answers in the new language and sends the main menu
 (of the user's role) in it at once. The old keyboard still works meanwhile: the menu router
 understands a button's text in every language.
@@ -11,18 +15,21 @@ for.
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import drafts
 from bot.callbacks import DialogNav, LanguagePick
 from bot.commands import commands_for, set_chat_menu
 from bot.keyboards.menu import main_menu
 from bot.keyboards.people import languages
-from bot.routers import thread
+from bot.routers import orders, thread, tickets
+from bot.routers.orders import OrderDialog
+from bot.routers.tickets import TicketDialog
 from bot.texts import LANGUAGE_NAMES, role_name
 from database.enums import Role, UserStatus
 from services import users
@@ -78,26 +85,39 @@ async def language_chosen(
         await set_chat_menu(bot, i18n, actor.telegram_id, actor.role, callback_data.code)
 
 
-async def cancel_command(message: Message, state: FSMContext) -> None:
-    if await state.get_state() is None:
+async def _cancelled(state: FSMContext, raw_state: str | None) -> str:
+    """Leave the dialog; what was cancelled."""
+    if raw_state in OrderDialog:
+        return await orders.cancelled(state, raw_state)
+    if raw_state in TicketDialog:
+        return await tickets.cancelled(state, raw_state)
+    await state.clear()
+    return _("Cancelled. /help lists the commands.")
+
+
+async def cancel_command(message: Message, state: FSMContext, raw_state: str | None = None) -> None:
+    if raw_state is None:
         await message.answer(_("There is nothing to cancel. /help lists the commands."))
         return
-    await state.clear()
-    await message.answer(_("Cancelled. /help lists the commands."))
+    await message.answer(await _cancelled(state, raw_state))
 
 
-async def cancel_button(query: CallbackQuery, state: FSMContext) -> None:
-    await state.clear()
-    await query.message.edit_text(_("Cancelled. /help lists the commands."))
+async def cancel_button(
+    query: CallbackQuery, state: FSMContext, raw_state: str | None = None
+) -> None:
+    await query.message.edit_text(await _cancelled(state, raw_state))
     await query.answer()
 
 
 def build() -> Router:
     router = Router(name="common")
-    router.message.register(help_command, Command("help"))
-    router.message.register(lang_command, Command("lang"))
     router.message.register(thread.cancel_typed, thread.PROMPTS, Command("cancel"))
     router.message.register(cancel_command, Command("cancel"))
+    # Any other command leaves the order or ticket dialog first, /help and /lang included.
+    router.message.register(orders.leave, StateFilter(OrderDialog), drafts.OtherCommand("order"))
+    router.message.register(tickets.leave, StateFilter(TicketDialog), drafts.OtherCommand("ticket"))
+    router.message.register(help_command, Command("help"))
+    router.message.register(lang_command, Command("lang"))
     router.callback_query.register(language_chosen, LanguagePick.filter())
     router.callback_query.register(cancel_button, DialogNav.filter(F.action == "cancel"))
     return router

@@ -3,12 +3,15 @@
 This router comes before the dialogs, so a menu button is never taken for a comment, a subject
 or a rejection reason. A button's text is understood in every language of the catalogue, so the
 keyboard still on screen after `/lang` (in the old language) keeps working.
+
+Another feature's button in the middle of the order or ticket dialog leaves it first (the
+dialog's `leave`: the draft is kept and the user told); the dialog's own button shows it again.
 """
 
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.filters import Filter
+from aiogram.filters import Filter, StateFilter
 from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n.lazy_proxy import LazyProxy
@@ -24,20 +27,22 @@ from bot.keyboards.menu import (
     TICKETS,
 )
 from bot.routers import catalogue_admin, common, orders, request_lists, ticket_list, tickets
+from bot.routers.orders import OrderDialog
+from bot.routers.tickets import TicketDialog
 
 
 class MenuButton(Filter):
-    """The message is this menu button's text in one of the catalogue's languages."""
+    """The message is one of these menu buttons' text in one of the catalogue's languages."""
 
-    def __init__(self, label: LazyProxy) -> None:
-        self.label = label
+    def __init__(self, *labels: LazyProxy) -> None:
+        self.labels = labels
 
     async def __call__(self, message: Message, i18n: I18n) -> bool:
         if not message.text:
             return False
         for locale in i18n.available_locales:
             with i18n.use_locale(locale):
-                if message.text == str(self.label):
+                if message.text in (str(label) for label in self.labels):
                     return True
         return False
 
@@ -54,6 +59,11 @@ def build() -> Router:
         (ADMIN, catalogue_admin.admin_command),
         (HELP, common.help_command),
     )
+    labels = [label for label, _handler in buttons]
+    dialogs = ((orders.leave, OrderDialog, ORDER), (tickets.leave, TicketDialog, TICKET))
+    for leave, dialog, own in dialogs:
+        others = [label for label in labels if label is not own]
+        router.message.register(leave, StateFilter(dialog), MenuButton(*others))
     for label, handler in buttons:
         router.message.register(handler, MenuButton(label))
     return router

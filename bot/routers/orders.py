@@ -18,6 +18,10 @@ FSM data, JSON values only (the database storage refuses anything else):
 
 Confirm is handled in any state: the token in the button finds the order it already created
 (a double tap, the same update delivered twice, a restart between the tap and the answer).
+
+Leaving the dialog by a command or a main-menu button keeps what was entered as a draft
+(bot.drafts); ORDER offers it back (state `draft`, data empty: the draft stays in its own key
+until Continue or Start anew), Continue restores the step it was left at.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router, html
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -35,8 +40,11 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cards import Viewer, card_markup, render_card
+from bot import drafts
+from bot.cards import DEFAULT_TZ, Viewer, card_markup, render_card
 from bot.keyboards import orders as kb
+from bot.keyboards.common import DraftChoice, draft_offer
+from bot.keyboards.menu import ORDER
 from bot.keyboards.orders import (
     OrderBranch,
     OrderCart,
@@ -62,6 +70,7 @@ from services import catalogue, intake, orders, org
 from services.actor import Actor
 from services.orders import DEFAULT_MAX_QUANTITY, OrderLine
 from services.views import request_view
+from utils.formatting import local_time
 
 
 class OrderDialog(StatesGroup):
@@ -72,6 +81,7 @@ class OrderDialog(StatesGroup):
     comment = State()
     photo = State()
     summary = State()
+    draft = State()  # a kept draft is offered: Continue / Start anew
 
 
 TYPES_PER_PAGE = 8
@@ -103,6 +113,11 @@ def _fit(build: Callable[[int, int], str]) -> str:
 
 def _line(number: int, model: str, quantity: int, width: int) -> str:
     return f"{number}. {_model(model, width)} × {quantity}"  # the same in every language
+
+
+def _entered(data: dict) -> bool:
+    """Something worth a draft: cartridge lines, a comment or photos."""
+    return bool(data.get("lines") or data.get("comment") or data.get("photos"))
 
 
 def _parse_quantity(text: str, max_quantity: int) -> int | None:
@@ -306,6 +321,26 @@ async def _summary_screen(session: AsyncSession, data: dict) -> tuple[Screen | N
     return (_fit(build), kb.summary(token)), notes
 
 
+def _draft_screen(draft: drafts.Draft, tz: ZoneInfo) -> Screen:
+    data = draft.data
+
+    def build(width: int, budget: int) -> str:
+        parts = [_("You have a draft order from {time}:").format(time=local_time(draft.saved, tz))]
+        if data.get("branch"):
+            parts.append(_("Branch: {branch}").format(branch=quote_within(data["branch"], 200)))
+        lines = data.get("lines", [])
+        parts += [_line(n, ln["model"], ln["qty"], width) for n, ln in enumerate(lines, 1)]
+        if data.get("comment"):
+            comment = quote_within(data["comment"], budget)
+            parts.append(_("Comment: {comment}").format(comment=comment))
+        if data.get("photos"):
+            parts.append(_("Photos: {count}").format(count=len(data["photos"])))
+        parts += ["", _("Continue the draft?")]
+        return "\n".join(parts)
+
+    return _fit(build), draft_offer(drafts.ORDER)
+
+
 # --- entry --------------------------------------------------------------------------------------
 
 
@@ -314,7 +349,7 @@ async def start_order(
     state: FSMContext,
     session: AsyncSession,
     actor: Actor,
-    raw_state: str | None = None,
+    tz: ZoneInfo = DEFAULT_TZ,
 ) -> None:
     if not actor.is_approved:
         if actor.user is not None and actor.user.status == UserStatus.PENDING:
@@ -323,7 +358,7 @@ async def start_order(
             text = _("Only registered users can order cartridges. Send /start to register.")
         await message.answer(text)
         return
-    if raw_state in OrderDialog:
+    if await state.get_state() in OrderDialog:
         data = await state.get_data()
         if data.get("lines") and data.get("branch_id"):
             # Pressing ORDER again must not throw away a cart: show it instead.
@@ -334,24 +369,119 @@ async def start_order(
             note = _("You have an unfinished order, here it is. Press Cancel to drop it.")
             await show(message, _cart_screen(data, note))
             return
+    draft = await drafts.offered(state, drafts.ORDER)
+    if draft is not None:
+        await state.set_state(OrderDialog.draft)
+        await state.set_data({})
+        await show(message, _draft_screen(draft, tz))
+        return
+    await _begin(message, state, session, actor)
+
+
+async def _begin(
+    event: Message | CallbackQuery, state: FSMContext, session: AsyncSession, actor: Actor
+) -> None:
+    """A new order: the branch, or the cartridge types of the only branch."""
     allowed = await orders.ordering_branches(session, actor)
     branches = [{"id": b.id, "name": b.name} for b in await org.active_branches(session, allowed)]
     if not branches:
         await state.clear()
-        await message.answer(
-            _("Your profile has no branch to order for. Please ask your administrator.")
-        )
+        text = _("Your profile has no branch to order for. Please ask your administrator.")
+        await show(event, (text, None))
         return
     data = {"branches": branches, "lines": [], "comment": "", "photos": []}
     if len(branches) == 1:
         data.update(branch_id=branches[0]["id"], branch=branches[0]["name"], list={"view": "fit"})
         await state.set_state(OrderDialog.cartridge)
         await state.set_data(data)
-        await show(message, await _cartridge_screen(session, data))
+        await show(event, await _cartridge_screen(session, data))
         return
     await state.set_state(OrderDialog.branch)
     await state.set_data(data)
-    await show(message, _branch_screen(data))
+    await show(event, _branch_screen(data))
+
+
+# --- a kept draft: offered at the start, left by a command, cancelled ---------------------------
+
+
+async def draft_chosen(
+    query: CallbackQuery,
+    callback_data: DraftChoice,
+    state: FSMContext,
+    session: AsyncSession,
+    actor: Actor,
+    order_max_quantity: int = DEFAULT_MAX_QUANTITY,
+) -> None:
+    draft = await drafts.take(state, drafts.ORDER)
+    if callback_data.resume and draft is not None:
+        await _resume(query, state, session, draft.step, draft.data, order_max_quantity)
+        return
+    await _begin(query, state, session, actor)
+
+
+async def _resume(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    step: str,
+    data: dict,
+    max_quantity: int,
+) -> None:
+    """The step the draft was left at, with everything entered; stock is read afresh."""
+    s = OrderDialog
+    if step == s.summary.state:
+        await _to_summary(query, state, session, data)
+        return
+    if step == s.quantity.state:
+        entry = await catalogue.entry(session, data["pick"]["id"])
+        data["pick"]["stock"] = entry.stock if entry is not None else 0
+        screen = _quantity_screen(data, max_quantity)
+    elif step == s.branch.state:
+        screen = _branch_screen(data)
+    elif step == s.cartridge.state:
+        screen = await _cartridge_screen(session, data)
+    elif step == s.comment.state:
+        screen = _comment_screen(data)
+    elif step == s.photo.state:
+        screen = _photo_screen(data)
+    else:
+        screen = _cart_screen(data)
+    await state.set_state(step)
+    await state.set_data(data)
+    await show(query, screen)
+
+
+async def leave(message: Message, state: FSMContext, raw_state: str | None = None) -> None:
+    """A command or a main-menu button in the dialog: the draft is kept, the dialog closed,
+    and the update goes on to what was asked."""
+    kept = raw_state == OrderDialog.draft.state  # the draft on offer stays where it is
+    if not kept:
+        data = await state.get_data()
+        kept = _entered(data)
+        if kept:
+            await drafts.keep(state, drafts.ORDER, raw_state, data)
+    await state.clear()
+    if kept:
+        text = _(
+            "Cartridge order not sent: the draft is saved. To go on with it, press «{button}»."
+        ).format(button=str(ORDER))
+    else:
+        text = _("Cartridge order closed: nothing was entered yet.")
+    await message.answer(text)
+    raise SkipHandler
+
+
+async def cancelled(state: FSMContext, raw_state: str | None) -> str:
+    """Cancel or /cancel in the dialog: the order and its draft are thrown away; what to say."""
+    if raw_state == OrderDialog.draft.state:
+        await drafts.drop(state, drafts.ORDER)
+        dropped = True
+    else:
+        dropped = _entered(await state.get_data())
+    await state.clear()
+    if dropped:
+        return _("Cartridge order cancelled: the draft is deleted.")
+    return _("Cartridge order cancelled.")
 
 
 # --- branch -------------------------------------------------------------------------------------
@@ -822,8 +952,12 @@ def build() -> Router:
     text, photo = MagicData(F.event.text), MagicData(F.event.photo)
     s = OrderDialog
     router = Router(name="orders")
+    router.message.filter(drafts.live_state)  # a dialog left earlier in this update is gone
     router.message.register(start_order, Command("order"))
     router.callback_query.register(confirm, OrderConfirm.filter())  # in any state, see above
+    router.callback_query.register(
+        draft_chosen, StateFilter(s.draft), DraftChoice.filter(F.dialog == drafts.ORDER)
+    )
 
     router.callback_query.register(branch_chosen, StateFilter(s.branch), OrderBranch.filter())
     router.callback_query.register(branch_back, StateFilter(s.branch), BACK)
@@ -860,5 +994,5 @@ def build() -> Router:
     )
     router.callback_query.register(summary_back, StateFilter(s.summary), BACK)
 
-    router.message.register(use_the_buttons, StateFilter(s.branch, s.cart, s.summary))
+    router.message.register(use_the_buttons, StateFilter(s.branch, s.cart, s.summary, s.draft))
     return router

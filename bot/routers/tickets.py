@@ -15,6 +15,11 @@ FSM data, JSON values only (the database storage refuses anything else):
 
 Confirm is handled in any state: the token in the button finds the ticket it already created
 (a double tap, the same update delivered twice, a restart between the tap and the answer).
+
+Leaving the dialog by a command or a main-menu button keeps what was entered as a draft
+(bot.drafts); TICKET offers it back (state `draft`, data empty: the draft stays in its own key
+until Continue or Start anew), Continue restores the step it was left at. TICKET in the middle
+of the dialog shows the step the user is at.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import secrets
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router, html
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -31,8 +37,11 @@ from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cards import Viewer, card_markup, render_card
+from bot import drafts
+from bot.cards import DEFAULT_TZ, Viewer, card_markup, render_card
 from bot.keyboards import tickets as kb
+from bot.keyboards.common import DraftChoice, draft_offer
+from bot.keyboards.menu import TICKET
 from bot.keyboards.tickets import (
     DEFAULT_PRIORITY,
     PRIORITIES,
@@ -55,6 +64,7 @@ from services import intake, tickets
 from services.actor import Actor
 from services.tickets import ATTACHMENTS_MAX, DESCRIPTION_MAX, SUBJECT_MAX, TicketFile
 from services.views import request_view
+from utils.formatting import local_time
 
 
 class TicketDialog(StatesGroup):
@@ -64,10 +74,12 @@ class TicketDialog(StatesGroup):
     description = State()
     files = State()
     summary = State()
+    draft = State()  # a kept draft is offered: Continue / Start anew
 
 
 SHOWN_DESCRIPTION = 2500  # units of the quoted description shown on the summary
 SHOWN_PREVIOUS = 3000  # units of a previous subject / description shown on its step
+SHOWN_DRAFT = 500  # units of a draft's description shown on its offer
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -84,6 +96,11 @@ def _category_names(data: dict) -> list[dict]:
     """The categories as [{"id", "name"}] in the user's language."""
     lang = "en" if _locale() == "en" else "ru"
     return [{"id": c["id"], "name": c[lang] or c["ru"]} for c in data.get("categories", [])]
+
+
+def _entered(data: dict) -> bool:
+    """Something worth a draft: a subject, a description or files."""
+    return bool(data.get("subject") or data.get("description") or data.get("files"))
 
 
 def _category_name(data: dict) -> str:
@@ -163,8 +180,47 @@ def _summary_screen(data: dict) -> Screen:
     return "\n".join(parts), kb.summary(token)
 
 
+def _draft_screen(draft: drafts.Draft, tz: ZoneInfo) -> Screen:
+    data = draft.data
+    parts = [_("You have a draft ticket from {time}:").format(time=local_time(draft.saved, tz))]
+    if data.get("category_id"):
+        parts.append(_("Category: {category}").format(category=html.quote(_category_name(data))))
+    parts.append(_("Priority: {priority}").format(priority=priority_name(data["priority"])))
+    if data.get("subject"):
+        parts.append(
+            _("Subject: {subject}").format(subject=quote_within(data["subject"], SUBJECT_MAX * 6))
+        )
+    if data.get("description"):
+        description = quote_within(data["description"], SHOWN_DRAFT)
+        parts.append(_("Description:\n{description}").format(description=description))
+    if data.get("files"):
+        parts.append(_("Files: {count}").format(count=len(data["files"])))
+    parts += ["", _("Continue the draft?")]
+    return "\n".join(parts), draft_offer(drafts.TICKET)
+
+
+def _step_screen(step: str, data: dict) -> Screen:
+    """The screen of a step, from the data entered (the summary gets a new token in `data`)."""
+    s = TicketDialog
+    if step == s.priority.state:
+        return _priority_screen(data)
+    if step == s.subject.state:
+        return _subject_screen(data)
+    if step == s.description.state:
+        return _description_screen(data)
+    if step == s.files.state:
+        return _files_screen(data)
+    if step == s.summary.state:
+        return _summary_screen(data)
+    return _category_screen(data)
+
+
 async def _go(
-    event: Message | CallbackQuery, state: FSMContext, step: State, data: dict, screen: Screen
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    step: State | str,
+    data: dict,
+    screen: Screen,
 ) -> None:
     await state.set_state(step)
     await state.set_data(data)
@@ -175,7 +231,11 @@ async def _go(
 
 
 async def start_ticket(
-    message: Message, state: FSMContext, session: AsyncSession, actor: Actor
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    actor: Actor,
+    tz: ZoneInfo = DEFAULT_TZ,
 ) -> None:
     if not actor.is_approved:
         if actor.user is not None and actor.user.status == UserStatus.PENDING:
@@ -184,10 +244,27 @@ async def start_ticket(
             text = _("Only registered users can file tickets. Send /start to register.")
         await message.answer(text)
         return
+    step = await state.get_state()
+    if step in TicketDialog and step != TicketDialog.draft.state:
+        # Pressing TICKET again must not throw away what was entered: show where the user is.
+        data = await state.get_data()
+        text, markup = _step_screen(step, data)
+        note = _("You have an unfinished ticket, here it is. Press Cancel to drop it.")
+        await _go(message, state, step, data, (f"{note}\n\n{text}", markup))
+        return
+    draft = await drafts.offered(state, drafts.TICKET)
+    if draft is not None:
+        await _go(message, state, TicketDialog.draft, {}, _draft_screen(draft, tz))
+        return
+    await _begin(message, state, session)
+
+
+async def _begin(event: Message | CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
+    """A new ticket: the category first."""
     found = await tickets.categories(session)
     if not found:
         await state.clear()
-        await message.answer(_("Tickets cannot be filed now. Please ask your administrator."))
+        await show(event, (_("Tickets cannot be filed now. Please ask your administrator."), None))
         return
     data = {
         "categories": [{"id": c.id, "ru": c.name_ru, "en": c.name_en} for c in found],
@@ -196,7 +273,54 @@ async def start_ticket(
         "description": "",
         "files": [],
     }
-    await _go(message, state, TicketDialog.category, data, _category_screen(data))
+    await _go(event, state, TicketDialog.category, data, _category_screen(data))
+
+
+# --- a kept draft: offered at the start, left by a command, cancelled ---------------------------
+
+
+async def draft_chosen(
+    query: CallbackQuery, callback_data: DraftChoice, state: FSMContext, session: AsyncSession
+) -> None:
+    draft = await drafts.take(state, drafts.TICKET)
+    if callback_data.resume and draft is not None:
+        screen = _step_screen(draft.step, draft.data)
+        await _go(query, state, draft.step, draft.data, screen)
+        return
+    await _begin(query, state, session)
+
+
+async def leave(message: Message, state: FSMContext, raw_state: str | None = None) -> None:
+    """A command or a main-menu button in the dialog: the draft is kept, the dialog closed,
+    and the update goes on to what was asked."""
+    kept = raw_state == TicketDialog.draft.state  # the draft on offer stays where it is
+    if not kept:
+        data = await state.get_data()
+        kept = _entered(data)
+        if kept:
+            await drafts.keep(state, drafts.TICKET, raw_state, data)
+    await state.clear()
+    if kept:
+        text = _(
+            "New ticket not sent: the draft is saved. To go on with it, press «{button}»."
+        ).format(button=str(TICKET))
+    else:
+        text = _("New ticket closed: nothing was entered yet.")
+    await message.answer(text)
+    raise SkipHandler
+
+
+async def cancelled(state: FSMContext, raw_state: str | None) -> str:
+    """Cancel or /cancel in the dialog: the ticket and its draft are thrown away; what to say."""
+    if raw_state == TicketDialog.draft.state:
+        await drafts.drop(state, drafts.TICKET)
+        dropped = True
+    else:
+        dropped = _entered(await state.get_data())
+    await state.clear()
+    if dropped:
+        return _("New ticket cancelled: the draft is deleted.")
+    return _("New ticket cancelled.")
 
 
 # --- category and priority ----------------------------------------------------------------------
@@ -425,8 +549,12 @@ def build() -> Router:
     keep = TicketStep.filter(F.action == "next")
     s = TicketDialog
     router = Router(name="tickets")
+    router.message.filter(drafts.live_state)  # a dialog left earlier in this update is gone
     router.message.register(start_ticket, Command("ticket"))
     router.callback_query.register(confirm, TicketConfirm.filter())  # in any state, see above
+    router.callback_query.register(
+        draft_chosen, StateFilter(s.draft), DraftChoice.filter(F.dialog == drafts.TICKET)
+    )
 
     router.callback_query.register(
         category_chosen, StateFilter(s.category), TicketCategory.filter()
@@ -455,5 +583,7 @@ def build() -> Router:
 
     router.callback_query.register(summary_back, StateFilter(s.summary), BACK)
 
-    router.message.register(use_the_buttons, StateFilter(s.category, s.priority, s.summary))
+    router.message.register(
+        use_the_buttons, StateFilter(s.category, s.priority, s.summary, s.draft)
+    )
     return router
