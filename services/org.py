@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,3 +41,14 @@ async def active_branches(session: AsyncSession, branch_ids: list[int]) -> list[
     """These branches that are still active, in the given order."""
     found = {b.id: b for b in await org_repo.branches(session, branch_ids) if b.is_active}
     return [found[i] for i in branch_ids if i in found]
+
+
+def _folded(text: str) -> str:
+    """Case-folded (Cyrillic too), ё as е, runs of spaces as one."""
+    return re.sub(r"\s+", " ", text.casefold().replace("ё", "е")).strip()
+
+
+def name_matches(name: str, query: str) -> bool:
+    """The typed text is a part of the name, whatever the case (Cyrillic included)."""
+    folded = _folded(query)
+    return bool(folded) and folded in _folded(name)

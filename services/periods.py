@@ -23,7 +23,9 @@ _RANGE = re.compile(rf"^\s*{_DATE}\s*(?:(?:-|–|—|\.\.)\s*{_DATE}\s*)?$")
 
 
 class InvalidPeriod(DomainError):
-    """Not DD.MM.YYYY[ - DD.MM.YYYY], a date that does not exist, end before start, too long."""
+    """Not DD.MM.YYYY[ - DD.MM.YYYY], a date that does not exist, end before start, too long.
+
+    (parse_period puts typed dates in order; a Period built with its end first is refused.)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +85,18 @@ def preset(name: str, today: date) -> Period:
 
 
 def parse_period(text: str) -> Period:
-    """`DD.MM.YYYY` (one day) or `DD.MM.YYYY - DD.MM.YYYY` (also with – — or ..)."""
+    """`DD.MM.YYYY` (one day) or `DD.MM.YYYY - DD.MM.YYYY` (also with – — or ..).
+
+    Two dates typed latest first mean the same days: they are taken in calendar order (the
+    period is shown back in that order, so nothing is hidden from the user).
+    """
     match = _RANGE.match(text or "")
     if match is None:
         raise InvalidPeriod("expected DD.MM.YYYY or DD.MM.YYYY - DD.MM.YYYY")
     groups = match.groups()
-    start = _date(*groups[:3])
-    end = _date(*groups[3:]) if groups[3] else start
-    return Period(start, end)
+    first = _date(*groups[:3])
+    second = _date(*groups[3:]) if groups[3] else first
+    return Period(min(first, second), max(first, second))
 
 
 def _date(day: str, month: str, year: str) -> date:

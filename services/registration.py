@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -20,7 +21,10 @@ from services.errors import NotFound
 from services.notifications import notify_many
 
 FULL_NAME_MAX = 100
-FULL_NAME_MIN = 3
+FULL_NAME_WORDS_MIN = 2  # surname and first name
+_LETTERS = r"[^\W\d_]+"
+# One word of a name: letters, with single hyphens or apostrophes inside (Салтыков-Щедрин, Д'Арк).
+_NAME_WORD = re.compile(rf"{_LETTERS}(?:[-'’ʼ]{_LETTERS})*")
 
 
 class Decision(StrEnum):
@@ -43,11 +47,13 @@ class RegistrationRequest:
 
 
 def clean_full_name(text: str) -> str | None:
-    """A full name as typed, normalised; None when it cannot be a name."""
-    name = " ".join(text.split())
-    if not (FULL_NAME_MIN <= len(name) <= FULL_NAME_MAX):
+    """A full name as typed, spaces normalised; None unless it is at least a surname and a
+    first name, each of letters (hyphens and apostrophes inside a word allowed)."""
+    words = text.split()
+    name = " ".join(words)
+    if len(words) < FULL_NAME_WORDS_MIN or len(name) > FULL_NAME_MAX:
         return None
-    if name.startswith("/") or not any(ch.isalpha() for ch in name):
+    if not all(_NAME_WORD.fullmatch(word) for word in words):
         return None
     return name
 

@@ -21,6 +21,7 @@ from services.errors import DomainError, NotFound, PermissionDenied
 from utils.formatting import request_number
 
 SUBJECT_MAX = 100
+SUBJECT_SIGNS_MIN = 3  # letters or digits: a subject of emoji or punctuation only says nothing
 DESCRIPTION_MAX = 3000
 ATTACHMENTS_MAX = 10
 
@@ -94,6 +95,13 @@ def valid_file(f: TicketFile) -> bool:
     )
 
 
+def subject_ok(subject: str) -> bool:
+    """At most SUBJECT_MAX characters, at least SUBJECT_SIGNS_MIN of them letters or digits."""
+    subject = subject.strip()
+    signs = sum(ch.isalnum() for ch in subject)
+    return len(subject) <= SUBJECT_MAX and signs >= SUBJECT_SIGNS_MIN
+
+
 async def create(
     session: AsyncSession,
     actor: Actor,
@@ -129,7 +137,7 @@ async def create(
         raise InvalidTicket("priority") from None
     subject = subject.strip()
     description = description.strip()
-    if not 1 <= len(subject) <= SUBJECT_MAX:
+    if not subject_ok(subject):
         raise InvalidTicket("subject")
     if not 1 <= len(description) <= DESCRIPTION_MAX:
         raise InvalidTicket("description")

@@ -57,6 +57,24 @@ async def acting(session: AsyncSession, telegram_id: int) -> User | None:
     return user
 
 
+CONTACTS_SHOWN = 5  # owners and admins named to a deactivated user
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    name: str
+    username: str | None
+
+
+async def access_contacts(session: AsyncSession) -> list[Contact]:
+    """Whom a deactivated user may ask to switch access back on: the active owners, then the
+    admins, each by name (a person with no name by @username only), at most CONTACTS_SHOWN."""
+    people = await users_repo.with_role(session, Role.OWNER, Role.ADMIN)
+    people = [u for u in people if u.full_name.strip() or u.username]
+    people.sort(key=lambda u: (u.role != Role.OWNER, u.full_name.casefold(), u.id))
+    return [Contact(u.full_name.strip(), u.username) for u in people[:CONTACTS_SHOWN]]
+
+
 async def with_own_menu(session: AsyncSession) -> list[User]:
     """Approved, active users above plain user: they get a command menu of their own."""
     return await users_repo.privileged(session)

@@ -268,7 +268,7 @@ async def test_several_branches_pick_change_and_back(harness, sessionmaker, org)
     assert "Choose the branch" in text
     assert labels(harness, MULTI) == ["Филиал «Север»", "Филиал «Волга»", "Cancel"]
     before = await fsm(harness, MULTI)
-    assert "use the buttons" in await say(harness, MULTI, "Волга")
+    assert "Branches found for «Волга»" in await say(harness, MULTI, "Волга")  # a search
     assert "use the buttons" in await say(harness, MULTI, None, sticker=STICKER)
     assert await fsm(harness, MULTI) == before
     # A branch that is not theirs, forged: refused, nothing changes.
@@ -653,3 +653,45 @@ async def test_the_maximum_quantity_can_come_from_the_dispatcher(harness, org) -
     await press(harness, USER, OrderCart(action="add"))
     await press(harness, USER, OrderType(type_id=org["types"]["CF226X (26X)"]))
     assert "1. CF226X (26X) × 3" in await say(harness, USER, "2")  # merged, capped at 3
+
+
+async def test_a_photo_at_the_comment_step_is_kept_as_the_first_photo(
+    harness, sessionmaker, org
+) -> None:
+    await to_cart(harness, USER, org, ("TK-3160", 1))
+    await press(harness, USER, OrderCart(action="next"))
+    text = await say(harness, USER, None, photo=PHOTO, caption="Этикетка принтера")
+    assert "it is the first photo attached to the order" in text
+    assert "Photos attached: 1" in text and labels(harness, USER)[0] == "Done (1)"
+    state, data = await fsm(harness, USER)
+    assert state == OrderDialog.photo.state
+    assert data["photos"] == [{"id": "photo-big", "uid": "u-big"}]
+    assert data["comment"] == "Этикетка принтера"  # the caption is the comment
+    text = await say(harness, USER, None, photo=PHOTO)  # the same photo again: kept once
+    assert "already attached" in text and "Photos attached: 1" in text
+    summary = await press(harness, USER, OrderStep(action="next"))
+    assert "Photos: 1" in summary and "Comment: Этикетка принтера" in summary
+    await press(harness, USER, button(harness, USER, "Confirm"))
+    async with sessionmaker() as session:
+        files = (await session.execute(select(Attachment.file_id))).scalars().all()
+    assert files == ["photo-big"]
+
+
+async def test_a_typed_branch_name_is_searched_at_the_branch_step(harness, org) -> None:
+    north, volga = org["branches"]["Филиал «Север»"], org["branches"]["Филиал «Волга»"]
+    text = await say(harness, MULTI, ORDER_TEXT)
+    assert "type part of the branch name" in text
+    text = await say(harness, MULTI, "  ВОЛГ ")  # any case, Cyrillic
+    assert "Branches found for «ВОЛГ»" in text
+    first = buttons(harness.last_reply(MULTI.id))[0]
+    assert first == ("Филиал «Волга»", OrderBranch(branch_id=volga).pack())
+    assert labels(harness, MULTI)[:-1] == ["Филиал «Волга»"]  # the match, then Cancel
+    await say(harness, MULTI, "филиал")
+    assert labels(harness, MULTI)[:2] == ["Филиал «Север»", "Филиал «Волга»"]
+    text = await say(harness, MULTI, "Москва")
+    assert "No branch of yours matches «Москва»" in text
+    assert labels(harness, MULTI)[:2] == ["Филиал «Север»", "Филиал «Волга»"]
+    assert (await fsm(harness, MULTI))[0] == OrderDialog.branch.state
+    text = await press(harness, MULTI, OrderBranch(branch_id=volga))
+    assert "Order for Филиал «Волга»" in text
+    assert (await fsm(harness, MULTI))[1]["branch_id"] == volga != north

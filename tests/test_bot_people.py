@@ -90,6 +90,28 @@ async def test_deactivate_and_activate(harness, sessionmaker) -> None:
     assert "/help" in harness.last_reply(3000).text
 
 
+async def test_a_deactivated_user_is_told_whom_to_contact(harness, sessionmaker) -> None:
+    await seed_people(sessionmaker)
+    async with sessionmaker() as session:
+        await factories.user(session, 2001, role=Role.OWNER, username="olga", full_name="Ольга <В>")
+        gone = await factories.user(session, 2002, role=Role.ADMIN, full_name="Бывший Б.")
+        gone.is_active = False
+        await session.commit()
+    await harness.feed(message_update(ADMIN, "/deactivate @petrov"))
+    await harness.feed(message_update(tg_user(3000), "/help"))
+    assert harness.last_reply(3000).text == (
+        "Your access to the helpdesk is switched off. To have it switched on again, please "
+        "contact an administrator: Ольга &lt;В&gt; (@olga), Админов А."
+    )
+    # Read at the moment of the message: a new admin is named at once, in the button alert too.
+    async with sessionmaker() as session:
+        await factories.user(session, 2003, role=Role.ADMIN, username="adm", full_name="")
+        await session.commit()
+    await harness.feed(callback_update(tg_user(3000), InviteRolePick(role="admin").pack()))
+    answer = harness.callback_answer()
+    assert answer.show_alert and answer.text.endswith("Ольга <В> (@olga), @adm, Админов А.")
+
+
 async def test_help_lists_the_commands_of_the_role(harness, sessionmaker) -> None:
     await seed_people(sessionmaker)
     await harness.feed(message_update(tg_user(3000), "/help"))

@@ -48,7 +48,7 @@ async def test_unknown_user_registers_and_waits_for_approval(harness, sessionmak
     assert "Step 1 of 2" in harness.last_reply(NEWCOMER.id).text
     assert await harness.state(NEWCOMER.id).get_state() == Registration.full_name.state
 
-    await harness.feed(message_update(NEWCOMER, "Петров   Пётр <b>Иванович</b>"))
+    await harness.feed(message_update(NEWCOMER, "Петров   Пётр  Иванович"))
     reply = harness.last_reply(NEWCOMER.id)
     assert "Step 2 of 2" in reply.text
     labels = [text for text, _ in buttons(reply)]
@@ -63,14 +63,12 @@ async def test_unknown_user_registers_and_waits_for_approval(harness, sessionmak
     pick = BranchPick(dialog="reg", branch_id=branch_ids[9]).pack()
     await harness.feed(callback_update(NEWCOMER, pick))
     reply = harness.last_reply(NEWCOMER.id)
-    assert "sent to the administrators" in reply.text
-    # User text is escaped in HTML messages.
-    assert "&lt;b&gt;Иванович&lt;/b&gt;" in reply.text
+    assert "sent to the administrators" in reply.text and "Петров Пётр Иванович" in reply.text
     assert await harness.state(NEWCOMER.id).get_state() is None
 
     user = await db_user(sessionmaker, NEWCOMER.id)
     assert user.status == UserStatus.PENDING and user.branch_id == branch_ids[9]
-    assert user.full_name == "Петров Пётр <b>Иванович</b>"
+    assert user.full_name == "Петров Пётр Иванович"
     async with sessionmaker() as session:
         queued = (await session.execute(select(OutboxMessage))).scalars().all()
     assert [(m.chat_id, m.template) for m in queued] == [(OWNER_ID, "registration.request")]
@@ -94,6 +92,29 @@ async def test_bad_input_in_the_name_step_gets_a_hint(harness, sessionmaker) -> 
         assert await harness.state(NEWCOMER.id).get_state() == Registration.full_name.state
     await harness.feed(message_update(NEWCOMER, None, sticker=None, photo=[]))
     assert "as a text message" in harness.last_reply(NEWCOMER.id).text
+
+
+async def test_the_name_needs_a_surname_and_a_first_name_in_letters(harness, sessionmaker) -> None:
+    await add_branches(sessionmaker, 1)
+    await harness.feed(message_update(NEWCOMER, "/start"))
+    bad_names = (
+        "Петров",
+        "  Петров  ",
+        "Петров 123",
+        "Петров П.",
+        "Петров <b>Пётр</b>",
+        "Петров --",
+    )
+    for bad in bad_names:
+        await harness.feed(message_update(NEWCOMER, bad))
+        hint = harness.last_reply(NEWCOMER.id).text
+        assert "at least the surname and the first name" in hint, bad
+        assert "For example: Иванов Иван Иванович" in hint
+        assert await harness.state(NEWCOMER.id).get_state() == Registration.full_name.state
+    await harness.feed(message_update(NEWCOMER, "Салтыков-Щедрин Михаил д'Арк"))
+    assert "Step 2 of 2" in harness.last_reply(NEWCOMER.id).text
+    data = await harness.state(NEWCOMER.id).get_data()
+    assert data == {"full_name": "Салтыков-Щедрин Михаил д'Арк"}
 
 
 async def test_back_keeps_the_name_and_cancel_leaves(harness, sessionmaker) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from bot.keyboards.request_lists import RequestListOpen
 from bot.keyboards.requests import (
     AssignPick,
+    CancelAnswer,
     CardAction,
     IssueAnyway,
     IssueAvailable,
@@ -373,7 +374,24 @@ async def test_view_command_only_for_those_allowed(harness, sessionmaker) -> Non
 async def test_requester_cancels_a_new_request(harness, sessionmaker) -> None:
     org = await setup_org(sessionmaker)
     rid = await new_order(sessionmaker, org)
+    number = (await load(sessionmaker, rid)).number
+    # The button asks first; «No» puts the card back and changes nothing.
     await harness.feed(callback_update(REQUESTER, act(CardAction.CANCEL, rid)))
+    ask = edited(harness, REQUESTER.id)
+    assert f"Cancel request {number}?" in ask.text and labels(ask) == ["Yes, cancel", "No"]
+    assert dict(buttons(ask))["No"] == CancelAnswer(request_id=rid, yes=False).pack()
+    assert (await load(sessionmaker, rid)).status == RequestStatus.NEW
+    await harness.feed(callback_update(REQUESTER, CancelAnswer(request_id=rid, yes=False).pack()))
+    card = edited(harness, REQUESTER.id)
+    assert "— new" in card.text and labels(card) == ["Cancel request", "Reply"]
+    assert (await load(sessionmaker, rid)).status == RequestStatus.NEW
+    # A forged «Yes» from someone else is refused on the server.
+    await harness.feed(callback_update(OTHER_USER, CancelAnswer(request_id=rid, yes=True).pack()))
+    assert "not allowed" in harness.callback_answer().text
+    assert (await load(sessionmaker, rid)).status == RequestStatus.NEW
+
+    await harness.feed(callback_update(REQUESTER, act(CardAction.CANCEL, rid)))
+    await harness.feed(callback_update(REQUESTER, CancelAnswer(request_id=rid, yes=True).pack()))
     card = edited(harness, REQUESTER.id)
     assert "— cancelled" in card.text and labels(card) == []
     assert (await load(sessionmaker, rid)).status == RequestStatus.CANCELLED
@@ -408,7 +426,7 @@ async def test_lists_with_paging_and_switch(harness, sessionmaker) -> None:
     org = await setup_org(sessionmaker)
     ids = [await new_order(sessionmaker, org, quantity=1, token=f"o{i}") for i in range(7)]
     numbers = {rid: (await load(sessionmaker, rid)).number for rid in ids}
-    await harness.feed(callback_update(REQUESTER, act(CardAction.CANCEL, ids[0])))
+    await harness.feed(callback_update(REQUESTER, CancelAnswer(request_id=ids[0], yes=True).pack()))
     await harness.feed(callback_update(KEEPER, act(CardAction.TAKE, ids[1])))
 
     def listed(call) -> list[int]:

@@ -154,7 +154,7 @@ async def test_custom_dates_with_bad_input_then_good(harness, world) -> None:
     assert await harness.state(ADMIN.id).get_state() == StatsDialog.dates.state
 
     hint = "I could not read this period."
-    for bad in ("31.02.2026", "10.03.2026 - 01.03.2026", "01.01.2020 - 01.01.2026", "вчера"):
+    for bad in ("31.02.2026", "01.01.2020 - 01.01.2026", "вчера"):
         assert hint in await say(harness, ADMIN, bad), bad
     assert "Please send the dates as a text message." in await say(harness, ADMIN, photo=PHOTO)
     assert await harness.state(ADMIN.id).get_state() == StatsDialog.dates.state

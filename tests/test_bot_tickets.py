@@ -257,6 +257,20 @@ async def test_bad_input_gives_a_hint_and_keeps_the_step(harness, sessionmaker, 
     assert request.description == "<" * DESCRIPTION_MAX
 
 
+async def test_an_emoji_or_punctuation_subject_is_refused_with_a_hint(harness, cats) -> None:
+    await say(harness, USER, "/ticket")
+    await press(harness, USER, TicketCategory(category_id=cats["repair"]))
+    await press(harness, USER, TicketPriority(priority="normal"))
+    before = await fsm(harness, USER)
+    for bad in ("🔥🔥🔥", "?!...", "🖨️ ?", "ПК!"):
+        text = await say(harness, USER, bad)
+        assert "needs at least 3 letters or digits" in text, bad
+        assert "Send the subject in a few words" in text
+        assert await fsm(harness, USER) == before
+    assert "Describe the problem" in await say(harness, USER, "🔥 1С не запускается")
+    assert (await fsm(harness, USER))[1]["subject"] == "🔥 1С не запускается"
+
+
 async def test_double_confirm_files_one_ticket(harness, sessionmaker, cats) -> None:
     await to_summary(harness, USER, cats)
     confirm = button(harness, USER, "Confirm")

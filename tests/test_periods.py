@@ -83,7 +83,6 @@ def test_parse_period(text: str, start: date, end: date) -> None:
         "2026-11-01",
         "31.11.2026",
         "29.02.2026",
-        "30.11.2026 - 01.11.2026",
         "01.01.2020 - 01.01.2026",
         "01.11.2026 - ",
         "1.11.26",
@@ -93,6 +92,13 @@ def test_parse_period(text: str, start: date, end: date) -> None:
 def test_parse_period_refuses(text: str) -> None:
     with pytest.raises(InvalidPeriod):
         parse_period(text)
+
+
+def test_dates_typed_latest_first_are_put_in_order() -> None:
+    period = parse_period("31.12.2026 - 01.12.2026")
+    assert (period.start, period.end) == (date(2026, 12, 1), date(2026, 12, 31))
+    with pytest.raises(InvalidPeriod):
+        Period(date(2026, 12, 31), date(2026, 12, 1))
 
 
 def test_labels_and_local_today() -> None:

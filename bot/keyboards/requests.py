@@ -32,6 +32,13 @@ class RequestAct(CallbackData, prefix="rq"):
     request_id: int
 
 
+class CancelAnswer(CallbackData, prefix="rqx"):
+    """The requester's answer to «Cancel request …?»: yes cancels it, no shows the card again."""
+
+    request_id: int
+    yes: bool
+
+
 class RequestOpen(CallbackData, prefix="rqo"):
     """Show the card: in place of the pressed message (`edit`) or as a new message."""
 

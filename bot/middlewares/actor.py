@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, html
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 from aiogram.utils.i18n import gettext as _
@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import users
 from services.actor import Actor
+
+ALERT_LIMIT = 200  # characters of answerCallbackQuery text
 
 
 class ActorMiddleware(BaseMiddleware):
@@ -61,9 +63,29 @@ class DeactivatedGateMiddleware(BaseMiddleware):
         actor: Actor | None = data.get("actor")
         if actor is None or actor.is_active:
             return await handler(event, data)
-        text = _("Your access to the helpdesk is switched off. Please contact your administrator.")
+        contacts = await users.access_contacts(data["session"])
         if isinstance(event, Message):
-            await event.answer(text)
+            await event.answer(_switched_off(contacts, quote=html.quote))
         elif isinstance(event, CallbackQuery):
+            text = _switched_off(contacts, quote=str)  # an alert is plain text
+            if len(text) > ALERT_LIMIT:
+                text = text[: ALERT_LIMIT - 1] + "…"
             await event.answer(text, show_alert=True)
         return None
+
+
+def _switched_off(contacts: list[users.Contact], quote: Callable[[str], str]) -> str:
+    """The one line a deactivated user gets, naming whom to ask (read at the moment)."""
+    if not contacts:
+        return _("Your access to the helpdesk is switched off. Please contact your administrator.")
+    names = []
+    for contact in contacts:
+        handle = f"@{contact.username}" if contact.username else ""
+        if contact.name and handle:
+            names.append(f"{quote(contact.name)} ({handle})")
+        else:
+            names.append(quote(contact.name) or handle)
+    return _(
+        "Your access to the helpdesk is switched off. To have it switched on again, please "
+        "contact an administrator: {contacts}"
+    ).format(contacts=", ".join(names))

@@ -134,11 +134,29 @@ def _parse_quantity(text: str, max_quantity: int) -> int | None:
 # --- screens ------------------------------------------------------------------------------------
 
 
-def _branch_screen(data: dict) -> Screen:
-    text = _("New order. Choose the branch to order for:")
+def _branch_screen(data: dict, query: str = "") -> Screen:
+    """The branches to order for; with a typed `query`, those whose name contains it."""
+    shown = [b for b in data["branches"] if org.name_matches(b["name"], query)] if query else []
+    quoted = quote_within(query, SEARCH_SHOWN)
+    if shown:
+        text = _("Branches found for «{query}». Choose the branch to order for:").format(
+            query=quoted
+        )
+    else:
+        text = _("New order. Choose the branch to order for:")
+        if query:
+            text = (
+                _("No branch of yours matches «{query}». Type another part of the name.").format(
+                    query=quoted
+                )
+                + "\n"
+                + text
+            )
+        shown = data["branches"]
     if data.get("branch_id"):
         text += "\n" + _("Now: {branch}").format(branch=quote_within(data["branch"], 200))
-    markup = kb.branches(data["branches"], data.get("branch_id"), back=bool(data.get("lines")))
+    text += "\n" + _("You can also type part of the branch name to search.")
+    markup = kb.branches(shown, data.get("branch_id"), back=bool(data.get("lines")))
     return text, markup
 
 
@@ -512,6 +530,11 @@ async def branch_chosen(
     await show(query, await _cartridge_screen(session, data))
 
 
+async def branch_typed(message: Message, state: FSMContext) -> None:
+    data = await state.get_data()
+    await show(message, _branch_screen(data, message.text.strip()))
+
+
 async def branch_back(query: CallbackQuery, state: FSMContext) -> None:
     data = await state.get_data()
     if data.get("lines") and data.get("branch_id"):
@@ -813,6 +836,30 @@ async def comment_typed(message: Message, state: FSMContext) -> None:
     await show(message, _photo_screen(data))
 
 
+async def comment_photo(message: Message, state: FSMContext) -> None:
+    """A photo sent at the comment step: kept as the first photo, its caption as the comment."""
+    data = await state.get_data()
+    caption = (message.caption or "").strip()
+    notes = []
+    if caption and len(caption) <= orders.COMMENT_MAX:
+        data["comment"] = caption
+    elif caption:
+        notes.append(
+            _(
+                "The caption is too long for a comment ({length} characters, the limit is {max}) "
+                "and was not kept; press Back to type a shorter comment."
+            ).format(length=len(caption), max=orders.COMMENT_MAX)
+        )
+    before = len(data.get("photos", []))
+    note = _add_photo(data, message)
+    if before == 0 and data.get("photos"):
+        note = _("The photo is kept: it is the first photo attached to the order.")
+    notes.insert(0, note)
+    await state.set_state(OrderDialog.photo)
+    await state.set_data(data)
+    await show(message, _photo_screen(data, "\n".join(notes)))
+
+
 async def comment_not_text(message: Message) -> None:
     await message.answer(_("Please send the comment as a text message, or press Skip."))
 
@@ -826,23 +873,26 @@ async def comment_back(query: CallbackQuery, state: FSMContext) -> None:
 # --- photos -------------------------------------------------------------------------------------
 
 
-async def photo_received(message: Message, state: FSMContext) -> None:
-    data = await state.get_data()
+def _add_photo(data: dict, message: Message) -> str:
+    """The message's largest photo added to `data` (once, up to the limit); what to say."""
     photos = list(data.get("photos", []))
     largest = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
     if any(p["uid"] == largest.file_unique_id for p in photos):
-        await show(message, _photo_screen(data))
-        return
+        return _("This photo is already attached.")
     if len(photos) >= orders.PHOTOS_MAX:
-        note = _("You have attached the maximum of {max} photos. Press Done.").format(
+        return _("You have attached the maximum of {max} photos. Press Done.").format(
             max=orders.PHOTOS_MAX
         )
-        await show(message, _photo_screen(data, note))
-        return
     photos.append({"id": largest.file_id, "uid": largest.file_unique_id})
     data["photos"] = photos
+    return _("Photo received.")
+
+
+async def photo_received(message: Message, state: FSMContext) -> None:
+    data = await state.get_data()
+    note = _add_photo(data, message)
     await state.set_data(data)
-    await show(message, _photo_screen(data, _("Photo received.")))
+    await show(message, _photo_screen(data, note))
 
 
 async def photo_not_photo(message: Message) -> None:
@@ -961,6 +1011,7 @@ def build() -> Router:
 
     router.callback_query.register(branch_chosen, StateFilter(s.branch), OrderBranch.filter())
     router.callback_query.register(branch_back, StateFilter(s.branch), BACK)
+    router.message.register(branch_typed, StateFilter(s.branch), text)
 
     router.callback_query.register(types_listed, StateFilter(s.cartridge), OrderTypes.filter())
     router.callback_query.register(type_chosen, StateFilter(s.cartridge), OrderType.filter())
@@ -982,6 +1033,7 @@ def build() -> Router:
     router.callback_query.register(comment_step, StateFilter(s.comment), next_or_clear)
     router.callback_query.register(comment_back, StateFilter(s.comment), BACK)
     router.message.register(comment_typed, StateFilter(s.comment), text)
+    router.message.register(comment_photo, StateFilter(s.comment), photo)
     router.message.register(comment_not_text, StateFilter(s.comment))
 
     router.callback_query.register(photo_step, StateFilter(s.photo), next_or_clear)

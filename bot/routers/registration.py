@@ -125,9 +125,10 @@ async def full_name_entered(message: Message, state: FSMContext, session: AsyncS
     if name is None:
         await message.answer(
             _(
-                "Please send your full name as text, {min} to {max} characters "
-                "(for example: Иванов Иван Иванович)."
-            ).format(min=registration.FULL_NAME_MIN, max=registration.FULL_NAME_MAX)
+                "Please send your full name as text: at least the surname and the first name, "
+                "in letters (hyphens and apostrophes are allowed), up to {max} characters. "
+                "For example: Иванов Иван Иванович."
+            ).format(max=registration.FULL_NAME_MAX)
         )
         return
     await state.update_data(full_name=name)

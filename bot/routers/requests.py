@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cards import card_markup, render_card, status_name, viewer_of
 from bot.keyboards.requests import (
     AssignPick,
+    CancelAnswer,
     CardAction,
     ClosingDialog,
     ClosingMove,
@@ -53,7 +54,6 @@ APPLIED = {
     CardAction.TAKE: Action.TAKE,
     CardAction.START: Action.START,
     CardAction.CONFIRM: Action.CONFIRM,
-    CardAction.CANCEL: Action.CANCEL,
 }
 
 
@@ -199,9 +199,50 @@ async def card_action(
         await _ask_requester(query, session, actor, state, rid, ClosingDialog.REOPEN, tz)
     elif action is CardAction.DISPUTE:
         await _ask_requester(query, session, actor, state, rid, ClosingDialog.DISPUTE, tz)
+    elif action is CardAction.CANCEL:
+        await _ask_cancel(query, session, actor, rid, tz)
     else:
         result = await workflow.apply(session, actor, rid, APPLIED[action])
         await _after(query, session, actor, result, APPLIED[action], tz)
+
+
+# --- the requester's cancel, confirmed -----------------------------------------------------
+
+
+async def _ask_cancel(
+    query: CallbackQuery, session: AsyncSession, actor: Actor, rid: int, tz: ZoneInfo | None
+) -> None:
+    """«Cancel request К-…?» with Yes / No, for the author of a request that may be cancelled."""
+    card = await people_queries.card(session, actor, rid)
+    if not card.rights.author:
+        raise PermissionDenied("cancel someone else's request")
+    if card.view["status"] not in workflow.TRANSITIONS[Action.CANCEL].sources:
+        await query.answer(_stale_text(Action.CANCEL, card.view), show_alert=True)
+        await _put(query, *_card_content(card, tz))
+        return
+    extra = _("Cancel request {number}?").format(number=html.quote(card.view["number"]))
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Yes, cancel"), callback_data=CancelAnswer(request_id=rid, yes=True))
+    builder.button(text=_("No"), callback_data=CancelAnswer(request_id=rid, yes=False))
+    await _put(query, render_card(card.view, tz, extra=extra), builder.as_markup())
+    await query.answer()
+
+
+async def cancel_answered(
+    query: CallbackQuery,
+    callback_data: CancelAnswer,
+    session: AsyncSession,
+    actor: Actor,
+    tz: ZoneInfo | None = None,
+) -> None:
+    rid = callback_data.request_id
+    if callback_data.yes:
+        result = await workflow.apply(session, actor, rid, Action.CANCEL)
+        await _after(query, session, actor, result, Action.CANCEL, tz)
+        return
+    card = await people_queries.card(session, actor, rid)
+    await _put(query, *_card_content(card, tz))
+    await query.answer(_("Nothing was changed."))
 
 
 async def open_card(
@@ -671,6 +712,7 @@ def build() -> Router:
     router.message.register(closing_not_text, closing_step)
     router.callback_query.register(card_action, RequestAct.filter())
     router.callback_query.register(open_card, RequestOpen.filter())
+    router.callback_query.register(cancel_answered, CancelAnswer.filter())
     router.callback_query.register(issue_anyway, IssueAnyway.filter())
     router.callback_query.register(issue_available, IssueAvailable.filter())
     # Skip belongs to the resolution note only.

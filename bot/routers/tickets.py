@@ -359,10 +359,17 @@ async def priority_back(query: CallbackQuery, state: FSMContext) -> None:
 async def subject_typed(message: Message, state: FSMContext) -> None:
     text = (message.text or "").strip()
     data = await state.get_data()
-    if not text or len(text) > SUBJECT_MAX:
+    if len(text) > SUBJECT_MAX:
         note = _("The subject is {length} characters long; at most {max} fit.").format(
             length=len(text), max=SUBJECT_MAX
         )
+        await show(message, _subject_screen(data, note))
+        return
+    if not tickets.subject_ok(text):
+        note = _(
+            "The subject needs at least {min} letters or digits, for example: "
+            "«Не печатает принтер в бухгалтерии»."
+        ).format(min=tickets.SUBJECT_SIGNS_MIN)
         await show(message, _subject_screen(data, note))
         return
     data["subject"] = text
