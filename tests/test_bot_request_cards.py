@@ -243,7 +243,8 @@ async def test_long_subject_and_description_with_emoji_fit(
     harness, sessionmaker, renderers
 ) -> None:
     await setup(sessionmaker)
-    subject = "🔥" * (SUBJECT_MAX - 1) + "<"
+    prefix = "Принтер "  # a subject needs some letters; the rest is emoji
+    subject = prefix + "🔥" * (SUBJECT_MAX - len(prefix) - 1) + "<"
     description = "😀<&>" * 600  # 3000 characters, 3000 UTF-16 units as typed; 9000 escaped
     request, filed = await file_ticket(
         harness, sessionmaker, priority="critical", subject=subject, description=description
