@@ -4,11 +4,8 @@ and expires callback queries the way Telegram does."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 
-import pytest
-import redis.asyncio as redis
 from sqlalchemy import func, select
 
 from database.enums import InboxStatus
@@ -21,17 +18,6 @@ from tests.e2e.test_orders import KEEPER, STAFF, add_people
 SLOW = TgUser(7001, "Семён", "Медленный", "slow")
 QUICK = TgUser(7002, "Кира", "Быстрая", "quick")
 BRANCH = "Филиал «Север»"
-E2E_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
-
-
-@pytest.fixture
-async def clean_redis() -> None:
-    """An empty Redis database for the bot's dialog state (the server runs on 127.0.0.1)."""
-    client = redis.from_url(E2E_REDIS_URL)
-    await client.flushdb()
-    yield
-    await client.flushdb()
-    await client.aclose()
 
 
 async def test_a_stalled_chat_does_not_hold_up_another_user(
@@ -124,17 +110,6 @@ async def test_sigkill_among_twenty_starts_leaves_nobody_unanswered(
     emu: BotApiEmulator, bot_process: BotProcess, database_url: str
 ) -> None:
     await twenty_starts_killed_and_restarted(emu, bot_process, database_url)
-
-
-@pytest.mark.bot_env(REDIS_URL=E2E_REDIS_URL)
-async def test_sigkill_among_twenty_starts_with_redis_state(
-    emu: BotApiEmulator, bot_process: BotProcess, database_url: str, clean_redis: None
-) -> None:
-    await twenty_starts_killed_and_restarted(emu, bot_process, database_url)
-    for n in range(20):  # each dialog went on to its next step, in Redis
-        await emu.send_message(TgUser(7100 + n, f"Гость{n}", "Гостев"), "Гостев Гость")
-    for n in range(20):
-        await emu.wait_for_message(7100 + n, lambda m: "Шаг 2 из 2" in m.text, timeout=30)
 
 
 async def twenty_starts_killed_and_restarted(
