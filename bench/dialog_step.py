@@ -133,6 +133,14 @@ def message_update(bot: Bot, update_id: int, telegram_id: int, text_: str) -> Up
     return Update.model_validate({"update_id": update_id, "message": message}, context={"bot": bot})
 
 
+# Full names vary between steps; a name is letters only (the registration refuses digits).
+FULL_NAMES = [
+    f"{surname} {first} Иванович"
+    for surname in ("Иванов", "Петров", "Сидоров")
+    for first in ("Иван", "Пётр", "Сергей")
+]
+
+
 def callback_update(bot: Bot, update_id: int, telegram_id: int, data: str) -> Update:
     query = {
         "id": str(update_id),
@@ -477,7 +485,7 @@ class OurStep(Section):
         n = 1 + self.warmup + total + 1  # the checked first pair, ..., the SQL capture at the end
         back = DialogNav(action="back").pack()
         self.name_updates = [
-            message_update(self.bot, 10 + 2 * i, DIALOG_TG_ID, f"Иванов Иван Иванович {i % 7}")
+            message_update(self.bot, 10 + 2 * i, DIALOG_TG_ID, FULL_NAMES[i % len(FULL_NAMES)])
             for i in range(n)
         ]
         self.back_updates = [

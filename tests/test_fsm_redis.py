@@ -99,3 +99,30 @@ async def test_the_state_is_in_redis_before_the_reply_goes_out(harness) -> None:
     harness.bot.session.middleware(probe)
     await harness.feed(message_update(newcomer, "/start"))
     assert seen == ["Registration:full_name"]
+
+
+async def test_state_written_after_a_reply_is_stored_before_the_next_one(
+    sessionmaker, redis_url
+) -> None:
+    """Dialog state set when the update's session has nothing open (after an earlier commit,
+    with no database statement since) still reaches Redis at the next checkpoint and at the end."""
+    from bot.pipeline.fsm_after_commit import CommitBoundStorage
+    from bot.pipeline.transaction import UpdateTransaction
+
+    redis_storage = RedisStorage.from_url(
+        redis_url, key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
+    )
+    storage = CommitBoundStorage(redis_storage)
+    key = StorageKey(bot_id=BOT_ID, chat_id=3960, user_id=3960)
+    async with sessionmaker() as session:
+        txn = UpdateTransaction(session)
+        with txn.published():
+            await storage.set_state(key, "Step:one")
+            assert not session.in_transaction()
+            assert await stored_state(redis_url, 3960) is None  # held until the commit
+            await txn.checkpoint()  # before a Telegram call
+            assert await stored_state(redis_url, 3960) == "Step:one"
+            await storage.set_state(key, "Step:two")
+        await txn.finish()
+    assert await stored_state(redis_url, 3960) == "Step:two"
+    await redis_storage.close()

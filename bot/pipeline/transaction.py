@@ -56,12 +56,13 @@ class UpdateTransaction:
 
     async def checkpoint(self) -> None:
         """Commit what the update has done so far (called before each Telegram call)."""
-        if self.active and self.session.in_transaction():
+        if self.active and (self.session.in_transaction() or self.holds_changes):
             await self._commit(final=False)
 
     async def finish(self) -> None:
         """The handler returned: commit the rest and, at the latest now, mark the update done."""
-        if self.session.in_transaction() or (self.inbox is not None and not self.inbox.done):
+        pending_mark = self.inbox is not None and not self.inbox.done
+        if self.session.in_transaction() or self.holds_changes or pending_mark:
             await self._commit(final=True)
 
     async def _commit(self, *, final: bool) -> None:
