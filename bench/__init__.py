@@ -1,1 +1,1 @@
-"""Benchmarks that print ratios against their floors (DESIGN.md, "Performance targets")."""
+"""Benchmarks that print ratios against their floors (targets: bench/README.md)."""

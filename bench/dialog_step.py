@@ -1,4 +1,4 @@
-"""Cost of one dialog step against its floor (DESIGN.md, "Performance targets", first bullet).
+"""Cost of one dialog step against its floor (target: bench/README.md).
 
     python -m bench.dialog_step [--iterations N] [--rounds R] [--only SECTION ...] [--profile]
 
@@ -21,7 +21,7 @@ Measured in one run, on one machine:
 
 Sections run in R interleaved rounds (each round re-runs every section), so slow drift of the
 machine or the disk is spread over all of them. Every section warms up before it is timed. The
-ratio printed at the end is `our step / (aiogram floor + storage floor)`; the DESIGN target is
+ratio printed at the end is `our step / (aiogram floor + storage floor)`; the target is
 at most 2.0. This is a measurement, not a test: nothing here asserts on time.
 """
 
@@ -616,7 +616,7 @@ def report(
     a, s = stats.get(("aiogram", AIOGRAM_LABEL)), stats.get(("storage", TX_LABEL))
     if a is not None and s is not None and "ours" in sections:
         print()
-        print(f"{'ratio our step / floor (DESIGN target: ≤ 2.0)':<50} {'mean':>7} {'median':>8}")
+        print(f"{'ratio our step / floor (target: ≤ 2.0)':<50} {'mean':>7} {'median':>8}")
         for label in (NAME_LABEL, BACK_LABEL):
             o = stats.get(("ours", label))
             if o is None:

@@ -1,5 +1,5 @@
-"""Excel export against openpyxl's own cost and against the number of requests (DESIGN.md,
-"Performance targets", third bullet).
+"""Excel export against openpyxl's own cost and against the number of requests (target:
+bench/README.md).
 
     python -m bench.export [--sizes 10000,100000] [--dir PATH]
 
@@ -22,7 +22,7 @@ Peak memory is the peak RSS of each subprocess (VmHWM from /proc/self/status, Li
 with the peak the process had reached before the measured run began (interpreter, imports, and
 for the floor its prepared rows) and the difference. Each size runs `--repeat` times (export and
 floor interleaved); medians are printed. Printed ratios:
-export / floor time per size (DESIGN target: at most 1.3) and the largest size's peak over the
+export / floor time per size (target: at most 1.3) and the largest size's peak over the
 smallest's (flat memory: near 1). This is a measurement, not a test: nothing here asserts.
 """
 

@@ -1,4 +1,4 @@
-"""SLA scan cost against the number of requests ever filed (DESIGN.md, "Performance targets").
+"""SLA scan cost against the number of requests ever filed (target: bench/README.md).
 
     python -m bench.sla_scan [--open N] [--closed N] [--iterations N] [--rounds R] [--dir PATH]
 
@@ -14,7 +14,7 @@ committed, so every iteration finds the same work: the open requests are counted
 deadlines passed are read (most of them already escalated, which the query skips), and
 `--due` requests get their first reminder (routing lookups, `sla_notifications` rows and outbox
 rows). Sections run in interleaved rounds, each warmed up first. The printed ratio is
-`with history / open only` (medians); the DESIGN target is at most 2.0. As context, the count
+`with history / open only` (medians); the target is at most 2.0. As context, the count
 of open requests is also timed on the history file through raw sqlite3 with the partial index
 and with it forbidden (`NOT INDEXED`, a full scan).
 
