@@ -472,14 +472,9 @@ async def _resume(
 async def leave(message: Message, state: FSMContext, raw_state: str | None = None) -> None:
     """A command or a main-menu button in the dialog: the draft is kept, the dialog closed,
     and the update goes on to what was asked."""
-    kept = raw_state == OrderDialog.draft.state  # the draft on offer stays where it is
-    if not kept:
-        data = await state.get_data()
-        kept = _entered(data)
-        if kept:
-            await drafts.keep(state, drafts.ORDER, raw_state, data)
-    await state.clear()
-    if kept:
+    if await drafts.close_keeping(
+        state, drafts.ORDER, raw_state, OrderDialog.draft.state, _entered
+    ):
         text = _(
             "Cartridge order not sent: the draft is saved. To go on with it, press «{button}»."
         ).format(button=str(ORDER))
@@ -491,13 +486,9 @@ async def leave(message: Message, state: FSMContext, raw_state: str | None = Non
 
 async def cancelled(state: FSMContext, raw_state: str | None) -> str:
     """Cancel or /cancel in the dialog: the order and its draft are thrown away; what to say."""
-    if raw_state == OrderDialog.draft.state:
-        await drafts.drop(state, drafts.ORDER)
-        dropped = True
-    else:
-        dropped = _entered(await state.get_data())
-    await state.clear()
-    if dropped:
+    if await drafts.close_dropping(
+        state, drafts.ORDER, raw_state, OrderDialog.draft.state, _entered
+    ):
         return _("Cartridge order cancelled: the draft is deleted.")
     return _("Cartridge order cancelled.")
 

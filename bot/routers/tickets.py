@@ -293,14 +293,9 @@ async def draft_chosen(
 async def leave(message: Message, state: FSMContext, raw_state: str | None = None) -> None:
     """A command or a main-menu button in the dialog: the draft is kept, the dialog closed,
     and the update goes on to what was asked."""
-    kept = raw_state == TicketDialog.draft.state  # the draft on offer stays where it is
-    if not kept:
-        data = await state.get_data()
-        kept = _entered(data)
-        if kept:
-            await drafts.keep(state, drafts.TICKET, raw_state, data)
-    await state.clear()
-    if kept:
+    if await drafts.close_keeping(
+        state, drafts.TICKET, raw_state, TicketDialog.draft.state, _entered
+    ):
         text = _(
             "New ticket not sent: the draft is saved. To go on with it, press «{button}»."
         ).format(button=str(TICKET))
@@ -312,13 +307,9 @@ async def leave(message: Message, state: FSMContext, raw_state: str | None = Non
 
 async def cancelled(state: FSMContext, raw_state: str | None) -> str:
     """Cancel or /cancel in the dialog: the ticket and its draft are thrown away; what to say."""
-    if raw_state == TicketDialog.draft.state:
-        await drafts.drop(state, drafts.TICKET)
-        dropped = True
-    else:
-        dropped = _entered(await state.get_data())
-    await state.clear()
-    if dropped:
+    if await drafts.close_dropping(
+        state, drafts.TICKET, raw_state, TicketDialog.draft.state, _entered
+    ):
         return _("New ticket cancelled: the draft is deleted.")
     return _("New ticket cancelled.")
 
