@@ -40,7 +40,6 @@ import os
 import platform
 import re
 import shutil
-import signal
 import sqlite3
 import sys
 import tempfile
@@ -53,6 +52,7 @@ from time import perf_counter, process_time
 import aiogram
 
 from emulator import ApiCall, BotApiEmulator, BotEvent, BotMessage, CallbackAnswer, TgUser
+from emulator.bot_process import BotProcess
 from emulator.models import EventKind
 from emulator.state import Signal
 
@@ -324,45 +324,6 @@ def bot_env(emu: BotApiEmulator, db: Path, workers: int) -> dict[str, str]:
     }
 
 
-class BotProcess:
-    """One `python -m bot` child, its output in `log`."""
-
-    def __init__(self, env: dict[str, str], workdir: Path, log: Path) -> None:
-        self.env = env
-        self.workdir = workdir
-        self.log = log
-        self.proc: asyncio.subprocess.Process | None = None
-
-    async def start(self, emu: BotApiEmulator) -> None:
-        with self.log.open("ab") as out:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                cwd=self.workdir,
-                env=self.env,
-                stdout=out,
-                stderr=out,
-            )
-        await emu.wait_for_polling(timeout=START_TIMEOUT)
-
-    async def stop(self) -> int | None:
-        """SIGTERM, then SIGKILL if it has not stopped in time; returns the exit code."""
-        if self.proc is None:
-            return None
-        if self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.proc.wait(), timeout=STOP_TIMEOUT)
-            except TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
-        return self.proc.returncode
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc; NaN elsewhere)."""
     try:
@@ -481,7 +442,13 @@ async def run_mode(mode: Mode, args: argparse.Namespace, template: Path, workdir
             emu.add_user(tg)
         if args.latency > 0:
             emu.faults.add("*", kind="delay", delay=args.latency, times=None)
-        bot = BotProcess(bot_env(emu, db, mode.workers), home, home / "bot.log")
+        bot = BotProcess(
+            bot_env(emu, db, mode.workers),
+            home,
+            home / "bot.log",
+            start_timeout=START_TIMEOUT,
+            stop_timeout=STOP_TIMEOUT,
+        )
         try:
             await bot.start(emu)
             warm_errors = await warm_up(emu, db, args)
