@@ -26,7 +26,7 @@ from bot.pipeline.inbox import InboxProcessor
 from bot.pipeline.polling import poll
 from bot.pipeline.webhook import start_webhook, stop_webhook
 from cron.context import JobContext
-from cron.scheduler import create_scheduler
+from cron.scheduler import create_scheduler, stop_scheduler
 from database.engine import create_engine, create_sessionmaker
 from database.migrate import upgrade_to_head
 from services import registration, sla, users
@@ -55,7 +55,8 @@ async def run(settings: Settings) -> None:
     )
     dp = create_dispatcher(settings, sessionmaker, i18n, on_outbox=sender.wake)
     sender_task = asyncio.create_task(sender.run(), name="outbox-sender")
-    scheduler = create_scheduler(JobContext(settings, sessionmaker, on_outbox=sender.wake))
+    jobs = JobContext(settings, sessionmaker, on_outbox=sender.wake)
+    scheduler = create_scheduler(jobs)
     scheduler.start()
     try:
         me = await bot.get_me()
@@ -121,7 +122,7 @@ async def run(settings: Settings) -> None:
         await processor.stop(settings.shutdown_timeout)
         await dp.emit_shutdown(bot=bot)
     finally:
-        scheduler.shutdown(wait=False)
+        await stop_scheduler(scheduler, jobs, settings.shutdown_timeout)
         sender.stop()
         with contextlib.suppress(asyncio.CancelledError):
             await sender_task

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +19,7 @@ class JobContext:
     sessionmaker: async_sessionmaker[AsyncSession]
     clock: Callable[[], datetime] = utcnow  # aware UTC; tests pass a controllable one
     on_outbox: Callable[[], None] | None = field(default=None)
+    running: set[asyncio.Task[object]] = field(default_factory=set)  # jobs under way now
 
     def now(self) -> datetime:
         return self.clock()
