@@ -1,7 +1,16 @@
-"""Engine and session factory: SQLite (WAL, foreign keys, busy timeout) or PostgreSQL."""
+"""Engine and session factory: SQLite (WAL, foreign keys, busy timeout) or PostgreSQL.
+
+SQLite takes one writer at a time. Left to its busy handler, writers that wait poll the lock at
+growing intervals, so under load an unlucky one loses every race and fails with "database is
+locked" after the busy timeout while newer ones get through. The SQLite engine therefore queues
+this process's write transactions in arrival order (`WriterQueue`) before `BEGIN IMMEDIATE`;
+the busy timeout is left for other processes (a backup, the sqlite3 shell).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import event, text
@@ -14,7 +23,30 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+WRITER_WAIT_S = 30.0  # a write transaction waits this long for its turn in the process
 READ_ONLY = "helpdesk_read_only"  # execution option: see begin_read_only
+HOLDS_TURN = "helpdesk_writer_turn"  # connection-record info key: this connection is writing
+
+
+class WriterQueue:
+    """Write transactions of one process, one at a time, first come first served."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()  # asyncio's lock wakes its waiters in FIFO order
+
+    async def wait_turn(self) -> None:
+        try:
+            async with asyncio.timeout(WRITER_WAIT_S):
+                await self._lock.acquire()
+        except TimeoutError:
+            raise sqlite3.OperationalError(
+                f"database is locked: no turn to write within {WRITER_WAIT_S:.0f} s"
+            ) from None
+
+    def end_turn(self, info: dict[object, object]) -> None:
+        """End the turn of the connection whose record info this is, if it has one."""
+        if info.pop(HOLDS_TURN, False):
+            self._lock.release()
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -39,14 +71,37 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 
+    writers = WriterQueue()
+
     @event.listens_for(engine.sync_engine, "begin")
     def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
-        # BEGIN IMMEDIATE takes the write lock up front: concurrent writers queue on the busy
-        # timeout instead of failing with "database is locked" when upgrading a read lock.
         # A long read (begin_read_only) takes no lock: in WAL mode it reads one snapshot while
-        # writers go on.
-        read_only = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # writers go on. A write waits for its turn, then BEGIN IMMEDIATE takes the write lock
+        # up front instead of failing when upgrading a read lock.
+        if conn.get_execution_options().get(READ_ONLY, False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        conn.connection.dbapi_connection.run_async(lambda _: writers.wait_turn())
+        conn.info[HOLDS_TURN] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writers.end_turn(conn.info)
+            raise
+
+    @event.listens_for(engine.sync_engine, "commit")
+    @event.listens_for(engine.sync_engine, "rollback")
+    def _sqlite_end(conn) -> None:  # type: ignore[no-untyped-def]
+        writers.end_turn(conn.info)
+
+    # A connection given back, closed or dropped mid-transaction (a cancelled task) ends its
+    # turn too, so the queue never waits on a transaction that is gone.
+    @event.listens_for(engine.sync_engine, "checkin")
+    @event.listens_for(engine.sync_engine, "close")
+    @event.listens_for(engine.sync_engine, "invalidate")
+    def _sqlite_gone(_dbapi_connection, record, *_args) -> None:  # type: ignore[no-untyped-def]
+        if record is not None:
+            writers.end_turn(record.info)
 
     return engine
 

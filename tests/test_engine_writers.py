@@ -1,0 +1,71 @@
+"""SQLite write transactions of one process take turns in arrival order: under load none of them
+fails with "database is locked", and a transaction that is dropped half-way gives its turn up."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import text
+
+from database.engine import create_engine, create_sessionmaker
+
+
+async def test_many_concurrent_writers_all_commit_in_arrival_order(tmp_path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
+    sessionmaker = create_sessionmaker(engine)
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+    holder_in = asyncio.Event()
+    release_holder = asyncio.Event()
+
+    async def holder() -> None:  # keeps its write transaction open while the others queue
+        async with sessionmaker() as session:
+            await session.execute(text("INSERT INTO t VALUES (-1)"))
+            holder_in.set()
+            await release_holder.wait()
+            await session.commit()
+
+    async def writer(n: int) -> None:
+        async with sessionmaker() as session:
+            await session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+            await session.commit()
+
+    first = asyncio.create_task(holder())
+    await holder_in.wait()
+    writers = []
+    for n in range(30):  # queued one by one, in this order, behind the holder
+        writers.append(asyncio.create_task(writer(n)))
+        await asyncio.sleep(0.005)
+    # Held longer than SQLite's own busy timeout would ever let the queue wait for nothing.
+    await asyncio.sleep(0.2)
+    release_holder.set()
+    await asyncio.gather(first, *writers)
+    async with sessionmaker() as session:
+        order = (await session.execute(text("SELECT n FROM t ORDER BY rowid"))).scalars().all()
+    await engine.dispose()
+    assert order == [-1, *range(30)]
+
+
+async def test_a_cancelled_transaction_gives_its_turn_up(tmp_path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
+    sessionmaker = create_sessionmaker(engine)
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+    inside = asyncio.Event()
+
+    async def abandoned() -> None:
+        async with sessionmaker() as session:
+            await session.execute(text("INSERT INTO t VALUES (1)"))
+            inside.set()
+            await asyncio.sleep(60)
+
+    task = asyncio.create_task(abandoned())
+    await inside.wait()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    async with sessionmaker() as session:
+        await asyncio.wait_for(session.execute(text("INSERT INTO t VALUES (2)")), 5)
+        await session.commit()
+        rows = (await session.execute(text("SELECT n FROM t"))).scalars().all()
+    await engine.dispose()
+    assert rows == [2]
