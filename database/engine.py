@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from database import sqlite_inline
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
 WRITER_WAIT_S = 30.0  # a write transaction waits this long for its turn in the process
 READ_ONLY = "helpdesk_read_only"  # execution option: see begin_read_only
@@ -56,9 +58,11 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(
-        url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-    )
+        connect = sqlite_inline.connector(parsed.database, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
+        engine = create_async_engine(url, echo=echo, async_creator=connect)
+    else:
+        timeout = SQLITE_BUSY_TIMEOUT_MS / 1000
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": timeout})
 
     @event.listens_for(engine.sync_engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -78,13 +82,21 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # A long read (begin_read_only) takes no lock: in WAL mode it reads one snapshot while
         # writers go on. A write waits for its turn, then BEGIN IMMEDIATE takes the write lock
         # up front instead of failing when upgrading a read lock.
+        # Statements run on the event loop's thread (database.sqlite_inline), but for a long
+        # read, and for BEGIN IMMEDIATE when another process holds the write lock.
+        adapted = conn.connection.dbapi_connection
+        driver = adapted.driver_connection
         if conn.get_execution_options().get(READ_ONLY, False):
+            _offload(driver, True)  # until the transaction ends
             conn.exec_driver_sql("BEGIN")
             return
-        conn.connection.dbapi_connection.run_async(lambda _: writers.wait_turn())
+        adapted.run_async(lambda _: writers.wait_turn())
         conn.info[HOLDS_TURN] = True
         try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            if isinstance(driver, sqlite_inline.InlineConnection):
+                adapted.run_async(lambda _: driver.begin_immediate())
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
             writers.end_turn(conn.info)
             raise
@@ -93,17 +105,24 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     @event.listens_for(engine.sync_engine, "rollback")
     def _sqlite_end(conn) -> None:  # type: ignore[no-untyped-def]
         writers.end_turn(conn.info)
+        _offload(conn.connection.dbapi_connection.driver_connection, False)
 
     # A connection given back, closed or dropped mid-transaction (a cancelled task) ends its
     # turn too, so the queue never waits on a transaction that is gone.
     @event.listens_for(engine.sync_engine, "checkin")
     @event.listens_for(engine.sync_engine, "close")
     @event.listens_for(engine.sync_engine, "invalidate")
-    def _sqlite_gone(_dbapi_connection, record, *_args) -> None:  # type: ignore[no-untyped-def]
+    def _sqlite_gone(dbapi_connection, record, *_args) -> None:  # type: ignore[no-untyped-def]
         if record is not None:
             writers.end_turn(record.info)
+        _offload(getattr(dbapi_connection, "driver_connection", None), False)
 
     return engine
+
+
+def _offload(driver: object, on: bool) -> None:
+    if isinstance(driver, sqlite_inline.InlineConnection):
+        driver.offload = on
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -1,9 +1,11 @@
 """SQLite write transactions of one process take turns in arrival order: under load none of them
-fails with "database is locked", and a transaction that is dropped half-way gives its turn up."""
+fails with "database is locked", a transaction dropped half-way gives its turn up, and
+waiting for another process's write lock never blocks the event loop."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 from sqlalchemy import text
 
@@ -69,3 +71,41 @@ async def test_a_cancelled_transaction_gives_its_turn_up(tmp_path) -> None:
         rows = (await session.execute(text("SELECT n FROM t"))).scalars().all()
     await engine.dispose()
     assert rows == [2]
+
+
+async def test_waiting_for_another_process_write_lock_does_not_freeze_the_bot(tmp_path) -> None:
+    path = tmp_path / "w.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    sessionmaker = create_sessionmaker(engine)
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+    other = sqlite3.connect(path, isolation_level=None)  # another process: the sqlite3 shell
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO t VALUES (1)")
+    ticks = 0
+
+    async def other_users() -> None:  # the rest of the bot, which must go on meanwhile
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def write() -> None:
+        async with sessionmaker() as session:
+            await session.execute(text("INSERT INTO t VALUES (2)"))
+            await session.commit()
+
+    ticker = asyncio.create_task(other_users())
+    writing = asyncio.create_task(write())
+    await asyncio.sleep(0.3)
+    ticks_while_waiting = ticks
+    assert not writing.done()  # it waits for the lock...
+    other.execute("COMMIT")  # ...and gets it once the other process lets go
+    await asyncio.wait_for(writing, 5)
+    ticker.cancel()
+    other.close()
+    async with sessionmaker() as session:
+        rows = (await session.execute(text("SELECT n FROM t ORDER BY n"))).scalars().all()
+    await engine.dispose()
+    assert rows == [1, 2]
+    assert ticks_while_waiting > 0  # the event loop was never blocked by the wait

@@ -35,14 +35,17 @@ def nav_row(*, back: bool = True) -> list[InlineKeyboardButton]:
 def branch_page(
     dialog: str, branches: list[Branch], page: int, total: int, *, back: bool = True
 ) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for branch in branches:
-        builder.row(
+    # Rows built directly: this screen is on every registration and order step, and the
+    # keyboard builder deep-copies all its buttons when it makes the markup.
+    rows = [
+        [
             InlineKeyboardButton(
                 text=branch.name[:60],
                 callback_data=BranchPick(dialog=dialog, branch_id=branch.id).pack(),
             )
-        )
+        ]
+        for branch in branches
+    ]
     pages = max(1, -(-total // BRANCHES_PER_PAGE))
     paging = []
     if page > 0:
@@ -58,9 +61,9 @@ def branch_page(
             )
         )
     if paging:
-        builder.row(*paging)
-    builder.row(*nav_row(back=back))
-    return builder.as_markup()
+        rows.append(paging)
+    rows.append(nav_row(back=back))
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def draft_offer(dialog: str) -> InlineKeyboardMarkup:

@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.models import Branch, Category
+
+
+# Built once: the branch picker is on every registration and order.
+_ACTIVE = Branch.is_active.is_(True)
+_ACTIVE_PAGE = (
+    select(Branch, func.count().over().label("total"))
+    .where(_ACTIVE)
+    .order_by(Branch.name, Branch.id)
+    .offset(bindparam("offset"))
+    .limit(bindparam("limit"))
+)
 
 
 async def active_branches_page(
     session: AsyncSession, *, offset: int, limit: int
 ) -> tuple[list[Branch], int]:
     """One page of active branches by name, and the total count (one query per page)."""
-    active = Branch.is_active.is_(True)
-    rows = (
-        await session.execute(
-            select(Branch, func.count().over().label("total"))
-            .where(active)
-            .order_by(Branch.name, Branch.id)
-            .offset(offset)
-            .limit(limit)
-        )
-    ).all()
+    rows = (await session.execute(_ACTIVE_PAGE, {"offset": offset, "limit": limit})).all()
     if rows:
         return [row.Branch for row in rows], int(rows[0].total)
-    total = await session.scalar(select(func.count()).select_from(Branch).where(active))
+    total = await session.scalar(select(func.count()).select_from(Branch).where(_ACTIVE))
     return [], int(total or 0)
 
 

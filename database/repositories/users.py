@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import Role, UserStatus
@@ -12,8 +12,12 @@ from database.models import Branch, Category, User
 from database.models.users import user_categories
 
 
+# Built once: every update looks its user up.
+_BY_TELEGRAM_ID = select(User).where(User.telegram_id == bindparam("telegram_id"))
+
+
 async def by_telegram_id(session: AsyncSession, telegram_id: int) -> User | None:
-    result = await session.execute(select(User).where(User.telegram_id == telegram_id))
+    result = await session.execute(_BY_TELEGRAM_ID, {"telegram_id": telegram_id})
     return result.scalar_one_or_none()
 
 
