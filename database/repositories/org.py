@@ -7,7 +7,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.models import Branch, Category
 
-
 # Built once: the branch picker is on every registration and order.
 _ACTIVE = Branch.is_active.is_(True)
 _ACTIVE_PAGE = (

@@ -11,7 +11,6 @@ from database.enums import Role, UserStatus
 from database.models import Branch, Category, User
 from database.models.users import user_categories
 
-
 # Built once: every update looks its user up.
 _BY_TELEGRAM_ID = select(User).where(User.telegram_id == bindparam("telegram_id"))
 
