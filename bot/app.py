@@ -46,9 +46,8 @@ def create_fsm_storage(
     """Dialog state in the database (inside the update's transaction), or in Redis if set
     (written right after each of the update's database commits)."""
     if settings.redis_url:
-        redis = RedisStorage.from_url(
-            settings.redis_url, key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
-        )
+        keys = DefaultKeyBuilder(prefix=settings.redis_prefix, with_bot_id=True, with_destiny=True)
+        redis = RedisStorage.from_url(settings.redis_url, key_builder=keys)
         # Per-user order is kept by the update workers; a Redis lock would outlive a crash
         # (held for its 60 s timeout) and hold up that user's first update after the restart.
         return CommitBoundStorage(redis), SimpleEventIsolation()

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
+    redis_prefix: str = Field(
+        default="fsm", min_length=1, max_length=64
+    )  # one per bot sharing a Redis
     telegram_api_url: str = TELEGRAM_API_URL
     timezone: str = "Europe/Moscow"
     default_language: str = "ru"

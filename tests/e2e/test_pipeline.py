@@ -4,8 +4,12 @@ and expires callback queries the way Telegram does."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+import uuid
 
+import pytest
+import redis.asyncio as redis
 from sqlalchemy import func, select
 
 from database.enums import InboxStatus
@@ -18,6 +22,23 @@ from tests.e2e.test_orders import KEEPER, STAFF, add_people
 SLOW = TgUser(7001, "Семён", "Медленный", "slow")
 QUICK = TgUser(7002, "Кира", "Быстрая", "quick")
 BRANCH = "Филиал «Север»"
+E2E_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+REDIS_PREFIX = f"e2e-{uuid.uuid4().hex[:12]}"  # this run's keys only: others may share the Redis
+
+
+@pytest.fixture
+async def clean_redis() -> None:
+    """No dialog state of this run in Redis before or after (the server runs on 127.0.0.1)."""
+    client = redis.from_url(E2E_REDIS_URL)
+
+    async def forget() -> None:
+        async for key in client.scan_iter(match=f"{REDIS_PREFIX}:*"):
+            await client.delete(key)
+
+    await forget()
+    yield
+    await forget()
+    await client.aclose()
 
 
 async def test_a_stalled_chat_does_not_hold_up_another_user(
@@ -110,6 +131,21 @@ async def test_sigkill_among_twenty_starts_leaves_nobody_unanswered(
     emu: BotApiEmulator, bot_process: BotProcess, database_url: str
 ) -> None:
     await twenty_starts_killed_and_restarted(emu, bot_process, database_url)
+
+
+@pytest.mark.bot_env(REDIS_URL=E2E_REDIS_URL, REDIS_PREFIX=REDIS_PREFIX)
+async def test_sigkill_among_twenty_starts_with_redis_state(
+    emu: BotApiEmulator, bot_process: BotProcess, database_url: str, clean_redis: None
+) -> None:
+    await twenty_starts_killed_and_restarted(emu, bot_process, database_url)
+    for n in range(20):  # each dialog goes on to its next step: its state is in Redis
+        await emu.send_message(TgUser(7100 + n, f"Гость{n}", "Гостев"), "Гостев Гость")
+    for n in range(20):
+        await emu.wait_for_message(7100 + n, lambda m: "Шаг 2 из 2" in m.text, timeout=30)
+    client = redis.from_url(E2E_REDIS_URL)
+    states = [key async for key in client.scan_iter(match=f"{REDIS_PREFIX}:*:state")]
+    await client.aclose()
+    assert len(states) == 20  # under REDIS_PREFIX, one per user
 
 
 async def twenty_starts_killed_and_restarted(
