@@ -17,7 +17,7 @@ data wholesale, cannot touch it. Its data:
 
 While the dialog runs (resumed or started anew) its draft key is empty, so a confirmed request
 leaves no draft behind. A draft older than DRAFT_DAYS is not offered; it is dropped the next
-time its dialog starts.
+time its dialog starts, or by the daily archive job (services.drafts) if it never does.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
 from database.models import utcnow
+from services.drafts import DRAFT_DAYS, destiny
 
-DRAFT_DAYS = 7
 ORDER = "order"
 TICKET = "ticket"
 
@@ -47,7 +47,7 @@ class Draft:
 
 def storage(state: FSMContext, dialog: str) -> FSMContext:
     """The draft of `dialog` (ORDER or TICKET) of the user of `state`."""
-    return FSMContext(storage=state.storage, key=replace(state.key, destiny=f"draft_{dialog}"))
+    return FSMContext(storage=state.storage, key=replace(state.key, destiny=destiny(dialog)))
 
 
 async def keep(state: FSMContext, dialog: str, step: str, data: dict[str, Any]) -> None:

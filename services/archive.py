@@ -149,11 +149,11 @@ async def forget_handled_updates(session: AsyncSession, now: datetime) -> int:
     return await inbox_repo.purge_done(session, now - timedelta(days=INBOX_KEEP_DAYS))
 
 
-def summary(auto_closed: int, archived: Mapping[RequestStatus, int]) -> str:
-    """`Archive: auto-closed 3, archived closed 120, rejected 4, cancelled 2`."""
+def summary(auto_closed: int, archived: Mapping[RequestStatus, int], drafts: int = 0) -> str:
+    """`Archive: auto-closed 3, archived closed 120, rejected 4, cancelled 2, old drafts 5`."""
     if archived:
         parts = ", ".join(f"{status} {count}" for status, count in archived.items())
         tail = f"archived {parts}"
     else:
         tail = "archiving off (empty policy)"
-    return f"Archive: auto-closed {auto_closed}, {tail}"
+    return f"Archive: auto-closed {auto_closed}, {tail}, old drafts {drafts}"

@@ -18,15 +18,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.fsm_storage import default_key_builder
 from cron.context import JobContext
 from database.enums import RequestKind, RequestStatus, Role
 from database.models import (
     AuditLog,
     Branch,
     Category,
+    FsmState,
     OutboxMessage,
     Request,
     RequestMessage,
@@ -516,7 +519,9 @@ async def test_job_auto_closes_archives_commits_and_wakes_the_sender(
 
     line = await archive_job.run(ctx)  # the shipped policy: 90 / 30 / 30
 
-    assert line == "Archive: auto-closed 2, archived closed 3, rejected 1, cancelled 0"
+    assert line == (
+        "Archive: auto-closed 2, archived closed 3, rejected 1, cancelled 0, old drafts 0"
+    )
     assert wakes == [1]
     async with sessionmaker() as session:  # committed: seen from a new session
         for request in done:
@@ -531,14 +536,16 @@ async def test_job_auto_closes_archives_commits_and_wakes_the_sender(
 
     # Nothing left to do: a quiet line, and the sender is not woken.
     again = await archive_job.run(ctx)
-    assert again == "Archive: auto-closed 0, archived closed 0, rejected 0, cancelled 0"
+    assert again == (
+        "Archive: auto-closed 0, archived closed 0, rejected 0, cancelled 0, old drafts 0"
+    )
     assert wakes == [1]
     assert (
         await archive_job.run(ctx, policy=archive.parse_policy({"rejected": 30}))
-        == "Archive: auto-closed 0, archived rejected 0"
+        == "Archive: auto-closed 0, archived rejected 0, old drafts 0"
     )
     assert await archive_job.run(ctx, policy=archive.parse_policy({})) == (
-        "Archive: auto-closed 0, archiving off (empty policy)"
+        "Archive: auto-closed 0, archiving off (empty policy), old drafts 0"
     )
 
 
@@ -556,3 +563,31 @@ async def test_job_with_a_bad_policy_changes_nothing(
         await archive_job.run(job_context(settings, sessionmaker, []))
     async with sessionmaker() as session:
         assert (await fresh(session, request)).status == S.DONE
+
+
+async def test_job_forgets_drafts_nobody_came_back_for_and_keeps_the_rest(
+    settings, sessionmaker, archive_job
+) -> None:
+    keys = default_key_builder()
+
+    def key(user_id: int, destiny: str) -> str:
+        return keys.build(StorageKey(bot_id=1, chat_id=user_id, user_id=user_id, destiny=destiny))
+
+    rows = {  # storage key → days since it was last written
+        key(1, "draft_order"): 8,  # left 8 days ago: never coming back
+        key(2, "draft_ticket"): 10,
+        key(3, "draft_order"): 6,  # still offered
+        key(4, "default"): 30,  # a dialog state, however old, is not a draft
+        key(5, "not_a_draft_order"): 30,
+    }
+    async with sessionmaker() as session:
+        for storage_key, days in rows.items():
+            session.add(FsmState(key=storage_key, data="{}", updated_at=NOW - days * DAY))
+        await session.commit()
+
+    line = await archive_job.run(job_context(settings, sessionmaker, []))
+
+    assert line.endswith(", old drafts 2")
+    async with sessionmaker() as session:
+        left = set((await session.execute(select(FsmState.key))).scalars())
+    assert left == {key(3, "draft_order"), key(4, "default"), key(5, "not_a_draft_order")}

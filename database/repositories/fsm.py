@@ -12,10 +12,11 @@ objects.
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Executable, bindparam, delete, select, update
+from sqlalchemy import Executable, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,6 +69,13 @@ async def set_data(session: AsyncSession, key: str, data_json: str | None) -> No
 async def delete_key(session: AsyncSession, key: str) -> None:
     """Forget the key entirely (state and data)."""
     await session.execute(delete(TABLE).where(TABLE.c.key == key))
+
+
+async def purge_destinies(session: AsyncSession, destinies: list[str], before: datetime) -> int:
+    """Delete the rows of these destinies (the key's last part) last written before `before`."""
+    ends = or_(*(TABLE.c.key.endswith(f":{name}", autoescape=True) for name in destinies))
+    result = await session.execute(delete(TABLE).where(ends, TABLE.c.updated_at < before))
+    return result.rowcount
 
 
 async def _upsert_column(session: AsyncSession, key: str, column: str, value: Any) -> None:
