@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from database.engine import create_engine, create_sessionmaker
+
+WRITERS = 12  # with the holder, within the engine's pool (5 + 10 overflow connections)
 
 
 async def test_many_concurrent_writers_all_commit_in_arrival_order(tmp_path) -> None:
@@ -32,20 +34,32 @@ async def test_many_concurrent_writers_all_commit_in_arrival_order(tmp_path) -> 
             await session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
             await session.commit()
 
+    checked_out = 0
+    checkout = asyncio.Event()
+
+    def count_checkout(*_args) -> None:
+        nonlocal checked_out
+        checked_out += 1
+        checkout.set()
+
+    event.listen(engine.sync_engine, "checkout", count_checkout)
     first = asyncio.create_task(holder())
     await holder_in.wait()
     writers = []
-    for n in range(30):  # queued one by one, in this order, behind the holder
+    for n in range(WRITERS):  # queued one by one, in this order, behind the holder
         writers.append(asyncio.create_task(writer(n)))
-        await asyncio.sleep(0.005)
-    # Held longer than SQLite's own busy timeout would ever let the queue wait for nothing.
-    await asyncio.sleep(0.2)
+        # Arrival: a writer with its connection goes straight on to wait for its turn (nothing
+        # in between lets another task run), so arrival order is checkout order.
+        while checked_out < n + 2:
+            checkout.clear()
+            await checkout.wait()
+    await asyncio.sleep(0.2)  # the holder keeps the lock a while; the queue must wait, not fail
     release_holder.set()
     await asyncio.gather(first, *writers)
     async with sessionmaker() as session:
         order = (await session.execute(text("SELECT n FROM t ORDER BY rowid"))).scalars().all()
     await engine.dispose()
-    assert order == [-1, *range(30)]
+    assert order == [-1, *range(WRITERS)]
 
 
 async def test_a_cancelled_transaction_gives_its_turn_up(tmp_path) -> None:
