@@ -22,6 +22,7 @@ from bot.fsm_storage import DatabaseStorage
 from bot.middlewares.actor import ActorI18nMiddleware, ActorMiddleware, DeactivatedGateMiddleware
 from bot.middlewares.db import DbSessionMiddleware
 from bot.middlewares.errors import DomainErrorMiddleware
+from bot.middlewares.private_chats import PrivateChatsOnly
 from bot.pipeline import telegram_calls
 from bot.pipeline.fsm_after_commit import CommitBoundStorage
 from bot.report_runner import ReportRunner
@@ -63,6 +64,7 @@ def create_dispatcher(
 ) -> Dispatcher:
     """Middleware order, outermost first, per update:
 
+    private chats only (anything else stops here, before any database work) →
     session + per-user lock → FSM context (state read in that session) → acting user;
     then per event: language → deactivated gate → domain errors → handler.
     """
@@ -79,6 +81,7 @@ def create_dispatcher(
         report_runner=ReportRunner(),
     )
     dp.shutdown.register(dp["report_runner"].close)
+    dp.update.outer_middleware(PrivateChatsOnly(i18n))
     dp.update.outer_middleware(DbSessionMiddleware(sessionmaker, dp.fsm, isolation, on_outbox))
     dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(ActorMiddleware(settings.admin_ids))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from aiogram.filters.callback_data import CallbackData
 from aiogram.methods import SendDocument, SendMessage, SendPhoto
 from aiogram.types import InlineKeyboardMarkup
 
@@ -16,6 +17,7 @@ from bot.cards import DESCRIPTION_MAX, TEXT_LIMIT, Viewer, card_markup, card_tex
 from bot.keyboards.request_lists import RequestListOpen
 from bot.keyboards.requests import (
     AssignPick,
+    CancelAnswer,
     CardAction,
     ClosingDialog,
     ClosingMove,
@@ -40,8 +42,9 @@ from emulator.html_check import parse_html
 from services.views import current_deadline
 from services.workflow import reopen_days
 from tests.mocked_bot import MockedBot
+from utils.ids import MAX_ID, MAX_PAGE
 
-BIG = 2**63 - 1
+BIG = MAX_ID
 
 
 def make_view(**changes) -> dict:
@@ -192,11 +195,14 @@ def test_callback_data_fits_64_bytes() -> None:
     packed = [
         *(RequestAct(action=a, request_id=BIG).pack() for a in CardAction),
         RequestOpen(request_id=BIG, edit=True).pack(),
-        *(RequestList(scope=s, active=False, page=BIG).pack() for s in ListScope),
-        *(RequestListOpen(request_id=BIG, scope=s, page=BIG).pack() for s in ListScope),
-        TicketListOpen(request_id=BIG, status="in_progress", priority="critical", page=BIG).pack(),
+        *(RequestList(scope=s, active=False, page=MAX_PAGE).pack() for s in ListScope),
+        *(RequestListOpen(request_id=BIG, scope=s, page=MAX_PAGE).pack() for s in ListScope),
+        TicketListOpen(
+            request_id=BIG, status="in_progress", priority="critical", page=MAX_PAGE
+        ).pack(),
         AssignPick(request_id=BIG, user_id=BIG).pack(),
         IssueAnyway(request_id=BIG).pack(),
+        CancelAnswer(request_id=BIG, yes=True).pack(),
         IssueAvailable(request_id=BIG).pack(),
         RejectNav(request_id=BIG, action="cancel").pack(),
         *(
@@ -206,9 +212,26 @@ def test_callback_data_fits_64_bytes() -> None:
         ),
     ]
     assert all(len(p.encode()) <= 64 for p in packed), packed
+
     assert RequestAct.unpack("rq:take:5") == RequestAct(action=CardAction.TAKE, request_id=5)
     with pytest.raises(ValueError):
         RequestAct.unpack("rq:auto_close:5")  # not a card action: no handler matches it
+
+
+def test_every_kind_of_button_has_a_prefix_of_its_own() -> None:
+    """Two kinds sharing a prefix are told apart only by how many values they carry: one
+    pressed could be taken for the other."""
+    from bot.routers import build_routers
+
+    build_routers()  # imports every keyboard module
+    kinds, stack = [], list(CallbackData.__subclasses__())
+    while stack:
+        kind = stack.pop()
+        kinds.append(kind)
+        stack.extend(kind.__subclasses__())
+    prefixes = [kind.__prefix__ for kind in kinds]
+    shared = {p: [k.__name__ for k in kinds if k.__prefix__ == p] for p in prefixes}
+    assert {p: names for p, names in shared.items() if len(names) > 1} == {}
 
 
 # --- notification templates -------------------------------------------------------------
@@ -362,6 +385,7 @@ def test_all_templates_are_registered(registry) -> None:
         "request.new",
         "request.photo",
         "request.reopened",
+        "request.returned",
         "request.status",
         "stock.low",
     ]

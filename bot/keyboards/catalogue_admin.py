@@ -12,7 +12,10 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.keyboards.common import nav_row
 from bot.keyboards.quick_replies import QuickListPage
+from bot.texts import colour_name
+from services import colours
 from services.catalogue_admin import TypeCard, TypePage
+from utils.ids import DbId, Page
 
 TYPES_PER_PAGE = 8
 BUTTON_TEXT_MAX = 60
@@ -27,21 +30,31 @@ class AdminMenu(CallbackData, prefix="adm"):
 
 class TypeListPage(CallbackData, prefix="ctp"):
     section: str
-    page: int
+    page: Page
 
 
 class TypePick(CallbackData, prefix="ctk"):
     section: str
-    type_id: int
+    type_id: DbId
 
 
 class TypeAction(CallbackData, prefix="cta"):
     action: str  # model, printers, threshold, activate, deactivate, set, adjust
-    type_id: int
+    type_id: DbId
 
 
 class ImportConfirm(CallbackData, prefix="impc"):
     token: str
+
+
+class ColourPick(CallbackData, prefix="ccl"):
+    """A colour on the "Add model" form: a code of services.colours, or `other` (type a name)."""
+
+    code: str
+
+
+class StockTemplate(CallbackData, prefix="stt"):
+    """Send the stock import template (.xlsx): every model with its colour and stock."""
 
 
 def _cut(text: str) -> str:
@@ -70,7 +83,9 @@ def type_list(section: str, page: TypePage) -> InlineKeyboardMarkup:
             if row.stock < row.threshold:
                 text = "⚠ " + text
         else:
-            text = row.model if row.is_active else _("{model} (inactive)").format(model=row.model)
+            text = f"{row.model} · {colour_name(row.colour)}"
+            if not row.is_active:
+                text = _("{model} (inactive)").format(model=text)
         builder.row(
             InlineKeyboardButton(
                 text=_cut(text), callback_data=TypePick(section=section, type_id=row.id).pack()
@@ -85,6 +100,8 @@ def type_list(section: str, page: TypePage) -> InlineKeyboardMarkup:
         builder.row(*paging)
     if section == CATALOGUE:
         builder.row(_back(_("Add model"), AdminMenu(action="add")))
+    else:
+        builder.row(_back(_("Download template"), StockTemplate()))
     builder.row(_back(_("« Back"), AdminMenu(action="menu")))
     return builder.as_markup()
 
@@ -123,6 +140,24 @@ def stock_card(card: TypeCard) -> InlineKeyboardMarkup:
 
 def dialog_step(*, back: bool = True) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[nav_row(back=back)])
+
+
+def import_step() -> InlineKeyboardMarkup:
+    """The import's "send the file" step: the template to fill in, then Back and Cancel."""
+    template = [_back(_("Download template"), StockTemplate())]
+    return InlineKeyboardMarkup(inline_keyboard=[template, nav_row()])
+
+
+def colour_choice(current: str | None) -> InlineKeyboardMarkup:
+    """The four colours (the chosen one marked), other… for a name of one's own, Back, Cancel."""
+    marked = current if current in colours.CODES else (colours.OTHER if current else None)
+
+    def button(code: str, text: str) -> InlineKeyboardButton:
+        return _back(("• " if code == marked else "") + text, ColourPick(code=code))
+
+    names = [button(code, colour_name(code)) for code in colours.CODES]
+    rows = [names[:2], names[2:], [button(colours.OTHER, _("other…"))], nav_row()]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def import_preview(token: str | None) -> InlineKeyboardMarkup:

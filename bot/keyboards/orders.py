@@ -13,24 +13,25 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.keyboards.common import nav_row
 from services.catalogue import CatalogueEntry
+from utils.ids import DbId, DbIdOrZero, Page
 
 QUICK_QUANTITIES = (1, 2, 3, 4, 5)
 BUTTON_MODEL_MAX = 40  # characters of a model name on a button
 
 
 class OrderBranch(CallbackData, prefix="ob"):
-    branch_id: int
+    branch_id: DbId
 
 
 class OrderTypes(CallbackData, prefix="ol"):
     """Show a list of cartridge types: `fit` (the branch's printers) or `all` (one page)."""
 
     view: str
-    page: int = 0
+    page: Page = 0
 
 
 class OrderType(CallbackData, prefix="ot"):
-    type_id: int
+    type_id: DbId
 
 
 class OrderQuantity(CallbackData, prefix="oq"):
@@ -41,7 +42,7 @@ class OrderCart(CallbackData, prefix="oc"):
     """Cart actions: add, next, branch; edit / remove name the line by its cartridge type."""
 
     action: str
-    type_id: int = 0
+    type_id: DbIdOrZero = 0
 
 
 class OrderStep(CallbackData, prefix="os"):

@@ -14,15 +14,16 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.keyboards.requests import ListScope, RequestList
+from utils.ids import DbId, Page
 
 
 class RequestListOpen(CallbackData, prefix="rlo"):
     """Open a request's card from a page of a list: `rlo:123:q:1:0`."""
 
-    request_id: int
+    request_id: DbId
     scope: ListScope
     active: bool = True
-    page: int = 0
+    page: Page = 0
 
 
 def open_buttons(opens: list[CallbackData]) -> list[InlineKeyboardButton]:

@@ -10,6 +10,8 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from utils.ids import DbId, Page
+
 
 class CardAction(StrEnum):
     """What a card button asks for; an unknown value does not unpack (the filter skips it)."""
@@ -29,33 +31,33 @@ class RequestAct(CallbackData, prefix="rq"):
     """A card button: `rq:take:123`."""
 
     action: CardAction
-    request_id: int
+    request_id: DbId
 
 
-class CancelAnswer(CallbackData, prefix="rqx"):
+class CancelAnswer(CallbackData, prefix="rqy"):
     """The requester's answer to «Cancel request …?»: yes cancels it, no shows the card again."""
 
-    request_id: int
+    request_id: DbId
     yes: bool
 
 
 class RequestOpen(CallbackData, prefix="rqo"):
     """Show the card: in place of the pressed message (`edit`) or as a new message."""
 
-    request_id: int
+    request_id: DbId
     edit: bool = False
 
 
 class RequestThread(CallbackData, prefix="rqt"):
     """Show the request's conversation."""
 
-    request_id: int
+    request_id: DbId
 
 
 class RequestFiles(CallbackData, prefix="rqf"):
     """Send the request's photos and documents again."""
 
-    request_id: int
+    request_id: DbId
 
 
 class ListScope(StrEnum):
@@ -69,26 +71,26 @@ class RequestList(CallbackData, prefix="rql"):
 
     scope: ListScope
     active: bool = True
-    page: int = 0
+    page: Page = 0
 
 
 class AssignPick(CallbackData, prefix="rqa"):
     """A supervisor picks the executor to assign the request to."""
 
-    request_id: int
-    user_id: int
+    request_id: DbId
+    user_id: DbId
 
 
 class IssueAnyway(CallbackData, prefix="rqx"):
     """Issue the order although the stock is short (the override is audited)."""
 
-    request_id: int
+    request_id: DbId
 
 
 class IssueAvailable(CallbackData, prefix="rqp"):
     """Issue what is in stock now; the rest of the order stays to be issued later."""
 
-    request_id: int
+    request_id: DbId
 
 
 class ClosingDialog(StrEnum):
@@ -109,12 +111,12 @@ class ClosingNav(CallbackData, prefix="rqc"):
     """Skip / Back / Cancel of a closing dialog: `rqc:res:123:skip`."""
 
     dialog: ClosingDialog
-    request_id: int
+    request_id: DbId
     move: ClosingMove
 
 
 class RejectNav(CallbackData, prefix="rqr"):
     """Back / Cancel of the reject-reason dialog."""
 
-    request_id: int
+    request_id: DbId
     action: str  # back, cancel

@@ -12,6 +12,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from services.thread import OpenQuestion
+from utils.ids import DbId
 
 LABEL_MAX = 60
 
@@ -19,35 +20,35 @@ LABEL_MAX = 60
 class ThreadReply(CallbackData, prefix="thr"):
     """Reply in the request's thread (`question`: the handler asks the requester)."""
 
-    request_id: int
+    request_id: DbId
     question: bool = False
 
 
 class ThreadQuickReply(CallbackData, prefix="thq"):
     """Post the quick reply `reply_id` into the request's thread (re-checked on the server)."""
 
-    request_id: int
-    reply_id: int
+    request_id: DbId
+    reply_id: DbId
     question: bool = False
 
 
 class ThreadCancel(CallbackData, prefix="thc"):
     """Leave the reply prompt of the request: nothing is sent."""
 
-    request_id: int
+    request_id: DbId
 
 
 class AnswerPick(CallbackData, prefix="tha"):
     """Post the kept message (the user's message `message_id`) into the request as the answer."""
 
-    message_id: int
-    request_id: int
+    message_id: DbId
+    request_id: DbId
 
 
 class AnswerDrop(CallbackData, prefix="thd"):
     """Drop the kept message `message_id` instead of posting it."""
 
-    message_id: int
+    message_id: DbId
 
 
 def _cut(text: str) -> str:

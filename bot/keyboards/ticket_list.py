@@ -14,6 +14,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.keyboards.request_lists import open_buttons, paging
 from bot.keyboards.tickets import PRIORITIES, priority_name
 from database.enums import RequestStatus
+from utils.ids import DbId, Page
 
 S = RequestStatus
 
@@ -23,16 +24,16 @@ class TicketList(CallbackData, prefix="tl"):
 
     status: str | None = None
     priority: str | None = None
-    page: int = 0
+    page: Page = 0
 
 
 class TicketListOpen(CallbackData, prefix="tlo"):
     """Open a request's card from a page of the list, keeping its filters for Back."""
 
-    request_id: int
+    request_id: DbId
     status: str | None = None
     priority: str | None = None
-    page: int = 0
+    page: Page = 0
 
 
 def status_label(status: str | None) -> str:

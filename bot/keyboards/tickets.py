@@ -13,13 +13,14 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.keyboards.common import nav_row
 from database.enums import Priority
+from utils.ids import DbId
 
 PRIORITIES = (Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.CRITICAL)
 DEFAULT_PRIORITY = Priority.NORMAL
 
 
 class TicketCategory(CallbackData, prefix="tc"):
-    category_id: int
+    category_id: DbId
 
 
 class TicketPriority(CallbackData, prefix="tp"):

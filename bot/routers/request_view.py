@@ -25,9 +25,9 @@ from services.actor import Actor
 from services.errors import NotFound
 from services.thread import History, HistoryFile, HistoryMessage
 from utils.formatting import local_time
+from utils.ids import parse_id
 
-MAX_ID = 2**63 - 1
-VIEW_COMMAND = re.compile(r"view_(\d+)")
+VIEW_COMMAND = re.compile(r"view_([0-9]+)")  # ASCII digits: \d also matches other scripts
 THREAD_PARTS = 3  # a conversation is shown in at most this many messages: its newest entries
 ENTRY_GAP = 2  # the blank line between entries
 
@@ -103,8 +103,8 @@ async def view_command(
     actor: Actor,
     tz: ZoneInfo | None = None,
 ) -> None:
-    request_id = int(command.regexp_match.group(1))
-    if request_id > MAX_ID:
+    request_id = parse_id(command.regexp_match.group(1))
+    if request_id is None:
         raise NotFound("request")
     card = await people_queries.card(session, actor, request_id)
     history = await thread.history(session, actor, request_id)

@@ -1,0 +1,75 @@
+"""The bot works in private chats only.
+
+Everything it shows is personal (cards, dialogs, invite links, reports, backups), so an update
+from a group, supergroup or channel never reaches a handler: a command addressed to the bot gets
+one line pointing to a private chat, a button pressed on a message there gets a short alert, and
+anything else is ignored. The gate sits outside the database session: such an update opens no
+session, so it reads and writes nothing (no user row, no dialog state, no "unblocked" mark).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import Chat, Message, TelegramObject, Update, User
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+logger = logging.getLogger(__name__)
+
+
+class PrivateChatsOnly(BaseMiddleware):
+    """Outer update middleware; registered before the session middleware."""
+
+    def __init__(self, i18n: I18n) -> None:
+        self.i18n = i18n
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        chat: Chat | None = data.get("event_chat")
+        if chat is None or chat.type == ChatType.PRIVATE or not isinstance(event, Update):
+            return await handler(event, data)
+        bot: Bot = data["bot"]
+        try:
+            if event.callback_query is not None:
+                await event.callback_query.answer(
+                    await self._line(bot, data.get("event_from_user")), show_alert=True
+                )
+            elif event.message is not None and await _addressed_command(bot, event.message):
+                await event.message.answer(await self._line(bot, data.get("event_from_user")))
+        except TelegramAPIError as exc:  # no rights to write there, a query too old: let it be
+            logger.info("no answer in chat %s (%s): %s", chat.id, chat.type, exc)
+        return None
+
+    async def _line(self, bot: Bot, user: User | None) -> str:
+        """The one line, in the user's Telegram language if the catalogue has it (the language
+        chosen with /lang is in the database, which a group update does not touch)."""
+        locale = self.i18n.default_locale
+        if user is not None and user.language_code in self.i18n.available_locales:
+            locale = user.language_code
+        me = await bot.me()
+        with self.i18n.context(), self.i18n.use_locale(locale):
+            return _("I work in private messages only — write to me directly: @{bot}").format(
+                bot=me.username
+            )
+
+
+async def _addressed_command(bot: Bot, message: Message) -> bool:
+    """A command meant for this bot: `/cmd` or `/cmd@this_bot`, not `/cmd@another_bot`."""
+    text = message.text or ""
+    if not text.startswith("/"):
+        return False
+    _command, _at, mention = text.split(maxsplit=1)[0].partition("@")
+    if not mention:
+        return True
+    me = await bot.me()
+    return mention.casefold() == (me.username or "").casefold()
