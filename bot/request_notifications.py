@@ -21,6 +21,9 @@
 - `request.message` {request_id, number, author, text, files, question}: a message of the
   request's thread, with a Reply button (the first file is sent as a photo or document with the
   text as its caption);
+- `request.returned` {name, reason, categories, requests: [{id, number}]}: to the managers, once
+  per change of a person: the requests in their hands that went back to the queue and why
+  (`services.handover.Reason`), a `/view_<id>` each;
 - `stock.low` {model, quantity, threshold}.
 """
 
@@ -41,7 +44,9 @@ from bot.cards import DEFAULT_TZ, Viewer, card_markup, render_card, status_name
 from bot.keyboards.requests import CardAction, RequestAct
 from bot.keyboards.thread import ThreadReply
 from bot.outbox.renderers import RenderedMessage, RendererRegistry, localized
+from bot.texts import payload_category_names
 from database.enums import RequestKind
+from services.handover import Reason
 from services.workflow import reopen_days
 from utils.formatting import local_time
 
@@ -66,6 +71,7 @@ def register_request_templates(
     add("request.document", request_document)
     add("request.status", lambda p: request_status(p, zone))
     add("request.message", request_message)
+    add("request.returned", request_returned)
     add("stock.low", stock_low)
 
 
@@ -276,6 +282,30 @@ def request_message(p: dict[str, Any]) -> RenderedMessage:
         photo=first.get("file_id") if first.get("kind") == "photo" else None,
         document=first.get("file_id") if first.get("kind") == "document" else None,
     )
+
+
+def _returned_reason(p: dict[str, Any]) -> str:
+    name = html.quote(p.get("name") or "—")
+    reason = p.get("reason")
+    if reason == Reason.DEMOTED:
+        text = _("Back in the queue: the assignee {name} was removed from their role.")
+    elif reason == Reason.DEACTIVATED:
+        text = _("Back in the queue: the assignee {name} was deactivated.")
+    elif reason == Reason.CATEGORY_REMOVED and p.get("categories"):
+        text = _("Back in the queue: the assignee {name} no longer serves {categories}.")
+    elif reason == Reason.CATEGORY_REMOVED:
+        text = _("Back in the queue: the assignee {name} no longer serves the category.")
+    else:
+        text = _("Back in the queue: the assignee {name} can no longer handle this request.")
+    return text.format(name=name, categories=payload_category_names(p.get("categories") or []))
+
+
+def request_returned(p: dict[str, Any]) -> RenderedMessage:
+    lines = [_returned_reason(p)]
+    lines += [
+        f"• {html.quote(r['number'])} — /view_{int(r['id'])}" for r in p.get("requests") or []
+    ]
+    return RenderedMessage(text="\n".join(lines))
 
 
 def stock_low(p: dict[str, Any]) -> RenderedMessage:

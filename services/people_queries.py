@@ -85,7 +85,10 @@ async def card(
 
 async def assignable(session: AsyncSession, actor: Actor, request_id: int) -> list[User]:
     """People a supervisor may assign the request to: those serving its category and the
-    branch's own executor (as `workflow.apply(..., Action.ASSIGN)` accepts them)."""
+    branch's own executor (as `workflow.apply(..., Action.ASSIGN)` accepts them), never its
+    requester."""
     actor.require(Role.SUPERVISOR)
     request = await _visible(session, actor, request_id)
-    return await people_repo.request_handlers(session, request.category_id, request.branch_id)
+    return await people_repo.request_handlers(
+        session, request.category_id, request.branch_id, excluding_id=request.author_id
+    )

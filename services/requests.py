@@ -39,21 +39,21 @@ class RequestPage:
 
 
 async def can_view(session: AsyncSession, actor: Actor, request: Request) -> bool:
-    """The requester, the assignee, executors of the category, the branch's own executor,
-    supervisors and above; nobody else."""
+    """The requester, executors of the category, the branch's own executor, supervisors and
+    above; nobody else. Being its assignee gives nothing by itself: an assignee sees it while
+    they are one of those now (a storekeeper set to `user` or no longer serving the category
+    does not)."""
     if not actor.is_approved or not actor.is_active:
         return False
     if actor.at_least(Role.SUPERVISOR):
         return True
     if actor.user_id is None:
         return False
-    if actor.user_id in (request.author_id, request.assignee_id):
+    if actor.user_id == request.author_id:
         return True
     if not actor.at_least(Role.EXECUTOR):
         return False
-    return await users_repo.serves_category(
-        session, actor.user_id, request.category_id
-    ) or await routing.is_branch_executor(session, actor.user_id, request)
+    return await routing.serves(session, actor.user, request.category_id, request.branch_id)
 
 
 async def view(session: AsyncSession, actor: Actor, request_id: int) -> dict:

@@ -55,12 +55,29 @@ async def branch_executor(session: AsyncSession, branch_id: int | None) -> User 
     return own if _can_work(own) else None
 
 
-async def is_branch_executor(session: AsyncSession, user_id: int | None, request: Request) -> bool:
-    """Whether the user is the own executor of the request's branch (they get its card)."""
-    if user_id is None:
+async def serves(
+    session: AsyncSession, user: User | None, category_id: int, branch_id: int | None
+) -> bool:
+    """Whether the user may work on a request of this category and branch now: approved,
+    active, and a supervisor or above, or an executor of the category or the branch's own
+    executor. Read at the moment of asking: a demoted, deactivated or re-categorised person
+    loses it at once."""
+    if not _can_work(user):
         return False
-    own = await branch_executor(session, request.branch_id)
-    return own is not None and own.id == user_id
+    if role_level(user.role) >= role_level(Role.SUPERVISOR):
+        return True
+    if await users_repo.serves_category(session, user.id, category_id):
+        return True
+    own = await branch_executor(session, branch_id)
+    return own is not None and own.id == user.id
+
+
+async def can_handle(session: AsyncSession, user: User | None, request: Request) -> bool:
+    """Whether the request may be in the user's hands (taken, assigned, kept): `serves`, and
+    never by its own requester."""
+    if user is None or user.id == request.author_id:
+        return False
+    return await serves(session, user, request.category_id, request.branch_id)
 
 
 async def managers(session: AsyncSession) -> list[User]:

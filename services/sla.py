@@ -52,7 +52,7 @@ from typing import Any
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from database.enums import RequestKind, Role, UserStatus
+from database.enums import RequestKind, Role
 from database.models import Request
 from database.repositories import org as org_repo
 from database.repositories import sla as sla_repo
@@ -329,10 +329,11 @@ class _Recipients:
         return self._routed[key]
 
     async def handler(self, row: Row) -> list[int]:
-        """The assignee while they may work; else as routed."""
+        """The assignee while they may work on it (active, approved, of its category or
+        branch, or a supervisor+); else as routed."""
         if row.assignee_id is not None:
             user = await users_repo.by_id(self.session, row.assignee_id)
-            if user is not None and user.is_active and user.status == UserStatus.APPROVED:
+            if await routing.serves(self.session, user, row.category_id, row.branch_id):
                 return [user.telegram_id]
         return await self.routed(row)
 

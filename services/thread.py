@@ -54,8 +54,8 @@ class ThreadClosed(DomainError):
 
 
 async def may_post(session: AsyncSession, actor: Actor | None, request: Request) -> bool:
-    """The requester, the assignee, the category's executors before the request is taken, and
-    supervisors and above."""
+    """The requester, the assignee while they may still handle it, the category's executors
+    before the request is taken, and supervisors and above (`workflow.may`: decided now)."""
     if await workflow.may(session, actor, request, Who.AUTHOR):
         return True
     if request.assignee_id is None:
@@ -68,8 +68,11 @@ async def _recipients(session: AsyncSession, request: Request, author_side: bool
         author = await users_repo.by_id(session, request.author_id)
         return [author] if author is not None else []
     if request.assignee_id is not None:
+        # The assignee hears while they may still handle it; a demoted, deactivated or
+        # re-categorised one does not, and the message goes as if nobody had taken it.
         assignee = await users_repo.by_id(session, request.assignee_id)
-        return [assignee] if assignee is not None else []
+        if await routing.can_handle(session, assignee, request):
+            return [assignee]
     routed = await routing.for_new_request(session, request)
     return routed.executors or routed.supervisors
 

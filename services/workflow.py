@@ -12,6 +12,12 @@ requester reopens a resolved ticket with a reason, or reports an issued order sh
 to the assignee, who also hears of the requester's confirmation. An order short of stock may be
 issued in part (ISSUE_PART: it stays `in_progress`, the lines keep what was issued, and a later
 DONE issues the rest).
+
+Rights are decided at the moment of acting (`may`), from the actor's current role, activity and
+served categories: an assignee who has since been demoted, deactivated or taken off the
+category is no longer the request's handler (`services.handover` sends such requests back to
+the queue). Nobody acts on the executor's side of a request they filed: the requester is never
+its assignee and does not start, issue, resolve or reject it.
 """
 
 from __future__ import annotations
@@ -23,14 +29,14 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from database.enums import RequestKind, RequestStatus, Role, UserStatus
+from database.enums import RequestKind, RequestStatus, Role
 from database.models import Request, RequestMessage, User, utcnow
 from database.repositories import audit
 from database.repositories import requests as requests_repo
 from database.repositories import thread as thread_repo
 from database.repositories import users as users_repo
-from services import routing, sla, stock
-from services.actor import Actor, role_level
+from services import handover, routing, sla, stock
+from services.actor import Actor
 from services.errors import DomainError, NotFound, PermissionDenied
 from services.notifications import notify
 from services.views import request_view
@@ -147,24 +153,38 @@ def reopen_until(done_at: datetime) -> datetime:
     return done_at + timedelta(days=reopen_days())
 
 
+# Acting as the request's executor: nobody does so on a request they filed.
+EXECUTOR_SIDE = (Who.CATEGORY, Who.HANDLER, Who.RESPONDER)
+
+
 async def may(session: AsyncSession, actor: Actor | None, request: Request, who: Who) -> bool:
-    """Whether the actor may act as `who` on this request (server-side, whatever a button said)."""
+    """Whether the actor may act as `who` on this request (server-side, whatever a button said).
+
+    Decided now, from the actor's current role, activity and served categories: being the
+    assignee counts only while the assignee may still handle the request (a storekeeper set to
+    `user`, deactivated or no longer serving the category is not its handler any more). The
+    requester never acts on the executor's side of their own request, whatever their role."""
     if who is Who.SYSTEM:
         return actor is None
     if actor is None or not actor.is_approved or not actor.is_active:
         return False
     if who is Who.AUTHOR:
         return actor.user_id is not None and actor.user_id == request.author_id
+    if who in EXECUTOR_SIDE and actor.user_id == request.author_id:
+        return False
     if actor.at_least(Role.SUPERVISOR):
         return True
     if who is Who.RESPONDER:
         who = Who.HANDLER if request.assignee_id is not None else Who.CATEGORY
     if who is Who.HANDLER:
-        return actor.user_id is not None and actor.user_id == request.assignee_id
+        return (
+            actor.user_id is not None
+            and actor.user_id == request.assignee_id
+            and await routing.can_handle(session, actor.user, request)
+        )
     if who is Who.CATEGORY:
-        return actor.at_least(Role.EXECUTOR) and (
-            await users_repo.serves_category(session, actor.user_id, request.category_id)
-            or await routing.is_branch_executor(session, actor.user_id, request)
+        return actor.at_least(Role.EXECUTOR) and await routing.can_handle(
+            session, actor.user, request
         )
     return False
 
@@ -176,16 +196,8 @@ def allowed_actions(request: Request) -> list[Action]:
 
 async def may_handle(session: AsyncSession, user: User, request: Request) -> bool:
     """Whether a request may be assigned to the user: an approved, active executor of its
-    category or the branch's own executor, or any supervisor and above."""
-    if not user.is_active or user.status != UserStatus.APPROVED:
-        return False
-    level = role_level(user.role)
-    if level >= role_level(Role.SUPERVISOR):
-        return True
-    return level >= role_level(Role.EXECUTOR) and (
-        await users_repo.serves_category(session, user.id, request.category_id)
-        or await routing.is_branch_executor(session, user.id, request)
-    )
+    category or the branch's own executor, or any supervisor and above; never its requester."""
+    return await routing.can_handle(session, user, request)
 
 
 async def apply(
@@ -241,12 +253,12 @@ async def apply(
     if action is Action.TAKE:
         values["assignee_id"] = actor.user_id
     elif action is Action.ASSIGN:
+        if assignee_id is not None and assignee_id == request.author_id:
+            raise PermissionDenied(f"{action} {request.number} to its own requester")
         assignee = await users_repo.by_id(session, assignee_id) if assignee_id else None
         if assignee is None or not await may_handle(session, assignee, request):
             raise NotFound("executor")
         values["assignee_id"] = assignee.id
-        if request.accepted_at is not None:
-            del values["accepted_at"]  # a reassignment: the request was accepted back then
     elif action is Action.REJECT:
         values["reject_reason"] = reason
     elif action in REQUESTER_REASON:
@@ -255,6 +267,11 @@ async def apply(
         values["done_at"] = None
     elif action is Action.ISSUE_PART and request.started_at is None:
         values["started_at"] = now
+    # A reassignment, or a request taken again after it went back to the queue
+    # (services.handover): it was accepted / started back then, and the SLA keeps that.
+    for stamp in ("accepted_at", "started_at"):
+        if stamp in values and getattr(request, stamp) is not None:
+            del values[stamp]
 
     # SLA: time spent waiting for the requester does not count towards the resolve deadline.
     if rule.target == S.WAITING and request.status != S.WAITING:
@@ -324,6 +341,12 @@ async def apply(
     await _notify_requester(session, actor, request, action, note=note, issued=issued)
     if action in (Action.ASSIGN, Action.CONFIRM, *REQUESTER_REASON):
         await _notify_assignee(session, actor, request, action, reason)
+    if action in REQUESTER_REASON:
+        # Reopened for a handler who may no longer take it (demoted, deactivated, no longer
+        # serving the category since): back to the queue, to those who may.
+        request = await handover.release_request(
+            session, None, request, handover.Reason.UNAVAILABLE, now=now
+        )
     return TransitionResult(Outcome.DONE, request)
 
 
@@ -352,9 +375,12 @@ async def _notify_assignee(
 ) -> None:
     """The executor a supervisor assigned, or whose request the requester reopened or reported
     short (with the reason), gets the card with the handler's buttons; the one whose request
-    the requester confirmed gets the closed card."""
+    the requester confirmed gets the closed card. Only while they may still handle it: a
+    demoted or deactivated former handler hears nothing more of it."""
     assignee = await users_repo.by_id(session, request.assignee_id)
     if assignee is None or (actor is not None and actor.user_id == assignee.id):
+        return
+    if not await routing.can_handle(session, assignee, request):
         return
     payload: dict[str, object] = {"view": await request_view(session, request.id)}
     if action in REQUESTER_REASON:

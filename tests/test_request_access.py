@@ -130,20 +130,20 @@ async def test_who_may_view_a_request(session) -> None:
     w = await build_world(session)
     request = await new_order(session, w, "t1")
     await move(session, w.store1, request, Action.TAKE)
-    # The assignee keeps seeing it even after they stop serving the category.
+    # Rights are decided now: an assignee who no longer serves the category does not see it.
     await users_repo.set_categories(session, w.store1, [])
     pending = await factories.user(session, 3003, status=UserStatus.PENDING, branch_row=w.north)
     await session.flush()
 
     allowed = {
         "author": act(w.requester),
-        "assignee": act(w.store1),
         "executor of the category": act(w.store2),
         "supervisor": act(w.supervisor),
         "admin": act(w.admin),
         "owner without a row": act(None, OWNER),
     }
     refused = {
+        "assignee who no longer serves the category": act(w.store1),
         "executor of another category": act(w.tech),
         "another plain user": act(w.other),
         "pending user": act(pending),

@@ -83,6 +83,18 @@ async def change_status(
     return result.rowcount == 1
 
 
+async def assigned_to(
+    session: AsyncSession, user_id: int, statuses: Iterable[RequestStatus]
+) -> list[Request]:
+    """The requests assigned to the user in one of `statuses`, oldest first."""
+    result = await session.execute(
+        select(Request)
+        .where(Request.assignee_id == user_id, Request.status.in_(list(statuses)))
+        .order_by(Request.id)
+    )
+    return list(result.scalars())
+
+
 async def attachments(session: AsyncSession, request_id: int) -> list[Attachment]:
     result = await session.execute(
         select(Attachment).where(Attachment.request_id == request_id).order_by(Attachment.id)
