@@ -34,6 +34,7 @@ def _catalogue() -> list[tuple[Role, str, str]]:
         (Role.ADMIN, "admin", _("Catalogue, stock and stock import")),
         (Role.ADMIN, "quick", _("Quick replies for answering requests")),
         (Role.ADMIN, "invite", _("Invite link for a new user")),
+        (Role.ADMIN, "invites", _("Live invite links: list and revoke")),
         (Role.ADMIN, "role", _("Set a user's role and categories")),
         (Role.ADMIN, "deactivate", _("Switch off a user's access")),
         (Role.OWNER, "backup", _("Back up the database now")),

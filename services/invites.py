@@ -1,10 +1,17 @@
-"""Invite deep links: an admin issues a single-use token that registers its holder at once."""
+"""Invite deep links: an admin or owner issues a single-use token that registers its holder at
+once with a branch and a role.
+
+An invite never gives more than its maker may give at the moment it is used: the maker must
+still be approved and active, and still allowed to grant the invite's role (admins give roles
+below admin, owners admin too; see `services.users.grantable_roles`). Otherwise, or once used,
+expired or revoked, the link registers nobody.
+"""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,12 +22,10 @@ from database.repositories import audit
 from database.repositories import invites as invites_repo
 from database.repositories import org as org_repo
 from database.repositories import users as users_repo
-from services.actor import Actor, role_level
+from services import users
+from services.actor import Actor
 from services.errors import Conflict, NotFound, PermissionDenied
 from services.notifications import notify
-
-# Roles an invite can carry; owners come only from ADMIN_IDS.
-INVITABLE_ROLES = (Role.USER, Role.EXECUTOR, Role.SUPERVISOR, Role.ADMIN)
 
 
 class RedeemOutcome(StrEnum):
@@ -28,6 +33,8 @@ class RedeemOutcome(StrEnum):
     NOT_FOUND = "not_found"
     EXPIRED = "expired"
     USED = "used"
+    REVOKED = "revoked"
+    MAKER_NOT_ALLOWED = "maker_not_allowed"  # its maker can no longer give this role
     ALREADY_REGISTERED = "already_registered"
 
 
@@ -37,16 +44,41 @@ class RedeemResult:
     user: User | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class LiveInvite:
+    invite: Invite
+    maker_name: str  # "" when the maker's row is gone
+    branch_name: str  # "" when the branch is gone
+    valid: bool  # whether it would register someone now (its maker may still give the role)
+
+
+@dataclass(frozen=True, slots=True)
+class InvitePage:
+    invites: list[LiveInvite]
+    page: int
+    total: int
+
+
 def looks_like_token(text: str) -> bool:
     return 16 <= len(text) <= 64 and all(ch.isalnum() or ch in "-_" for ch in text)
+
+
+def invitable_roles(actor: Actor) -> list[Role]:
+    """The roles the actor may put on an invite now: those they may grant. Refused below admin."""
+    return users.grantable_roles(actor)
+
+
+def may_invite(actor: Actor, role: str) -> bool:
+    """Whether the actor may make (and so keep valid) an invite with this role right now."""
+    return actor.at_least(Role.ADMIN) and role in invitable_roles(actor)
 
 
 async def create(
     session: AsyncSession, actor: Actor, *, role: Role, branch_id: int, ttl_days: int
 ) -> Invite:
     actor.require(Role.ADMIN)
-    if role not in INVITABLE_ROLES or role_level(role) > role_level(actor.role):
-        raise PermissionDenied("cannot invite with a role above one's own")
+    if role not in invitable_roles(actor):
+        raise PermissionDenied("cannot invite with a role one may not grant")
     branch = await org_repo.branch(session, branch_id)
     if branch is None or not branch.is_active:
         raise NotFound("branch")
@@ -71,6 +103,66 @@ async def create(
     return invite
 
 
+def _maker_allowed(invite: Invite, maker: User | None, owner_ids: frozenset[int]) -> bool:
+    if maker is None:
+        return False
+    return may_invite(Actor.build(maker.telegram_id, maker, owner_ids), invite.role)
+
+
+async def live_page(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    page: int,
+    per_page: int,
+    owner_ids: frozenset[int],
+    now: datetime | None = None,
+) -> InvitePage:
+    """One page of the invites not used, revoked or expired, newest first: those with a role
+    the actor may give (and so revoke). A page past the end shows the last."""
+    roles = invitable_roles(actor)
+    now = now or utcnow()
+    total = await invites_repo.count_live(session, roles, now)
+    page = min(max(page, 0), max(0, (total - 1) // per_page))
+    rows = await invites_repo.live(session, roles, now, offset=page * per_page, limit=per_page)
+    shown = [
+        LiveInvite(
+            invite,
+            maker.full_name if maker is not None else "",
+            branch.name if branch is not None else "",
+            _maker_allowed(invite, maker, owner_ids),
+        )
+        for invite, maker, branch in rows
+    ]
+    return InvitePage(shown, page, total)
+
+
+async def revoke(session: AsyncSession, actor: Actor, invite_id: int) -> bool:
+    """Revoke an invite the actor could make: its link registers nobody any more. False when
+    it was no longer live (used, expired or revoked already). Audited."""
+    roles = invitable_roles(actor)
+    invite = await invites_repo.by_id(session, invite_id) if users.valid_id(invite_id) else None
+    if invite is None:
+        raise NotFound("invite")
+    if invite.role not in roles:
+        raise PermissionDenied("cannot revoke an invite with a role one may not grant")
+    now = utcnow()
+    if invite.expires_at <= now:
+        return False
+    if not await invites_repo.revoke(session, invite.id, actor.user_id, now):
+        return False
+    await audit.add(
+        session,
+        actor_id=actor.user_id,
+        action="invite.revoked",
+        object_type="invite",
+        object_id=invite.id,
+        before={"role": invite.role, "branch_id": invite.branch_id},
+        after={"revoked_at": now.isoformat()},
+    )
+    return True
+
+
 async def redeem(
     session: AsyncSession,
     token: str,
@@ -79,6 +171,7 @@ async def redeem(
     username: str | None,
     full_name: str,
     language: str | None,
+    owner_ids: frozenset[int],
 ) -> RedeemResult:
     invite = await invites_repo.by_token(session, token)
     if invite is None:
@@ -88,9 +181,16 @@ async def redeem(
         return RedeemResult(RedeemOutcome.ALREADY_REGISTERED, user)
     if invite.used_by_id is not None:
         return RedeemResult(RedeemOutcome.USED)
+    if invite.revoked_at is not None:
+        return RedeemResult(RedeemOutcome.REVOKED)
     now = utcnow()
     if invite.expires_at <= now:
         return RedeemResult(RedeemOutcome.EXPIRED)
+    inviter = (
+        await users_repo.by_id(session, invite.created_by_id) if invite.created_by_id else None
+    )
+    if not _maker_allowed(invite, inviter, owner_ids):
+        return RedeemResult(RedeemOutcome.MAKER_NOT_ALLOWED)
 
     if user is None:
         user = User(telegram_id=telegram_id, full_name=full_name)
@@ -104,7 +204,7 @@ async def redeem(
     user.approved_by_id = invite.created_by_id
     await session.flush()
     if not await invites_repo.claim(session, invite.id, user.id, now):
-        raise Conflict("invite used concurrently")
+        raise Conflict("invite used or revoked concurrently")
     await audit.add(
         session,
         actor_id=user.id,
@@ -113,13 +213,10 @@ async def redeem(
         object_id=user.id,
         after={"invite_id": invite.id, "role": invite.role, "branch_id": invite.branch_id},
     )
-    if invite.created_by_id is not None:
-        inviter = await users_repo.by_id(session, invite.created_by_id)
-        if inviter is not None:
-            await notify(
-                session,
-                inviter.telegram_id,
-                "invite.used",
-                {"full_name": user.full_name, "role": invite.role},
-            )
+    await notify(
+        session,
+        inviter.telegram_id,
+        "invite.used",
+        {"full_name": user.full_name, "role": invite.role},
+    )
     return RedeemResult(RedeemOutcome.REGISTERED, user)

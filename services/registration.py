@@ -15,7 +15,7 @@ from database.models import Category, User, utcnow
 from database.repositories import audit
 from database.repositories import org as org_repo
 from database.repositories import users as users_repo
-from services import users
+from services import handover, users
 from services.actor import Actor
 from services.errors import NotFound
 from services.notifications import notify_many
@@ -90,7 +90,8 @@ async def ensure_owner(
 
 
 async def sync_owners(session: AsyncSession, owner_ids: frozenset[int]) -> None:
-    """At start-up: the stored role `owner` follows ADMIN_IDS (a removed owner becomes a user)."""
+    """At start-up: the stored role `owner` follows ADMIN_IDS (a removed owner becomes a user,
+    and what they had in work goes back to the queue)."""
     for user in await users_repo.sync_owners(session, owner_ids):
         await audit.add(
             session,
@@ -100,6 +101,8 @@ async def sync_owners(session: AsyncSession, owner_ids: frozenset[int]) -> None:
             object_id=user.id,
             after={"role": user.role},
         )
+        if user.role != Role.OWNER:
+            await handover.release(session, None, user, handover.Reason.DEMOTED)
 
 
 async def submit(
@@ -176,8 +179,8 @@ async def decide(
     category_ids: Collection[int] = (),
 ) -> DecisionResult:
     """Approve a pending registration with a role (and, above plain user, the categories the
-    person serves), or reject it; admins and owners only, never with a role above their own.
-    The first decision wins."""
+    person serves), or reject it; admins and owners only, with a role below their own (only
+    owners make admins). The first decision wins."""
     actor.require(Role.ADMIN)
     user = await users.by_id(session, user_id)
     if user is None:

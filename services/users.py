@@ -2,8 +2,8 @@
 
 Who may change whom is checked at the moment of acting, whatever a button or a typed command
 said: admins and owners change approved people below admin, only owners change admins, nobody
-changes an owner (they are ADMIN_IDS), and nobody grants a role above their own. Served
-categories route requests to executors; a plain user serves none.
+changes an owner (they are ADMIN_IDS), and nobody grants a role as high as their own (only
+owners make admins). Served categories route requests to executors; a plain user serves none.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from database.models import Category, User
 from database.repositories import audit
 from database.repositories import org as org_repo
 from database.repositories import users as users_repo
+from services import handover
 from services.actor import Actor, role_level
 from services.errors import NotFound, PermissionDenied
 from services.notifications import notify
+from utils.ids import parse_id
 from utils.settings import SUPPORTED_LANGUAGES
 
 ASSIGNABLE_ROLES = (Role.USER, Role.EXECUTOR, Role.SUPERVISOR, Role.ADMIN)
@@ -94,8 +96,8 @@ async def find(session: AsyncSession, ref: str) -> User | None:
     """A user by Telegram ID or @username."""
     ref = ref.strip()
     if ref.lstrip("-").isdigit():
-        telegram_id = int(ref)
-        if abs(telegram_id) > MAX_ID:
+        telegram_id = parse_id(ref)  # None: not ASCII digits ("²") or beyond BIGINT: nobody
+        if telegram_id is None:
             return None
         return await users_repo.by_telegram_id(session, telegram_id)
     if is_reference(ref):
@@ -116,9 +118,10 @@ def _check_can_manage(actor: Actor, target: User, owner_ids: frozenset[int]) -> 
 
 
 def grantable_roles(actor: Actor) -> list[Role]:
-    """The roles the actor may give: never above their own."""
+    """The roles the actor may give (by /role, an approval or an invite): only those below
+    their own, so admins give up to supervisor and only owners make admins."""
     actor.require(Role.ADMIN)
-    return [r for r in ASSIGNABLE_ROLES if role_level(r) <= role_level(actor.role)]
+    return [r for r in ASSIGNABLE_ROLES if role_level(r) < role_level(actor.role)]
 
 
 def grantable_role(actor: Actor, value: str) -> Role:
@@ -247,11 +250,15 @@ async def set_role(
             before={"role": target.role, "categories": [c.code for c in before]},
             after={"role": granted, "categories": [c.code for c in after]},
         )
+        demoted = role_level(granted) < role_level(target.role)
         target.role = granted
         await users_repo.set_categories(session, target, after)
         await notify(
             session, target.telegram_id, "user.role_changed", role_payload(granted, after, removed)
         )
+        # What they may no longer handle goes back to the queue.
+        reason = handover.Reason.DEMOTED if demoted else handover.Reason.CATEGORY_REMOVED
+        await handover.release(session, actor, target, reason, categories=removed)
     return RoleChange(target, after, removed, changed)
 
 
@@ -270,6 +277,8 @@ async def set_active(
             after={"is_active": active},
         )
         target.is_active = active
+        if not active:  # their requests in work go back to the queue
+            await handover.release(session, actor, target, handover.Reason.DEACTIVATED)
     return target
 
 

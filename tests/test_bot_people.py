@@ -46,8 +46,8 @@ async def test_invite_link_registers_a_new_user_at_once(harness, sessionmaker) -
 
     await harness.feed(callback_update(ADMIN, BranchPick(dialog="inv", branch_id=branch_id).pack()))
     role_buttons = [text for text, _ in buttons(harness.last_reply(ADMIN.id))]
-    assert {"User", "Executor", "Supervisor", "Administrator"} <= set(role_buttons)
-    assert "Owner" not in role_buttons
+    assert {"User", "Executor", "Supervisor"} <= set(role_buttons)
+    assert "Owner" not in role_buttons and "Administrator" not in role_buttons
 
     await harness.feed(callback_update(ADMIN, InviteRolePick(role="executor").pack()))
     text = harness.last_reply(ADMIN.id).text

@@ -140,7 +140,7 @@ async def test_unknown_words_get_the_valid_choices(harness, sessionmaker) -> Non
     await seed(sessionmaker)
     await harness.feed(message_update(ADMIN, "/role @petrov boss"))
     assert harness.last_reply(ADMIN.id).text == (
-        "Unknown role “boss”. Roles: user, executor, supervisor, administrator (admin)."
+        "Unknown role “boss”. Roles: user, executor, supervisor."
     )
     await harness.feed(message_update(ADMIN, "/role @petrov executor cartridges,printers"))
     assert harness.last_reply(ADMIN.id).text == (
@@ -161,7 +161,7 @@ async def test_unknown_role_in_russian_lists_russian_words(harness, sessionmaker
     await harness.feed(message_update(ADMIN, "/role @petrov начальник"))
     assert harness.last_reply(ADMIN.id).text == (
         "Неизвестная роль «начальник». Роли: пользователь (user), исполнитель (executor), "
-        "руководитель (supervisor), администратор (admin)."
+        "руководитель (supervisor)."
     )
 
 
@@ -244,11 +244,10 @@ async def test_picker_from_the_list_to_an_executors_categories(harness, sessionm
     reply = harness.last_reply(ADMIN.id)
     assert reply.text.startswith("<b>Петров П.</b> (@petrov)\nRole: User\n\nChoose the role:")
     assert "Supervisor — sees every request" in reply.text
-    assert [t for t, _ in buttons(reply)] == [
+    assert [t for t, _ in buttons(reply)] == [  # only owners make admins
         "• User",
         "Executor",
         "Supervisor",
-        "Administrator",
         "« Back",
         "Cancel",
     ]
@@ -324,7 +323,6 @@ async def test_picker_demotes_in_one_tap_and_says_so(harness, sessionmaker) -> N
         "Пользователь",
         "• Исполнитель",
         "Руководитель",
-        "Администратор",
         "Отмена",
     ]
     await harness.feed(callback_update(ADMIN, button(reply, "Пользователь")))
@@ -388,24 +386,26 @@ async def test_forged_buttons_are_refused_and_change_nothing(harness, sessionmak
         await harness.feed(callback_update(ADMIN, pick))
         assert "not allowed" in harness.callback_answer().text
     for user_id in (HUGE, -1, 999_999):
-        pick = RolePick(user_id=user_id, role="user", approve=False).pack()
+        pick = f"rolp:{user_id}:user:0"  # by hand: the factory refuses an id out of range
         await harness.feed(callback_update(ADMIN, pick))
-        assert "no longer exists" in harness.callback_answer().text
+        answer = harness.callback_answer().text
+        assert "no longer exists" in answer or "no longer valid" in answer
 
     # In the category step: a category that does not exist, another person's buttons.
     await harness.feed(message_update(ADMIN, "/role @petrov"))
     await harness.feed(
         callback_update(ADMIN, RolePick(user_id=petrov_id, role="executor", approve=False).pack())
     )
-    for forged in (
-        CategoryToggle(user_id=petrov_id, category_id=HUGE),
-        CategoryToggle(user_id=petrov_id, category_id=999_999),
-        CategoryToggle(user_id=plain.id, category_id=1),
-        CategoriesSave(user_id=plain.id, approve=False),
-        CategoriesSave(user_id=HUGE, approve=False),
+    for forged in (  # ids out of range written by hand: the factories refuse to pack them
+        f"rolc:{petrov_id}:{HUGE}",
+        CategoryToggle(user_id=petrov_id, category_id=999_999).pack(),
+        CategoryToggle(user_id=plain.id, category_id=1).pack(),
+        CategoriesSave(user_id=plain.id, approve=False).pack(),
+        f"rols:{HUGE}:0",
     ):
-        await harness.feed(callback_update(ADMIN, forged.pack()))
-        assert "no longer exists" in harness.callback_answer().text, forged
+        await harness.feed(callback_update(ADMIN, forged))
+        answer = harness.callback_answer().text
+        assert "no longer exists" in answer or "no longer valid" in answer, forged
     assert (await harness.state(ADMIN.id).get_data())["selected"] == []
 
     # Once the picker is finished its buttons are dead.
@@ -419,3 +419,83 @@ async def test_forged_buttons_are_refused_and_change_nothing(harness, sessionmak
     assert await person(sessionmaker, PETROV) == (Role.EXECUTOR, [])
     assert await person(sessionmaker, plain.telegram_id) == (Role.USER, [])
     assert await audit_count(sessionmaker) == before + 1  # the one real save
+
+
+# --- the role ladder: only owners make or undo admins -------------------------------------------
+
+
+async def test_admin_cannot_grant_admin_by_command_or_buttons(harness, sessionmaker) -> None:
+    """Seen: `/role <id> admin` by an admin made a new admin, whom that admin then could not
+    undo; the role buttons offered «Administrator» to admins."""
+    await seed(sessionmaker)
+    async with sessionmaker() as session:
+        branch = await factories.branch(session)
+        pending = await factories.user(
+            session, 4000, status=UserStatus.PENDING, full_name="Новый Н."
+        )
+        pending.branch_id = branch.id
+        await session.commit()
+        petrov_id = (await users_repo.by_telegram_id(session, PETROV)).id
+    before = await audit_count(sessionmaker)
+
+    for typed in ("/role @petrov admin", f"/role {PETROV} администратор"):
+        await harness.feed(message_update(ADMIN, typed))
+        assert harness.last_reply(ADMIN.id).text == "Sorry, you are not allowed to do this."
+
+    await harness.feed(message_update(ADMIN, "/role @petrov"))
+    labels = [t for t, _ in buttons(harness.last_reply(ADMIN.id))]
+    assert "Administrator" not in labels and "Supervisor" in labels
+    for forged in (
+        RolePick(user_id=petrov_id, role="admin", approve=False),
+        RolePick(user_id=pending.id, role="admin", approve=True),  # approving a registration
+    ):
+        await harness.feed(callback_update(ADMIN, forged.pack()))
+        answer = harness.callback_answer()
+        assert answer.text == "Sorry, you are not allowed to do this." and answer.show_alert
+
+    assert await person(sessionmaker, PETROV) == (Role.USER, [])
+    async with sessionmaker() as session:
+        assert (await users_repo.by_telegram_id(session, 4000)).status == UserStatus.PENDING
+    assert await audit_count(sessionmaker) == before
+
+
+async def test_admin_cannot_demote_an_admin_but_an_owner_can(harness, sessionmaker) -> None:
+    await seed(sessionmaker)
+    await harness.feed(message_update(OWNER, "/start"))
+    async with sessionmaker() as session:
+        petrov_id = (await users_repo.by_telegram_id(session, PETROV)).id
+
+    # An admin makes no admin (so there is none they could not undo) ...
+    await harness.feed(message_update(ADMIN, "/role @petrov admin"))
+    assert "not allowed" in harness.last_reply(ADMIN.id).text
+    # ... and cannot change one: typed, by the picker's buttons, or by a forged button.
+    await harness.feed(message_update(ADMIN, "/role 2001 user"))
+    assert "not allowed" in harness.last_reply(ADMIN.id).text
+    await harness.feed(message_update(ADMIN, "/role Админ"))
+    assert harness.last_reply(ADMIN.id).text.startswith("Nobody found by “Админ”")
+    assert await person(sessionmaker, 2001) == (Role.ADMIN, [])
+
+    # The owner is offered «Administrator», makes an admin and undoes one.
+    await harness.feed(message_update(OWNER, "/role @petrov"))
+    reply = harness.last_reply(OWNER_ID)
+    assert [t for t, _ in buttons(reply)] == [
+        "• User",
+        "Executor",
+        "Supervisor",
+        "Administrator",
+        "Cancel",
+    ]
+    await harness.feed(callback_update(OWNER, button(reply, "Administrator")))
+    assert harness.last_reply(OWNER_ID).text == "Saved: Петров П.\nRole: Administrator"
+    assert await person(sessionmaker, PETROV) == (Role.ADMIN, [])
+
+    # The new admin is out of the first admin's reach, and within the owner's.
+    demote = RolePick(user_id=petrov_id, role="user", approve=False).pack()
+    await harness.feed(callback_update(ADMIN, demote))
+    assert "not allowed" in harness.callback_answer().text
+    assert await person(sessionmaker, PETROV) == (Role.ADMIN, [])
+    await harness.feed(callback_update(OWNER, demote))
+    assert harness.last_reply(OWNER_ID).text == "Saved: Петров П.\nRole: User"
+    await harness.feed(message_update(OWNER, "/role 2001 supervisor"))
+    assert harness.last_reply(OWNER_ID).text == "Saved: Второй Админ\nRole: Supervisor"
+    assert await person(sessionmaker, 2001) == (Role.SUPERVISOR, [])

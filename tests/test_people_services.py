@@ -105,6 +105,7 @@ async def test_invite_registers_once_with_role_and_branch(session) -> None:
         username="sidorov",
         full_name="Сидоров С.",
         language=None,
+        owner_ids=frozenset(),
     )
     assert result.outcome is RedeemOutcome.REGISTERED
     assert (result.user.role, result.user.branch_id, result.user.status) == (
@@ -115,7 +116,13 @@ async def test_invite_registers_once_with_role_and_branch(session) -> None:
     assert [m.chat_id for m in await outbox(session, "invite.used")] == [admin.telegram_id]
 
     second = await invites.redeem(
-        session, invite.token, telegram_id=4001, username=None, full_name="Другой", language=None
+        session,
+        invite.token,
+        telegram_id=4001,
+        username=None,
+        full_name="Другой",
+        language=None,
+        owner_ids=frozenset(),
     )
     assert second.outcome is RedeemOutcome.USED
     assert (await session.execute(select(User).where(User.telegram_id == 4001))).first() is None
@@ -134,11 +141,23 @@ async def test_expired_and_unknown_invites(session) -> None:
     invite.expires_at -= timedelta(days=8)
     await session.flush()
     expired = await invites.redeem(
-        session, invite.token, telegram_id=4000, username=None, full_name="X Y", language=None
+        session,
+        invite.token,
+        telegram_id=4000,
+        username=None,
+        full_name="X Y",
+        language=None,
+        owner_ids=frozenset(),
     )
     assert expired.outcome is RedeemOutcome.EXPIRED
     unknown = await invites.redeem(
-        session, "x" * 32, telegram_id=4000, username=None, full_name="X Y", language=None
+        session,
+        "x" * 32,
+        telegram_id=4000,
+        username=None,
+        full_name="X Y",
+        language=None,
+        owner_ids=frozenset(),
     )
     assert unknown.outcome is RedeemOutcome.NOT_FOUND
 
@@ -291,3 +310,72 @@ async def test_stored_owner_role_follows_admin_ids(session) -> None:
     assert await audit_actions(session) == ["user.owner_synced", "user.owner_synced"]
     await registration.sync_owners(session, frozenset({OWNER}))
     assert len(await audit_actions(session)) == 2  # nothing changed the second time
+
+
+async def test_admins_grant_only_roles_below_admin(session) -> None:
+    """Only owners make admins: by /role, by approving a registration, or by an invite."""
+    branch = await factories.branch(session)
+    admin = await factories.user(session, 2000, role=Role.ADMIN)
+    target = await factories.user(session, 3000)
+    pending = await factories.user(session, 3001, status=UserStatus.PENDING)
+    owner_row = await factories.user(session, OWNER, role=Role.OWNER)
+    owners = frozenset({OWNER})
+    by_admin = Actor.build(2000, admin, owners)
+    assert users.grantable_roles(by_admin) == [Role.USER, Role.EXECUTOR, Role.SUPERVISOR]
+    with pytest.raises(PermissionDenied):
+        await users.set_role(session, by_admin, target, Role.ADMIN, None, owner_ids=owners)
+    with pytest.raises(PermissionDenied):
+        await registration.decide(session, by_admin, pending.id, approve=True, role=Role.ADMIN)
+    with pytest.raises(PermissionDenied):
+        await invites.create(session, by_admin, role=Role.ADMIN, branch_id=branch.id, ttl_days=7)
+    assert (target.role, pending.status) == (Role.USER, UserStatus.PENDING)
+    assert await audit_actions(session) == []
+
+    by_owner = Actor.build(OWNER, owner_row, owners)
+    assert Role.ADMIN in users.grantable_roles(by_owner)
+    await users.set_role(session, by_owner, target, Role.ADMIN, None, owner_ids=owners)
+    assert target.role == Role.ADMIN
+
+
+async def test_invite_is_refused_once_its_maker_may_no_longer_give_its_role(session) -> None:
+    branch = await factories.branch(session)
+    admin = await factories.user(session, 2000, role=Role.ADMIN)
+    owner_row = await factories.user(session, OWNER, role=Role.OWNER)
+    owners = frozenset({OWNER})
+    by_owner = Actor.build(OWNER, owner_row, owners)
+    by_admin = Actor.build(2000, admin, owners)
+    admin_invite = await invites.create(
+        session, by_owner, role=Role.ADMIN, branch_id=branch.id, ttl_days=7
+    )
+    supervisor_invite = await invites.create(
+        session, by_admin, role=Role.SUPERVISOR, branch_id=branch.id, ttl_days=7
+    )
+
+    async def use(invite, telegram_id: int, owner_ids: frozenset[int]) -> RedeemOutcome:
+        result = await invites.redeem(
+            session,
+            invite.token,
+            telegram_id=telegram_id,
+            username=None,
+            full_name="Новый Н.",
+            language=None,
+            owner_ids=owner_ids,
+        )
+        return result.outcome
+
+    # The admin is demoted to executor: their supervisor invite registers nobody.
+    await users.set_role(session, by_owner, admin, Role.EXECUTOR, None, owner_ids=owners)
+    assert await use(supervisor_invite, 4000, owners) is RedeemOutcome.MAKER_NOT_ALLOWED
+    # Given back admin: it works again (valid while the maker may give its role).
+    await users.set_role(session, by_owner, admin, Role.ADMIN, None, owner_ids=owners)
+    assert await use(supervisor_invite, 4000, owners) is RedeemOutcome.REGISTERED
+
+    # The owner leaves ADMIN_IDS (at the next start): their admin invite registers nobody.
+    await registration.sync_owners(session, frozenset())
+    assert await use(admin_invite, 4001, frozenset()) is RedeemOutcome.MAKER_NOT_ALLOWED
+    # An invite whose maker is gone altogether registers nobody either.
+    admin_invite.created_by_id = None
+    await session.flush()
+    assert await use(admin_invite, 4001, owners) is RedeemOutcome.MAKER_NOT_ALLOWED
+    assert (await session.execute(select(User).where(User.telegram_id == 4001))).first() is None
+    assert admin_invite.used_by_id is None

@@ -1,6 +1,9 @@
-"""/invite: an admin picks a branch and a role and gets a single-use deep link."""
+"""/invite: an admin picks a branch and a role and gets a single-use deep link; /invites lists
+the live links with a Revoke button each."""
 
 from __future__ import annotations
+
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router, html
 from aiogram.filters import Command, StateFilter
@@ -11,13 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import BranchPage, BranchPick, DialogNav, InviteRolePick
 from bot.keyboards.common import BRANCHES_PER_PAGE, branch_page
+from bot.keyboards.invites import INVITES_PER_PAGE, InviteListPage, InviteRevoke, invite_list
 from bot.keyboards.people import invite_roles
 from bot.states import InviteDialog
-from bot.texts import role_name
+from bot.texts import NONE, role_name, role_title
 from database.enums import Role
-from services import invites
-from services.actor import Actor, role_level
+from services import invites, registration
+from services.actor import Actor
 from services.org import branch_page as load_branch_page
+from utils.formatting import local_time
 
 DIALOG = "inv"
 
@@ -55,7 +60,7 @@ async def branch_chosen(
     actor.require(Role.ADMIN)
     await state.update_data(branch_id=callback_data.branch_id)
     await state.set_state(InviteDialog.role)
-    roles = [r for r in invites.INVITABLE_ROLES if role_level(r) <= role_level(actor.role)]
+    roles = invites.invitable_roles(actor)
     await query.message.edit_text(
         _("Step 2 of 2: choose the role of the new user:"), reply_markup=invite_roles(roles)
     )
@@ -70,8 +75,16 @@ async def role_chosen(
     actor: Actor,
     bot: Bot,
     invite_ttl_days: int,
+    owner_ids: frozenset[int],
 ) -> None:
     data = await state.get_data()
+    if actor.is_owner and actor.user is None:
+        # An owner who never sent /start: their row makes them the invite's maker, whose
+        # rights the invite is checked against when used.
+        user = await registration.ensure_owner(
+            session, actor.telegram_id, query.from_user.username, query.from_user.full_name
+        )
+        actor = Actor.build(actor.telegram_id, user, owner_ids)
     invite = await invites.create(
         session,
         actor,
@@ -99,6 +112,98 @@ async def role_step_back(
     await query.answer()
 
 
+# --- /invites ----------------------------------------------------------------------------------
+
+
+async def _show_invites(
+    message: Message,
+    session: AsyncSession,
+    actor: Actor,
+    owner_ids: frozenset[int],
+    tz: ZoneInfo,
+    page: int,
+    *,
+    edit: bool,
+) -> None:
+    result = await invites.live_page(
+        session, actor, page=page, per_page=INVITES_PER_PAGE, owner_ids=owner_ids
+    )
+    if not result.total:
+        text = _("There are no live invites. /invite makes a new one.")
+    else:
+        lines = [_("Live invites: {count}").format(count=result.total)]
+        pages = -(-result.total // INVITES_PER_PAGE)
+        if pages > 1:
+            lines.append(_("(page {page} of {pages})").format(page=result.page + 1, pages=pages))
+        first = result.page * INVITES_PER_PAGE + 1
+        for number, live in enumerate(result.invites, start=first):
+            invite = live.invite
+            lines += [
+                "",
+                f"{number}. {role_title(invite.role)} · {html.quote(live.branch_name or NONE)}",
+                _("Made by {name}, valid until {time}").format(
+                    name=html.quote(live.maker_name or NONE),
+                    time=local_time(invite.expires_at, tz),
+                ),
+            ]
+            if not live.valid:
+                lines.append(_("Not valid now: its maker can no longer give this role."))
+        text = "\n".join(lines)
+    markup = invite_list(
+        [live.invite.id for live in result.invites],
+        result.page * INVITES_PER_PAGE + 1,
+        result.page,
+        result.total,
+    )
+    if edit:
+        await message.edit_text(text, reply_markup=markup)
+    else:
+        await message.answer(text, reply_markup=markup)
+
+
+async def invites_command(
+    message: Message,
+    session: AsyncSession,
+    actor: Actor,
+    owner_ids: frozenset[int],
+    tz: ZoneInfo,
+) -> None:
+    actor.require(Role.ADMIN)
+    await _show_invites(message, session, actor, owner_ids, tz, 0, edit=False)
+
+
+async def invites_page_turned(
+    query: CallbackQuery,
+    callback_data: InviteListPage,
+    session: AsyncSession,
+    actor: Actor,
+    owner_ids: frozenset[int],
+    tz: ZoneInfo,
+) -> None:
+    actor.require(Role.ADMIN)
+    await _show_invites(query.message, session, actor, owner_ids, tz, callback_data.page, edit=True)
+    await query.answer()
+
+
+async def revoke_pressed(
+    query: CallbackQuery,
+    callback_data: InviteRevoke,
+    session: AsyncSession,
+    actor: Actor,
+    owner_ids: frozenset[int],
+    tz: ZoneInfo,
+) -> None:
+    revoked = await invites.revoke(session, actor, callback_data.invite_id)
+    await _show_invites(query.message, session, actor, owner_ids, tz, callback_data.page, edit=True)
+    if revoked:
+        await query.answer(_("Invite revoked: its link registers nobody any more."))
+    else:
+        await query.answer(
+            _("This invite is no longer live: it was used, has expired or was revoked."),
+            show_alert=True,
+        )
+
+
 async def unexpected_text(message: Message) -> None:
     await message.answer(_("Please use the buttons above, or send /cancel."))
 
@@ -106,6 +211,9 @@ async def unexpected_text(message: Message) -> None:
 def build() -> Router:
     router = Router(name="invites")
     router.message.register(invite_command, Command("invite"))
+    router.message.register(invites_command, Command("invites"))
+    router.callback_query.register(invites_page_turned, InviteListPage.filter())
+    router.callback_query.register(revoke_pressed, InviteRevoke.filter())
     router.callback_query.register(
         page_turned, StateFilter(InviteDialog.branch), BranchPage.filter(F.dialog == DIALOG)
     )

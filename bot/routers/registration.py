@@ -93,6 +93,7 @@ async def start_with_invite(
         username=message.from_user.username,
         full_name=_display_name(message),
         language=actor.user.language if actor.user else None,
+        owner_ids=owner_ids,
     )
     texts = {
         RedeemOutcome.NOT_FOUND: _(
@@ -104,6 +105,13 @@ async def start_with_invite(
         ),
         RedeemOutcome.USED: _(
             "This invite link has already been used. Ask your administrator for a new one."
+        ),
+        RedeemOutcome.REVOKED: _(
+            "This invite link has been revoked. Ask your administrator for a new one."
+        ),
+        RedeemOutcome.MAKER_NOT_ALLOWED: _(
+            "This invite link is no longer valid: whoever made it can no longer give this "
+            "access. Ask your administrator for a new one."
         ),
         RedeemOutcome.ALREADY_REGISTERED: _(
             "You are already registered. /help lists your commands."

@@ -50,7 +50,8 @@ class User(Base):
 
 
 class Invite(Base):
-    """A single-use deep-link token that registers its holder with a branch and role."""
+    """A single-use deep-link token that registers its holder with a branch and role; valid
+    until used, expired or revoked, and only while its maker may still give that role."""
 
     __tablename__ = "invites"
 
@@ -63,3 +64,5 @@ class Invite(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
