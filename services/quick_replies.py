@@ -1,10 +1,11 @@
 """Canned quick replies: short answers staff pick instead of typing when replying in a request.
 
 A quick reply is for one ticket category or, without one, for all requests. Admins and owners
-list, add and remove them (removal is soft: the row stays, inactive). Executors and above get
-the active ones of a request they may write to and post one into its thread through
-`services.thread.post`, which checks and relays it as if typed. Every function checks the
-actor's role here, whatever the caller showed.
+list, add, edit (title and text) and remove them (removal is soft: the row stays, inactive).
+Executors and above get the active ones of a request they may write to, `pick` one (the checks
+only, for a preview) and `send` it, its text or a text changed for this one answer, into the
+thread through `services.thread.post`, which checks and relays it as if typed. Every function
+checks the actor's role here, whatever the caller showed.
 """
 
 from __future__ import annotations
@@ -150,6 +151,33 @@ async def add(
     return reply
 
 
+async def update(
+    session: AsyncSession, actor: Actor, reply_id: int, *, title: str, text: str
+) -> bool:
+    """Change the title and text of an active quick reply; False if both were so already.
+    The audit row keeps what changed, before and after."""
+    actor.require(Role.ADMIN)
+    title = parse_title(title)
+    text = parse_text(text)
+    reply = await _active(session, reply_id)
+    before = {"title": reply.title, "text": reply.text}
+    after = {"title": title, "text": text}
+    changed = [k for k in after if before.get(k) != after[k]]
+    if not changed:
+        return False
+    reply.title, reply.text = title, text
+    await audit.add(
+        session,
+        actor_id=actor.user_id,
+        action="quick_reply.updated",
+        object_type="quick_reply",
+        object_id=reply.id,
+        before={k: before[k] for k in changed},
+        after={k: after[k] for k in changed},
+    )
+    return True
+
+
 async def remove(session: AsyncSession, actor: Actor, reply_id: int) -> None:
     """Switch the quick reply off for good; NotFound if it is gone already (a repeated tap)."""
     actor.require(Role.ADMIN)
@@ -182,10 +210,10 @@ async def for_request(session: AsyncSession, actor: Actor, request_id: int) -> l
     return await repo.for_category(session, request.category_id, OFFERED_MAX)
 
 
-async def send(
-    session: AsyncSession, actor: Actor, request_id: int, reply_id: int, *, question: bool = False
-) -> Request:
-    """Post the quick reply's text into the request's thread as if typed; returns the request.
+async def pick(
+    session: AsyncSession, actor: Actor, request_id: int, reply_id: int
+) -> tuple[Request, QuickReply]:
+    """The request and the quick reply, if the actor may post it there (nothing is posted).
 
     Refused unless the actor works on the request (not as its requester) and the reply is
     active and for the request's category or for all."""
@@ -195,5 +223,23 @@ async def send(
     reply = await _active(session, reply_id)
     if reply.category_id not in (None, request.category_id):
         raise PermissionDenied(f"quick reply {reply.id} is not for {request.number}")
-    await thread.post(session, actor, request.id, reply.text, question=question)
+    return request, reply
+
+
+async def send(
+    session: AsyncSession,
+    actor: Actor,
+    request_id: int,
+    reply_id: int,
+    *,
+    text: str | None = None,
+    question: bool = False,
+) -> Request:
+    """Post the quick reply into the request's thread as if typed; returns the request.
+
+    `text`: what to post instead of the reply's own text (the text shown in a preview, changed
+    or not); the checks of `pick` apply all the same."""
+    request, reply = await pick(session, actor, request_id, reply_id)
+    body = reply.text if text is None else parse_text(text)
+    await thread.post(session, actor, request.id, body, question=question)
     return request

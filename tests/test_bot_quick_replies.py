@@ -1,5 +1,6 @@
 """Quick replies through the real dispatcher (mocked Bot API), both engines: the admin list and
-"Add" dialog, and picking one under the Reply prompt of a request."""
+"Add" and "Edit" dialogs, and picking one under the Reply prompt of a request (a preview first,
+posted on Send, its text changed for the one answer on Edit text)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,25 @@ from bot.keyboards.quick_replies import (
     ALL_CATEGORIES,
     QuickCategory,
     QuickDelete,
+    QuickEdit,
     QuickListPage,
     QuickStep,
 )
+from bot.keyboards.quick_reply_send import QuickSendAct
 from bot.keyboards.thread import ThreadCancel, ThreadQuickReply, ThreadReply
-from bot.routers.quick_replies import QuickReplyAdd
+from bot.routers.quick_replies import QuickReplyAdd, QuickReplyEdit
+from bot.routers.quick_reply_send import QuickAnswer
 from bot.routers.thread import ThreadDialog
 from bot.screens import TEXT_LIMIT, utf16_len
 from database.enums import Priority, Role
-from database.models import Category, OutboxMessage, QuickReply, Request, RequestMessage
+from database.models import (
+    AuditLog,
+    Category,
+    OutboxMessage,
+    QuickReply,
+    Request,
+    RequestMessage,
+)
 from database.repositories import org as org_repo
 from database.repositories import users as users_repo
 from database.seed import seed
@@ -115,6 +126,20 @@ async def relayed(sessionmaker, chat_id: int) -> list[OutboxMessage]:
 
 async def state_of(harness, user) -> str | None:
     return await harness.state(user.id).get_state()
+
+
+def button(call, label: str) -> str:
+    """The callback data of the button with this label."""
+    [data] = [d for text, d in buttons(call) if text == label]
+    return data
+
+
+def preview_buttons(call) -> dict[str, str]:
+    """The preview's buttons by label; they all name the same preview."""
+    found = dict(buttons(call))
+    assert list(found) == ["Send", "Edit text", "Cancel"], found
+    assert len({QuickSendAct.unpack(d).token for d in found.values()}) == 1
+    return found
 
 
 # --- administration -----------------------------------------------------------------------------
@@ -218,8 +243,8 @@ async def test_list_pages_and_delete_asks_first(harness, sessionmaker, world) ->
     assert "Quick replies: 10, page 1 of 2." in first.text
     assert "1. <b>Reply 0</b> (IT help)\nText of Reply 0" in first.text
     labels = [text for text, _data in buttons(first)]
-    assert labels[:8] == [f"Delete: Reply {n}" for n in range(8)]
-    assert labels[8:] == ["Next ›", "Add quick reply"]
+    assert labels[:16] == [f"{verb}: Reply {n}" for n in range(8) for verb in ("Edit", "Delete")]
+    assert labels[16:] == ["Next ›", "Add quick reply"]
 
     await harness.feed(callback_update(ADMIN, QuickListPage(page=1).pack()))
     second = harness.last_reply(ADMIN.id)
@@ -256,6 +281,7 @@ async def test_non_admins_are_refused(harness, sessionmaker, world) -> None:
         QuickDelete(reply_id=reply_id, page=0, confirm=True).pack(),
         QuickListPage(page=0).pack(),
         QuickStep(action="add").pack(),
+        QuickEdit(reply_id=reply_id, page=0).pack(),
     ):
         await harness.feed(callback_update(TECH, data))
         assert harness.callback_answer().text == REFUSED
@@ -282,15 +308,29 @@ async def test_technician_picks_a_quick_reply(harness, sessionmaker, world) -> N
         ("Cancel", ThreadCancel(request_id=rid).pack()),
     ]
 
+    # the pick shows a preview: nothing is posted before Send
     await harness.feed(callback_update(TECH, buttons(prompt)[0][1]))
-    assert harness.last_reply(TECH.id).text.startswith("Sent to request")
+    preview = harness.last_reply(TECH.id)
+    assert "the requester will get exactly this text" in preview.text
+    assert preview.text.endswith("\n\nPlease &lt;b&gt;reboot&lt;/b&gt;.")
+    send = preview_buttons(preview)["Send"]
+    assert await state_of(harness, TECH) == QuickAnswer.preview.state
+    assert await thread_texts(sessionmaker, rid) == []
+    assert await relayed(sessionmaker, REQUESTER.id) == []
+    # the prompt's buttons are used up: the preview is what is open now
+    await harness.feed(callback_update(TECH, buttons(prompt)[0][1]))
+    assert "out of date" in harness.callback_answer().text
+
+    await harness.feed(callback_update(TECH, send))
+    done = harness.last_reply(TECH.id)
+    assert done.text.startswith("Sent to request") and buttons(done) == []
     assert await state_of(harness, TECH) is None
     assert await thread_texts(sessionmaker, rid) == ["Please <b>reboot</b>."]
     [row] = await relayed(sessionmaker, REQUESTER.id)
     assert row.payload["text"] == "Please <b>reboot</b>." and row.payload["question"] is False
     assert row.payload["author"] == "Техников Т."
-    # the prompt is used up: a second tap posts nothing
-    await harness.feed(callback_update(TECH, buttons(prompt)[0][1]))
+    # a second tap on Send posts nothing
+    await harness.feed(callback_update(TECH, send))
     assert "out of date" in harness.callback_answer().text
     assert len(await thread_texts(sessionmaker, rid)) == 1
 
@@ -309,6 +349,11 @@ async def test_a_picked_question_makes_the_ticket_wait(harness, sessionmaker, wo
         ("Cancel", ThreadCancel(request_id=rid).pack()),
     ]
     await harness.feed(callback_update(TECH, pick))
+    preview = harness.last_reply(TECH.id)
+    assert "Question to the requester of" in preview.text
+    assert await relayed(sessionmaker, REQUESTER.id) == []
+    await harness.feed(callback_update(TECH, preview_buttons(preview)["Send"]))
+    assert "waiting for the requester's answer" in harness.last_reply(TECH.id).text
     [row] = await relayed(sessionmaker, REQUESTER.id)
     assert row.payload["question"] is True and row.payload["text"] == "Which PC is it?"
     async with sessionmaker() as session:
@@ -377,3 +422,198 @@ async def test_long_entries_stay_within_telegram_limits(harness, sessionmaker, w
     assert "Please check the quick reply." in summary and utf16_len(summary) <= TEXT_LIMIT
     await harness.feed(callback_update(ADMIN, BACK))
     assert utf16_len(harness.last_reply(ADMIN.id).text) <= TEXT_LIMIT
+
+
+async def test_edit_text_posts_the_changed_text_once(harness, sessionmaker, world) -> None:
+    rid = world["request"]
+    reply_id = await add_reply(sessionmaker, "Reboot", world["it"], "Please <b>reboot</b>.")
+    await harness.feed(callback_update(TECH, ThreadReply(request_id=rid).pack()))
+    await harness.feed(
+        callback_update(TECH, ThreadQuickReply(request_id=rid, reply_id=reply_id).pack())
+    )
+    first = preview_buttons(harness.last_reply(TECH.id))
+
+    await harness.feed(callback_update(TECH, first["Edit text"]))
+    step = harness.last_reply(TECH.id)
+    assert "Send the changed text for this answer" in step.text
+    assert "<code>Please &lt;b&gt;reboot&lt;/b&gt;.</code>" in step.text  # to copy and change
+    assert [label for label, _data in buttons(step)] == ["« Back", "Cancel"]
+    assert await state_of(harness, TECH) == QuickAnswer.text.state
+    # Back shows the same preview again
+    await harness.feed(callback_update(TECH, button(step, "« Back")))
+    assert preview_buttons(harness.last_reply(TECH.id)) == first
+    await harness.feed(callback_update(TECH, first["Edit text"]))
+
+    await harness.feed(message_update(TECH, "   "))
+    assert "Please send a non-empty text." in harness.last_reply(TECH.id).text
+    await harness.feed(message_update(TECH, "Please reboot <twice>, then write back."))
+    preview = harness.last_reply(TECH.id)
+    assert preview.text.endswith("\n\nPlease reboot &lt;twice&gt;, then write back.")
+    second = preview_buttons(preview)
+    assert await thread_texts(sessionmaker, rid) == []
+    # the first preview showed another text: its Send cannot post
+    await harness.feed(callback_update(TECH, first["Send"]))
+    assert "out of date" in harness.callback_answer().text
+    assert await thread_texts(sessionmaker, rid) == []
+
+    await harness.feed(callback_update(TECH, second["Send"]))
+    assert harness.last_reply(TECH.id).text.startswith("Sent to request")
+    assert await thread_texts(sessionmaker, rid) == ["Please reboot <twice>, then write back."]
+    [row] = await relayed(sessionmaker, REQUESTER.id)
+    assert row.payload["text"] == "Please reboot <twice>, then write back."
+    # the quick reply itself stays as it was
+    [stored] = await active_replies(sessionmaker)
+    assert stored.text == "Please <b>reboot</b>."
+
+
+async def test_cancel_at_the_preview_or_the_text_sends_nothing(
+    harness, sessionmaker, world
+) -> None:
+    rid = world["request"]
+    reply_id = await add_reply(sessionmaker, "Reboot", world["it"])
+    pick = ThreadQuickReply(request_id=rid, reply_id=reply_id).pack()
+
+    await harness.feed(callback_update(TECH, ThreadReply(request_id=rid).pack()))
+    await harness.feed(callback_update(TECH, pick))
+    found = preview_buttons(harness.last_reply(TECH.id))
+    await harness.feed(message_update(TECH, "some text"))  # the preview wants a button
+    assert "Please use the buttons above" in harness.last_reply(TECH.id).text
+    await harness.feed(callback_update(TECH, found["Cancel"]))
+    done = harness.last_reply(TECH.id)
+    assert "cancelled: nothing was sent" in done.text and buttons(done) == []
+    assert await state_of(harness, TECH) is None
+    await harness.feed(callback_update(TECH, found["Send"]))
+    assert "out of date" in harness.callback_answer().text
+
+    # «отмена» typed where the changed text is expected is no text to send
+    await harness.feed(callback_update(TECH, ThreadReply(request_id=rid).pack()))
+    await harness.feed(callback_update(TECH, pick))
+    await harness.feed(
+        callback_update(TECH, preview_buttons(harness.last_reply(TECH.id))["Edit text"])
+    )
+    await harness.feed(message_update(TECH, "Отмена"))
+    assert "cancelled: nothing was sent" in harness.last_reply(TECH.id).text
+    assert await state_of(harness, TECH) is None
+    assert await thread_texts(sessionmaker, rid) == []
+    assert await relayed(sessionmaker, REQUESTER.id) == []
+
+
+async def test_a_long_quick_reply_is_previewed_shortened_and_sent_whole(
+    harness, sessionmaker, world
+) -> None:
+    rid = world["request"]
+    text = "<" * 4096
+    reply_id = await add_reply(sessionmaker, "Long", world["it"], text)
+    await harness.feed(callback_update(TECH, ThreadReply(request_id=rid).pack()))
+    await harness.feed(
+        callback_update(TECH, ThreadQuickReply(request_id=rid, reply_id=reply_id).pack())
+    )
+    preview = harness.last_reply(TECH.id)
+    assert utf16_len(preview.text) <= TEXT_LIMIT
+    assert "(Shortened here: the whole text will be sent.)" in preview.text
+    await harness.feed(callback_update(TECH, preview_buttons(preview)["Edit text"]))
+    assert utf16_len(harness.last_reply(TECH.id).text) <= TEXT_LIMIT
+    await harness.feed(callback_update(TECH, button(harness.last_reply(TECH.id), "« Back")))
+    await harness.feed(callback_update(TECH, preview_buttons(harness.last_reply(TECH.id))["Send"]))
+    assert utf16_len(harness.last_reply(TECH.id).text) <= TEXT_LIMIT
+    assert await thread_texts(sessionmaker, rid) == [text]
+
+
+async def test_a_preview_button_without_a_preview_is_out_of_date(
+    harness, sessionmaker, world
+) -> None:
+    for action in ("send", "edit", "back", "cancel"):
+        await harness.feed(callback_update(TECH, QuickSendAct(action=action, token="ab12").pack()))
+        assert "out of date" in harness.callback_answer().text
+    assert await thread_texts(sessionmaker, world["request"]) == []
+
+
+# --- editing ------------------------------------------------------------------------------------
+
+
+async def updated_audits(sessionmaker) -> list[AuditLog]:
+    async with sessionmaker() as session:
+        rows = await session.scalars(
+            select(AuditLog).where(AuditLog.action == "quick_reply.updated").order_by(AuditLog.id)
+        )
+        return list(rows)
+
+
+async def test_admin_edits_title_and_text(harness, sessionmaker, world) -> None:
+    ids = [await add_reply(sessionmaker, f"Reply {n}", world["it"]) for n in range(9)]
+    edit = QuickEdit(reply_id=ids[8], page=1).pack()
+    await harness.feed(callback_update(ADMIN, QuickListPage(page=1).pack()))
+    assert ("Edit: Reply 8", edit) in buttons(harness.last_reply(ADMIN.id))
+
+    await harness.feed(callback_update(ADMIN, edit))
+    screen = harness.last_reply(ADMIN.id)
+    assert "Editing the quick reply. Step 1 of 2" in screen.text
+    assert "Now: Reply 8" in screen.text
+    assert buttons(screen) == [
+        ("Keep it", QuickStep(action="keep").pack()),
+        ("« Back", BACK),
+        ("Cancel", CANCEL),
+    ]
+    assert await state_of(harness, ADMIN) == QuickReplyEdit.title.state
+    await harness.feed(message_update(ADMIN, "x" * 101))
+    assert "at most 100 characters" in harness.last_reply(ADMIN.id).text
+
+    await harness.feed(message_update(ADMIN, "Reboot <the> PC"))
+    screen = harness.last_reply(ADMIN.id)
+    assert "Step 2 of 2" in screen.text and "Now: Text of Reply 8" in screen.text
+    assert [label for label, _data in buttons(screen)] == ["Keep it", "« Back", "Cancel"]
+    # Back keeps the new title
+    await harness.feed(callback_update(ADMIN, BACK))
+    assert "Now: Reboot &lt;the&gt; PC" in harness.last_reply(ADMIN.id).text
+    await harness.feed(callback_update(ADMIN, QuickStep(action="keep").pack()))
+    await harness.feed(message_update(ADMIN, "Please reboot the PC."))
+    summary = harness.last_reply(ADMIN.id)
+    assert "Category: IT help" in summary.text and "Title: Reboot &lt;the&gt; PC" in summary.text
+    assert "Please reboot the PC." in summary.text
+    assert [label for label, _data in buttons(summary)] == ["Save", "« Back", "Cancel"]
+    async with sessionmaker() as session:
+        assert (await session.get(QuickReply, ids[8])).title == "Reply 8"  # not before Save
+
+    await harness.feed(callback_update(ADMIN, QuickStep(action="save").pack()))
+    listed = harness.last_reply(ADMIN.id).text
+    assert "Quick reply <b>Reboot &lt;the&gt; PC</b> saved." in listed
+    assert "page 2 of 2" in listed  # back on the page it was edited from
+    assert await state_of(harness, ADMIN) is None
+    async with sessionmaker() as session:
+        row = await session.get(QuickReply, ids[8])
+        assert (row.title, row.text, row.category_id, row.is_active) == (
+            "Reboot <the> PC",
+            "Please reboot the PC.",
+            world["it"],
+            True,
+        )
+    [audit] = await updated_audits(sessionmaker)
+    assert audit.object_id == ids[8]
+    assert audit.before == {"title": "Reply 8", "text": "Text of Reply 8"}
+    assert audit.after == {"title": "Reboot <the> PC", "text": "Please reboot the PC."}
+    # a second tap on Save changes nothing more
+    await harness.feed(callback_update(ADMIN, QuickStep(action="save").pack()))
+    assert harness.callback_answer().show_alert
+    assert len(await updated_audits(sessionmaker)) == 1
+
+
+async def test_edit_kept_as_it_was_and_back_to_the_list(harness, sessionmaker, world) -> None:
+    reply_id = await add_reply(sessionmaker, "General", None)
+    edit = QuickEdit(reply_id=reply_id, page=0).pack()
+    await harness.feed(callback_update(ADMIN, edit))
+    await harness.feed(callback_update(ADMIN, QuickStep(action="keep").pack()))
+    await harness.feed(callback_update(ADMIN, QuickStep(action="keep").pack()))
+    assert "Category: All categories" in harness.last_reply(ADMIN.id).text
+    await harness.feed(callback_update(ADMIN, QuickStep(action="save").pack()))
+    assert "Quick reply <b>General</b>: no changes." in harness.last_reply(ADMIN.id).text
+    assert await updated_audits(sessionmaker) == []
+
+    await harness.feed(callback_update(ADMIN, edit))
+    await harness.feed(callback_update(ADMIN, BACK))
+    assert "Quick replies: 1, page 1 of 1." in harness.last_reply(ADMIN.id).text
+    assert await state_of(harness, ADMIN) is None
+    await harness.feed(callback_update(ADMIN, edit))
+    await harness.feed(callback_update(ADMIN, CANCEL))
+    assert await state_of(harness, ADMIN) is None
+    [row] = await active_replies(sessionmaker)
+    assert (row.title, row.text) == ("General", "Text of General")

@@ -220,3 +220,89 @@ async def test_forged_picks_are_refused(session) -> None:
         with pytest.raises(NotFound):
             await service.send(session, act(w.it_tech), bad_id, general)
     assert list(await session.scalars(select(RequestMessage))) == []
+
+
+async def test_update_changes_title_and_text_and_audits_what_changed(session) -> None:
+    w = await build_world(session)
+    boss = await admin(session)
+    reply_id = await add(session, boss, "Reboot", w.cats["it"], text="Please reboot.")
+
+    assert await service.update(
+        session, boss, reply_id, title="  Reboot   the PC ", text=" Please reboot the PC. "
+    )
+    row = await session.get(QuickReply, reply_id)
+    assert (row.title, row.text, row.category_id) == (
+        "Reboot the PC",
+        "Please reboot the PC.",
+        w.cats["it"].id,
+    )
+    # only the text changes now: the audit row names it alone
+    assert await service.update(session, boss, reply_id, title="Reboot the PC", text="Reboot.")
+    audits = list(
+        await session.scalars(
+            select(AuditLog).where(AuditLog.action == "quick_reply.updated").order_by(AuditLog.id)
+        )
+    )
+    assert [(a.object_id, a.actor_id, a.before, a.after) for a in audits] == [
+        (
+            reply_id,
+            boss.user_id,
+            {"title": "Reboot", "text": "Please reboot."},
+            {"title": "Reboot the PC", "text": "Please reboot the PC."},
+        ),
+        (reply_id, boss.user_id, {"text": "Please reboot the PC."}, {"text": "Reboot."}),
+    ]
+    # nothing to change: no audit row
+    assert not await service.update(session, boss, reply_id, title="Reboot the PC", text="Reboot.")
+    assert len(await audit_rows(session, "quick_reply.updated")) == 2
+
+
+async def test_update_is_refused_for_bad_input_others_and_removed_ones(session) -> None:
+    w = await build_world(session)
+    boss = await admin(session)
+    reply_id = await add(session, boss, "Reboot", text="Please reboot.")
+    for title, text, code in (
+        ("", "x", "empty"),
+        ("t", " ", "empty"),
+        ("x" * 101, "x", "too_long"),
+    ):
+        with pytest.raises(InvalidQuickReply) as exc:
+            await service.update(session, boss, reply_id, title=title, text=text)
+        assert exc.value.code == code
+    for actor in (act(w.requester), act(w.it_tech), act(w.supervisor)):
+        with pytest.raises(PermissionDenied):
+            await service.update(session, actor, reply_id, title="New", text="New text")
+    await service.remove(session, boss, reply_id)
+    with pytest.raises(NotFound):
+        await service.update(session, boss, reply_id, title="New", text="New text")
+    row = await session.get(QuickReply, reply_id)
+    assert (row.title, row.text) == ("Reboot", "Please reboot.")
+    assert await audit_rows(session, "quick_reply.updated") == []
+
+
+async def test_send_posts_a_changed_text_with_the_same_checks(session) -> None:
+    w = await build_world(session)
+    boss = await admin(session)
+    reply_id = await add(session, boss, "Reboot", w.cats["it"], text="Please reboot.")
+    repair_reply = await add(session, boss, "Repair", w.cats["repair"])
+    rid = (await ticket(session, w)).request.id
+    await workflow.apply(session, act(w.it_tech), rid, Action.TAKE)
+
+    request, reply = await service.pick(session, act(w.it_tech), rid, reply_id)
+    assert (request.id, reply.text) == (rid, "Please reboot.")
+    assert list(await session.scalars(select(RequestMessage))) == []  # a pick posts nothing
+
+    await service.send(session, act(w.it_tech), rid, reply_id, text=" Reboot twice, please. ")
+    [message] = await session.scalars(select(RequestMessage))
+    assert message.text == "Reboot twice, please."
+    assert (await session.get(QuickReply, reply_id)).text == "Please reboot."
+    # a changed text does not lift the checks of the quick reply it came from
+    with pytest.raises(PermissionDenied):
+        await service.send(session, act(w.it_tech), rid, repair_reply, text="Anything")
+    with pytest.raises(InvalidQuickReply):
+        await service.send(session, act(w.it_tech), rid, reply_id, text="   ")
+    assert len(list(await session.scalars(select(RequestMessage)))) == 1
+
+
+async def audit_rows(session, action: str) -> list[AuditLog]:
+    return list(await session.scalars(select(AuditLog).where(AuditLog.action == action)))

@@ -1,5 +1,6 @@
-"""Buttons and callback data of quick replies: the admin list and "Add" dialog
-(bot/routers/quick_replies.py) and the picks under a reply prompt (bot/routers/thread.py).
+"""Buttons and callback data of quick replies: the admin list and the "Add" and "Edit" dialogs
+(bot/routers/quick_replies.py) and the picks under a reply prompt (bot/routers/thread.py; their
+preview: bot/keyboards/quick_reply_send.py).
 
 Callback data carries ids and short actions only (each packs under 64 bytes); the handlers and
 services re-check the role, the request and the quick reply.
@@ -16,14 +17,16 @@ from bot.keyboards.common import nav_row
 from bot.keyboards.thread import ThreadQuickReply
 from database.models import QuickReply
 from services.quick_replies import EntryPage
+from utils.ids import DbId, DbIdOrZero, Page
 
 PER_PAGE = 8
 BUTTON_TEXT_MAX = 40
+PAIRED_TITLE_MAX = 18  # of a title on one of two buttons in a row
 ALL_CATEGORIES = 0  # the category button meaning "for all categories"
 
 
 class QuickListPage(CallbackData, prefix="qrl"):
-    page: int
+    page: Page
 
 
 class QuickStep(CallbackData, prefix="qrs"):
@@ -31,14 +34,21 @@ class QuickStep(CallbackData, prefix="qrs"):
 
 
 class QuickCategory(CallbackData, prefix="qrc"):
-    category_id: int  # ALL_CATEGORIES for a general quick reply
+    category_id: DbIdOrZero  # ALL_CATEGORIES for a general quick reply
+
+
+class QuickEdit(CallbackData, prefix="qre"):
+    """Edit the title and text; `page` is the list page to return to."""
+
+    reply_id: DbId
+    page: Page
 
 
 class QuickDelete(CallbackData, prefix="qrd"):
     """Delete (`confirm` False: ask first); `page` is the list page to return to."""
 
-    reply_id: int
-    page: int
+    reply_id: DbId
+    page: Page
     confirm: bool = False
 
 
@@ -53,8 +63,17 @@ def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
 def entry_list(page: EntryPage) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for entry in page.entries:
-        label = _("Delete: {title}").format(title=cut(entry.title))
-        builder.row(_button(label, QuickDelete(reply_id=entry.id, page=page.page)))
+        title = cut(entry.title, PAIRED_TITLE_MAX)
+        builder.row(
+            _button(
+                _("Edit: {title}").format(title=title),
+                QuickEdit(reply_id=entry.id, page=page.page),
+            ),
+            _button(
+                _("Delete: {title}").format(title=title),
+                QuickDelete(reply_id=entry.id, page=page.page),
+            ),
+        )
     paging = []
     if page.page > 0:
         paging.append(_button(_("‹ Previous"), QuickListPage(page=page.page - 1)))

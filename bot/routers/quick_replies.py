@@ -1,15 +1,24 @@
 """Administration of quick replies: `/quick` (or "Quick replies" on the /admin screen) lists the
-active ones with a Delete button each (asks to confirm), and "Add quick reply" runs the dialog
+active ones with Edit and Delete buttons each (Delete asks to confirm); "Add quick reply" runs
 
-    category (or all categories) → title → text → summary → Save.
+    category (or all categories) → title → text → summary → Save,
+
+and Edit the same without the category (it stays): title → text → summary → Save, each step
+showing the value now with Keep it, Back and Cancel.
 
 Admins and owners only: every handler checks the role first, the service checks it again.
 FSM data, JSON values only:
 
-    categories   [{"id": int, "ru": str, "en": str}]  the ticket categories offered
-    category_id  int  ALL_CATEGORIES for a general quick reply
+    categories   [{"id": int, "ru": str, "en": str}]  the ticket categories offered (Add)
+    category_id  int  ALL_CATEGORIES for a general quick reply (Add)
+    reply_id     int  the quick reply edited (Edit)
+    category_ru, category_en  str | None  its category's names, None for all (Edit)
+    page         int  the list page to return to (Edit)
     title        str
     text         str
+
+Picking a quick reply while replying in a request (its preview, Send) is the included router
+bot.routers.quick_reply_send.
 """
 
 from __future__ import annotations
@@ -29,9 +38,11 @@ from bot.keyboards.quick_replies import (
     PER_PAGE,
     QuickCategory,
     QuickDelete,
+    QuickEdit,
     QuickListPage,
     QuickStep,
 )
+from bot.routers import quick_reply_send
 from bot.screens import BACK, Screen, alert, quote_within, show, use_the_buttons
 from database.enums import Role
 from services import quick_replies as service
@@ -44,6 +55,15 @@ class QuickReplyAdd(StatesGroup):
     title = State()
     text = State()
     summary = State()
+
+
+class QuickReplyEdit(StatesGroup):
+    title = State()
+    text = State()
+    summary = State()
+
+
+Form = type[QuickReplyAdd] | type[QuickReplyEdit]
 
 
 SHOWN_TITLE = 150  # UTF-16 units of a quoted title / category name in the list
@@ -67,7 +87,17 @@ def _category_name(ru: str | None, en: str | None) -> str:
     return (en if _english() else None) or ru
 
 
+def _editing(data: dict) -> bool:
+    return "reply_id" in data
+
+
+def _form(data: dict) -> Form:
+    return QuickReplyEdit if _editing(data) else QuickReplyAdd
+
+
 def _chosen_category(data: dict) -> str:
+    if _editing(data):
+        return _category_name(data.get("category_ru"), data.get("category_en"))
     chosen = data.get("category_id")
     for c in data.get("categories", []):
         if c["id"] == chosen:
@@ -123,24 +153,34 @@ def _category_screen(data: dict) -> Screen:
 
 def _title_screen(data: dict, note: str = "") -> Screen:
     parts = [note] if note else []
-    parts.append(
-        _(
+    if _editing(data):
+        step = _(
+            "Editing the quick reply. Step 1 of 2: send a short title, the button executors "
+            "will see (up to {max} characters)."
+        )
+    else:
+        step = _(
             "Step 2 of 3: send a short title, the button executors will see "
             "(up to {max} characters)."
-        ).format(max=service.TITLE_MAX)
-    )
+        )
+    parts.append(step.format(max=service.TITLE_MAX))
     _with_current(parts, data.get("title", ""))
     return "\n".join(parts), kb.text_step(bool(data.get("title")))
 
 
 def _text_screen(data: dict, note: str = "") -> Screen:
     parts = [note] if note else []
-    parts.append(
-        _(
+    if _editing(data):
+        step = _(
+            "Step 2 of 2: send the text that will be posted to the requester "
+            "(up to {max} characters)."
+        )
+    else:
+        step = _(
             "Step 3 of 3: send the text that will be posted to the requester "
             "(up to {max} characters)."
-        ).format(max=service.TEXT_MAX)
-    )
+        )
+    parts.append(step.format(max=service.TEXT_MAX))
     _with_current(parts, data.get("text", ""))
     return "\n".join(parts), kb.text_step(bool(data.get("text")))
 
@@ -216,7 +256,7 @@ async def delete_confirmed(
     await show(query, await _list_screen(session, actor, callback_data.page, lead))
 
 
-# --- the "Add" dialog ---------------------------------------------------------------------------
+# --- the "Add" and "Edit" dialogs ---------------------------------------------------------------
 
 
 async def add_started(
@@ -230,6 +270,26 @@ async def add_started(
         "text": "",
     }
     await _go(query, state, QuickReplyAdd.category, data, _category_screen(data))
+
+
+async def edit_started(
+    query: CallbackQuery,
+    callback_data: QuickEdit,
+    state: FSMContext,
+    session: AsyncSession,
+    actor: Actor,
+) -> None:
+    actor.require(Role.ADMIN)
+    entry = await service.get(session, actor, callback_data.reply_id)
+    data = {
+        "reply_id": entry.id,
+        "category_ru": entry.category_ru,
+        "category_en": entry.category_en,
+        "page": callback_data.page,
+        "title": entry.title,
+        "text": entry.text,
+    }
+    await _go(query, state, QuickReplyEdit.title, data, _title_screen(data))
 
 
 async def category_chosen(
@@ -258,7 +318,7 @@ async def title_typed(message: Message, state: FSMContext, actor: Actor) -> None
     except InvalidQuickReply as exc:
         await show(message, _title_screen(data, _hint(exc, service.TITLE_MAX)))
         return
-    await _go(message, state, QuickReplyAdd.text, data, _text_screen(data))
+    await _go(message, state, _form(data).text, data, _text_screen(data))
 
 
 async def title_not_text(message: Message, state: FSMContext, actor: Actor) -> None:
@@ -280,7 +340,7 @@ async def text_typed(message: Message, state: FSMContext, actor: Actor) -> None:
     except InvalidQuickReply as exc:
         await show(message, _text_screen(data, _hint(exc, service.TEXT_MAX)))
         return
-    await _go(message, state, QuickReplyAdd.summary, data, _summary_screen(data))
+    await _go(message, state, _form(data).summary, data, _summary_screen(data))
 
 
 async def text_not_text(message: Message, state: FSMContext, actor: Actor) -> None:
@@ -293,16 +353,17 @@ async def kept(query: CallbackQuery, state: FSMContext, actor: Actor, raw_state:
     """Keep it: the value entered before stays, on to the next step."""
     actor.require(Role.ADMIN)
     data = await state.get_data()
-    if raw_state == QuickReplyAdd.title.state:
+    form = _form(data)
+    if raw_state == form.title.state:
         if not data.get("title"):
             await show(query, _title_screen(data))
             return
-        await _go(query, state, QuickReplyAdd.text, data, _text_screen(data))
+        await _go(query, state, form.text, data, _text_screen(data))
         return
     if not data.get("text"):
         await show(query, _text_screen(data))
         return
-    await _go(query, state, QuickReplyAdd.summary, data, _summary_screen(data))
+    await _go(query, state, form.summary, data, _summary_screen(data))
 
 
 async def step_back(
@@ -310,15 +371,16 @@ async def step_back(
 ) -> None:
     actor.require(Role.ADMIN)
     data = await state.get_data()
-    if raw_state == QuickReplyAdd.summary.state:
-        await _go(query, state, QuickReplyAdd.text, data, _text_screen(data))
-    elif raw_state == QuickReplyAdd.text.state:
-        await _go(query, state, QuickReplyAdd.title, data, _title_screen(data))
+    form = _form(data)
+    if raw_state == form.summary.state:
+        await _go(query, state, form.text, data, _text_screen(data))
+    elif raw_state == form.text.state:
+        await _go(query, state, form.title, data, _title_screen(data))
     elif raw_state == QuickReplyAdd.title.state:
         await _go(query, state, QuickReplyAdd.category, data, _category_screen(data))
-    else:
+    else:  # the first step: back to the list
         await state.clear()
-        await show(query, await _list_screen(session, actor, 0))
+        await show(query, await _list_screen(session, actor, data.get("page", 0)))
 
 
 async def saved(
@@ -327,6 +389,15 @@ async def saved(
     actor.require(Role.ADMIN)
     data = await state.get_data()
     await state.clear()  # first: a second tap (serialised per user) finds nothing to save
+    title = f"<b>{quote_within(data['title'], SHOWN_TITLE)}</b>"
+    if _editing(data):
+        changed = await service.update(
+            session, actor, data["reply_id"], title=data["title"], text=data["text"]
+        )
+        lead = _("Quick reply {title} saved.") if changed else _("Quick reply {title}: no changes.")
+        lead = lead.format(title=title)
+        await show(query, await _list_screen(session, actor, data.get("page", 0), lead))
+        return
     chosen = data["category_id"]
     await service.add(
         session,
@@ -335,9 +406,7 @@ async def saved(
         text=data["text"],
         category_id=None if chosen == ALL_CATEGORIES else chosen,
     )
-    lead = _("Quick reply {title} saved.").format(
-        title=f"<b>{quote_within(data['title'], SHOWN_TITLE)}</b>"
-    )
+    lead = _("Quick reply {title} saved.").format(title=title)
     await show(query, await _list_screen(session, actor, 0, lead))
 
 
@@ -348,28 +417,30 @@ async def save_out_of_date(query: CallbackQuery) -> None:
 def build() -> Router:
     # Async filters only (StateFilter, MagicData, CallbackData filters): a plain State or magic
     # filter is synchronous, and aiogram runs synchronous filters in a thread.
-    s = QuickReplyAdd
+    s, e = QuickReplyAdd, QuickReplyEdit
     text = MagicData(F.event.text)
     router = Router(name="quick_replies")
+    router.include_router(quick_reply_send.build())
     router.message.register(quick_command, Command("quick"))
     router.callback_query.register(list_page, QuickListPage.filter())
     router.callback_query.register(delete_pressed, QuickDelete.filter(~F.confirm))
     router.callback_query.register(delete_confirmed, QuickDelete.filter(F.confirm))
     router.callback_query.register(add_started, QuickStep.filter(F.action == "add"))
+    router.callback_query.register(edit_started, QuickEdit.filter())
 
     router.callback_query.register(category_chosen, StateFilter(s.category), QuickCategory.filter())
     router.callback_query.register(
-        kept, StateFilter(s.title, s.text), QuickStep.filter(F.action == "keep")
+        kept, StateFilter(s.title, s.text, e.title, e.text), QuickStep.filter(F.action == "keep")
     )
     router.callback_query.register(
-        saved, StateFilter(s.summary), QuickStep.filter(F.action == "save")
+        saved, StateFilter(s.summary, e.summary), QuickStep.filter(F.action == "save")
     )
     router.callback_query.register(save_out_of_date, QuickStep.filter(F.action == "save"))
-    router.callback_query.register(step_back, StateFilter(s), BACK)
+    router.callback_query.register(step_back, StateFilter(s, e), BACK)
 
-    router.message.register(title_typed, StateFilter(s.title), text)
-    router.message.register(title_not_text, StateFilter(s.title))
-    router.message.register(text_typed, StateFilter(s.text), text)
-    router.message.register(text_not_text, StateFilter(s.text))
-    router.message.register(use_the_buttons, StateFilter(s.category, s.summary))
+    router.message.register(title_typed, StateFilter(s.title, e.title), text)
+    router.message.register(title_not_text, StateFilter(s.title, e.title))
+    router.message.register(text_typed, StateFilter(s.text, e.text), text)
+    router.message.register(text_not_text, StateFilter(s.text, e.text))
+    router.message.register(use_the_buttons, StateFilter(s.category, s.summary, e.summary))
     return router

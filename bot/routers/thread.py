@@ -30,6 +30,7 @@ from bot.keyboards.thread import (
     answer_picks,
     prompt,
 )
+from bot.routers import quick_reply_send
 from bot.screens import alert, show, use_the_buttons
 from database.enums import RequestStatus
 from database.models import Request
@@ -37,8 +38,8 @@ from services import quick_replies, thread
 from services.actor import Actor
 from services.errors import NotFound
 from services.tickets import TicketFile
+from utils.ids import MAX_ID, parse_id
 
-MAX_ID = 2**63 - 1
 CANCEL_WORDS = frozenset({"отмена", "cancel"})  # /cancel itself: bot.routers.common
 
 
@@ -147,23 +148,15 @@ async def quick_reply_picked(
     state: FSMContext,
     raw_state: str | None = None,
 ) -> None:
-    """A quick reply under the reply prompt: its text is posted as if typed."""
+    """A quick reply under the reply prompt: its preview (bot.routers.quick_reply_send) first,
+    nothing is posted before Send there."""
     prompted = await state.get_data() if raw_state == ThreadDialog.text.state else {}
     if prompted.get("thread_request") != callback_data.request_id:
         await query.answer(
             _("This prompt is out of date. Press Reply on the request again."), show_alert=True
         )
         return
-    await state.clear()  # first: a second tap (serialised per user) finds no prompt
-    request = await quick_replies.send(
-        session,
-        actor,
-        callback_data.request_id,
-        callback_data.reply_id,
-        question=callback_data.question,
-    )
-    await query.bot.send_message(query.from_user.id, _sent(request))
-    await query.answer()
+    await quick_reply_send.preview(query, callback_data, session, actor, state)
 
 
 async def reply_entered(
@@ -191,10 +184,11 @@ async def reply_command(
     message: Message, command: CommandObject, session: AsyncSession, actor: Actor
 ) -> None:
     number, _sep, text = (command.args or "").strip().partition(" ")
-    if not number.isdigit() or not text.strip():
+    request_id = parse_id(number)
+    if request_id is None or not text.strip():
         await message.answer(html.quote(_("Usage: /reply <request id> <text>")))
         return
-    await message.answer(_sent(await _post(session, actor, int(number), text, [])))
+    await message.answer(_sent(await _post(session, actor, request_id, text, [])))
 
 
 # --- leaving a prompt -------------------------------------------------------------------------
