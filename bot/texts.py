@@ -1,5 +1,5 @@
-"""Names shown to users for stored values (roles, categories, languages), through the catalogue,
-and the text of a registration request that admins decide on."""
+"""Names shown to users for stored values (roles, categories, languages, cartridge colours),
+through the catalogue, and the text of a registration request that admins decide on."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from aiogram.utils.i18n import gettext as _
 
 from database.enums import RequestKind, Role
 from database.models import Category
+from services import colours
 
 NONE = "—"
 
@@ -82,6 +83,18 @@ def payload_category_names(categories: list[dict[str, Any] | str]) -> str:
     return html.quote(
         ", ".join(in_language(c["ru"], c["en"]) if isinstance(c, dict) else c for c in categories)
     )
+
+
+def colour_name(colour: str) -> str:
+    """A cartridge type's colour: a code of services.colours in the current language, any other
+    stored name as it is."""
+    names = {
+        colours.BLACK: _("black"),
+        colours.CYAN: _("cyan"),
+        colours.MAGENTA: _("magenta"),
+        colours.YELLOW: _("yellow"),
+    }
+    return names.get(colour, colour)
 
 
 def role_hint(role: str) -> str:

@@ -1,13 +1,17 @@
 """Stock quantities from an .xlsx file: the first sheet, a header row, then one row per model.
 
 Columns are found by their header (any order, any case): "model" or «модель», and "quantity"
-or «количество». Other columns are reported once and ignored. Every data row either becomes a
+or «количество». A "colour" («цвет») column is read past in silence (the template has one);
+other columns are reported once and ignored. Every data row either becomes a
 `StockRow` or a `RowProblem` (empty model, quantity not a whole number, negative or too large,
 model repeated: the first occurrence wins); fully empty rows are skipped. Files that cannot be
 read at all raise `XlsxStockError` with a code the caller turns into a message.
 
 openpyxl's read-only mode streams the sheet, and the zip is checked before openpyxl opens it
 (size, entries, decompressed size), so a hostile file costs bounded memory and time.
+
+`write_template` makes the file this reader takes back: the header row in the user's language,
+then one row per model (model, colour, quantity).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from dataclasses import dataclass, field
 from io import BytesIO
 from typing import Any
 
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
@@ -30,6 +34,13 @@ MAX_COLUMNS = 50
 
 MODEL_HEADERS = frozenset({"model", "модель"})
 QUANTITY_HEADERS = frozenset({"quantity", "количество"})
+IGNORED_HEADERS = frozenset({"colour", "color", "цвет"})
+# The template's header row per language: names the reader knows (model, colour, quantity).
+TEMPLATE_HEADERS = {
+    "ru": ("модель", "цвет", "количество"),
+    "en": ("model", "colour", "quantity"),
+}
+TEMPLATE_WIDTHS = (40, 16, 12)  # column widths, in characters
 
 _INTEGER = re.compile(r"[+-]?\d{1,15}", re.ASCII)
 
@@ -58,11 +69,14 @@ class StockRow:
 @dataclass(frozen=True, slots=True)
 class RowProblem:
     """code: unknown_header, empty_model, bad_quantity, negative_quantity, quantity_too_large,
-    duplicate_model; `value` is the offending cell as text (the model for duplicates)."""
+    duplicate_model, and from the catalogue match (services.model_match) ambiguous_model;
+    `value` is the offending cell as text (the model for duplicates and ambiguous ones);
+    `candidates`: the models an ambiguous one fits."""
 
     line: int
     code: str
     value: str = ""
+    candidates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +190,8 @@ def _header(cells: list[str], line: int, problems: list[RowProblem]) -> tuple[in
             model_col = index
         elif name in QUANTITY_HEADERS and quantity_col is None:
             quantity_col = index
+        elif name in IGNORED_HEADERS:
+            continue
         else:
             problems.append(RowProblem(line, "unknown_header", cell))
     missing = tuple(
@@ -184,3 +200,22 @@ def _header(cells: list[str], line: int, problems: list[RowProblem]) -> tuple[in
     if missing:
         raise XlsxStockError("no_columns", missing)
     return model_col, quantity_col
+
+
+def write_template(language: str, rows: list[tuple[str, str, int]]) -> bytes:
+    """An .xlsx that `parse` reads back: the header row (TEMPLATE_HEADERS of the language,
+    Russian if unknown), then (model, colour, quantity) per row."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "stock"
+    sheet.append(list(TEMPLATE_HEADERS.get(language, TEMPLATE_HEADERS["ru"])))
+    for model, colour, quantity in rows:
+        sheet.append([model, colour, quantity])
+        for cell in sheet[sheet.max_row][:2]:
+            cell.data_type = "s"  # text as written: a name starting with "=" is no formula
+    for letter, width in zip("ABC", TEMPLATE_WIDTHS, strict=True):
+        sheet.column_dimensions[letter].width = width
+    sheet.freeze_panes = "A2"
+    buffer = BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

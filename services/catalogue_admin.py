@@ -22,9 +22,10 @@ from database.repositories import catalogue as catalogue_repo
 from database.repositories import catalogue_admin as repo
 from database.repositories import stock as stock_repo
 from integrations.xlsx_stock import RowProblem, StockRow, StockSheet
-from services import stock
+from services import colours, stock
 from services.actor import Actor
 from services.errors import Conflict, DomainError, NotFound
+from services.model_match import ModelIndex
 
 MODEL_MAX = 200
 VENDOR_MAX = 100
@@ -36,7 +37,7 @@ QUANTITY_MAX = 100_000
 DELTA_MAX = 100_000
 REASON_MAX = 200
 FILE_NAME_MAX = 100
-DEFAULT_COLOUR = "black"
+DEFAULT_COLOUR = colours.BLACK
 SKIP = "-"  # typed for "none" / "default" in optional steps
 
 _INTEGER = re.compile(r"[+-]?\d{1,9}", re.ASCII)
@@ -85,8 +86,9 @@ def parse_vendor(text: str) -> str:
 
 
 def parse_colour(text: str) -> str:
-    """'-' for the default (black)."""
-    return DEFAULT_COLOUR if _line(text) == SKIP else _bounded(text, COLOUR_MAX)
+    """A typed colour: the code of a known name (services.colours), any other name as typed;
+    '-' for the default (black)."""
+    return DEFAULT_COLOUR if _line(text) == SKIP else colours.canonical(_bounded(text, COLOUR_MAX))
 
 
 def parse_printers(text: str) -> list[str]:
@@ -158,6 +160,7 @@ def parse_reason(text: str) -> str:
 class TypeRow:
     id: int
     model: str
+    colour: str  # a code of services.colours, or a free name
     is_active: bool
     stock: int
     threshold: int
@@ -204,7 +207,14 @@ async def type_page(session: AsyncSession, actor: Actor, page: int, per_page: in
         types, total = await repo.types_page(session, offset=page * per_page, limit=per_page)
     _, stock_by_type = await _main_quantities(session, [t.id for t in types])
     rows = [
-        TypeRow(t.id, t.model, t.is_active, stock_by_type.get(t.id, 0), t.low_stock_threshold)
+        TypeRow(
+            t.id,
+            t.model,
+            t.colour,
+            t.is_active,
+            stock_by_type.get(t.id, 0),
+            t.low_stock_threshold,
+        )
         for t in types
     ]
     return TypePage(rows, page, pages, total)
@@ -309,7 +319,7 @@ async def create_type(
     actor.require(Role.ADMIN)
     model = parse_model(model)
     vendor = "" if not _line(vendor) else _bounded(vendor, VENDOR_MAX)
-    colour = _bounded(colour or DEFAULT_COLOUR, COLOUR_MAX)
+    colour = colours.canonical(_bounded(colour or DEFAULT_COLOUR, COLOUR_MAX))
     names = parse_printers(";".join(printers)) if printers else []
     _check_range(threshold, 0, THRESHOLD_MAX)
     await check_model_free(session, actor, model)
@@ -507,30 +517,31 @@ class ImportPlan:
 
 
 async def plan_import(session: AsyncSession, actor: Actor, sheet: StockSheet) -> ImportPlan:
-    """Match the sheet's models to cartridge types (case-insensitively, an exact spelling
-    first) and compare with the main warehouse: what would change, what is unknown."""
+    """Match the sheet's models to cartridge types (services.model_match: the exact spelling,
+    then ignoring case and spaces, then by the name or the alias alone) and compare with the
+    main warehouse: what would change, what is unknown. A model that fits several types is a
+    problem naming them, as is a second row of the same type."""
     actor.require(Role.ADMIN)
     warehouse = await stock_repo.main_warehouse(session)
     if warehouse is None:
         raise stock.NoWarehouse
-    models = await repo.type_models(session)
-    exact = {model: (type_id, model) for type_id, model in models}
-    folded: dict[str, tuple[int, str]] = {}
-    for type_id, model in sorted(models):
-        folded.setdefault(model.casefold(), (type_id, model))
+    index = ModelIndex(await repo.type_models(session))
     matched: list[tuple[StockRow, int, str]] = []
     unknown: list[StockRow] = []
     problems = list(sheet.problems)
     seen: set[int] = set()
     for row in sheet.rows:
-        found = exact.get(row.model) or folded.get(row.model.casefold())
-        if found is None:
+        found = index.find(row.model)
+        if not found:
             unknown.append(row)
-        elif found[0] in seen:  # two spellings of one type that differ only in case
+        elif len(found) > 1:
+            names = tuple(model for _, model in found)
+            problems.append(RowProblem(row.line, "ambiguous_model", row.model, names))
+        elif found[0][0] in seen:  # two spellings of one type ("CE285A" and "85A")
             problems.append(RowProblem(row.line, "duplicate_model", row.model))
         else:
-            seen.add(found[0])
-            matched.append((row, *found))
+            seen.add(found[0][0])
+            matched.append((row, *found[0]))
     before = await repo.quantities(session, warehouse.id, [type_id for _, type_id, _ in matched])
     changes = []
     for row, type_id, model in matched:

@@ -135,7 +135,8 @@ async def test_deactivate_and_activate_from_the_card(harness, seeded, sessionmak
         harness.last_reply(ADMIN.id)
     )
     await harness.feed(callback_update(ADMIN, TypeListPage(section="cat", page=0).pack()))
-    assert "CE285A (85A) (inactive)" in [t for t, _ in buttons(harness.last_reply(ADMIN.id))]
+    labels = [t for t, _ in buttons(harness.last_reply(ADMIN.id))]
+    assert "CE285A (85A) · black (inactive)" in labels
     async with sessionmaker() as session:
         assert (await session.get(CartridgeType, cid)).is_active is False
     await harness.feed(callback_update(ADMIN, TypeAction(action="activate", type_id=cid).pack()))

@@ -311,3 +311,52 @@ async def test_import_of_a_type_without_stock_row_and_inactive_type(session) -> 
     assert await service.apply_import(session, actor, plan.changes, "f.xlsx") == 1
     assert await stock_of(session, new_id) == 5
     assert (await session.get(CartridgeType, new_id)).is_active is False
+
+
+async def test_import_matches_a_model_without_its_alias_and_by_the_alias(session) -> None:
+    await seed(session)
+    actor = await admin_actor(session)
+    cid = await type_id(session, "CE285A (85A)")  # 12 in stock
+    for written in ("CE285A", "85a", "ce 285a(85A)"):
+        plan = await service.plan_import(
+            session, actor, StockSheet(rows=[StockRow(2, written, 30)])
+        )
+        assert plan.changes == [PlanChange(cid, "CE285A (85A)", 12, 30)], written
+        assert plan.unknown == [] and plan.problems == []
+    # two spellings of one type in one sheet: the first row counts
+    sheet = StockSheet(rows=[StockRow(2, "CE285A", 30), StockRow(3, "85A", 40)])
+    plan = await service.plan_import(session, actor, sheet)
+    assert plan.changes == [PlanChange(cid, "CE285A (85A)", 12, 30)]
+    assert plan.problems == [RowProblem(3, "duplicate_model", "85A")]
+
+
+async def test_an_ambiguous_alias_is_a_problem_naming_the_candidates(session) -> None:
+    await seed(session)
+    actor = await admin_actor(session)
+    other = await service.create_type(
+        session, actor, model="CE285AC (85A)", vendor="", colour="black", printers=[], threshold=0
+    )
+    sheet = StockSheet(rows=[StockRow(2, "85A", 30), StockRow(3, "ce285ac", 5)])
+    plan = await service.plan_import(session, actor, sheet)
+    assert plan.problems == [
+        RowProblem(2, "ambiguous_model", "85A", ("CE285A (85A)", "CE285AC (85A)"))
+    ]
+    assert plan.unknown == []
+    assert plan.changes == [PlanChange(other, "CE285AC (85A)", 0, 5)]  # its name is no alias
+    assert plan.rows == 1
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("Чёрный", "black"), ("черный", "black"), (" CYAN ", "cyan"), ("серебристый", "серебристый")],
+)
+def test_parse_colour_stores_a_known_name_as_its_code(typed: str, stored: str) -> None:
+    assert service.parse_colour(typed) == stored
+
+
+async def test_create_type_stores_a_colour_name_as_its_code(session) -> None:
+    actor = await admin_actor(session)
+    new_id = await service.create_type(
+        session, actor, model="M1", vendor="", colour="Пурпурный", printers=[], threshold=0
+    )
+    assert (await session.get(CartridgeType, new_id)).colour == "magenta"

@@ -141,3 +141,10 @@ def test_too_many_rows_are_refused() -> None:
     assert caught.value.code == "too_many_rows"
     ok = parse(xlsx(["model", "quantity"], *rows[:-1]))
     assert len(ok.rows) == xlsx_stock.MAX_ROWS
+
+
+def test_a_colour_column_is_read_past_in_silence() -> None:
+    for header in (["модель", "цвет", "количество"], ["Model", "Color", "Quantity"]):
+        sheet = parse(xlsx(header, ["CE285A (85A)", "чёрный", 12]))
+        assert sheet.rows == [StockRow(2, "CE285A (85A)", 12)]
+        assert sheet.problems == []

@@ -8,7 +8,6 @@ services check it again. Dialog data in the FSM is plain JSON (ids, strings, lis
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from io import BytesIO
 
@@ -17,7 +16,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiohttp import ClientError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,14 +28,18 @@ from bot.keyboards.catalogue_admin import (
     STOCK,
     TYPES_PER_PAGE,
     AdminMenu,
+    ColourPick,
     ImportConfirm,
+    StockTemplate,
     TypeAction,
     TypeListPage,
     TypePick,
 )
+from bot.texts import colour_name, current_locale
 from database.enums import Role
 from integrations import xlsx_stock
 from services import catalogue_admin as service
+from services import colours, stock_files
 from services.actor import Actor
 from services.catalogue_admin import DuplicateModel, ImportPlan, InvalidInput, PlanChange, TypeCard
 
@@ -50,7 +53,8 @@ PRINTERS_SHOWN_MAX = 1500
 class CatalogueAdd(StatesGroup):
     model = State()
     vendor = State()
-    colour = State()
+    colour = State()  # the colour buttons (a typed name is taken too)
+    colour_other = State()  # "other…": the colour's name typed
     printers = State()
     threshold = State()
 
@@ -112,7 +116,7 @@ def _catalogue_card_text(card: TypeCard) -> str:
         "Compatible printers: {printers}\nLow-stock threshold: {threshold}\nStatus: {status}"
     ).format(
         vendor=html.quote(card.vendor) or "—",
-        colour=html.quote(card.colour) or "—",
+        colour=html.quote(colour_name(card.colour)) or "—",
         page_yield=card.page_yield if card.page_yield is not None else "—",
         printers=_printers_text(card.printers),
         threshold=card.threshold,
@@ -229,8 +233,14 @@ def _add_prompt(step: State, data: dict) -> str:
         text = _("Step 2 of 5: send the vendor, e.g. HP, or - to leave it empty.")
         return _with_current(text, data.get("vendor"))
     if step == CatalogueAdd.colour:
-        text = _("Step 3 of 5: send the colour, e.g. black or cyan, or - for black.")
-        return _with_current(text, data.get("colour"))
+        text = _("Step 3 of 5: choose the colour.")
+        return _with_current(text, colour_name(data["colour"]) if data.get("colour") else None)
+    if step == CatalogueAdd.colour_other:
+        text = _("Step 3 of 5: send the name of the colour, up to {limit} characters.").format(
+            limit=service.COLOUR_MAX
+        )
+        current = data.get("colour")
+        return _with_current(text, current if current and not colours.is_code(current) else None)
     if step == CatalogueAdd.printers:
         text = _(
             "Step 4 of 5: send the compatible printers separated by ';', "
@@ -258,7 +268,7 @@ async def menu_pressed(
         await _show(query, *await _list_text_and_markup(session, actor, STOCK, 0))
     elif action == "import":
         await state.set_state(StockImport.file)
-        await _show(query, _import_prompt(), kb.dialog_step())
+        await _show(query, _import_prompt(), kb.import_step())
     elif action == "add":
         await state.set_state(CatalogueAdd.model)
         await _show(query, _add_prompt(CatalogueAdd.model, {}), kb.dialog_step())
@@ -351,9 +361,16 @@ _ADD_ORDER = [
 ]
 
 
+def _add_markup(step: State, data: dict) -> InlineKeyboardMarkup:
+    if step == CatalogueAdd.colour:
+        return kb.colour_choice(data.get("colour"))
+    return kb.dialog_step()
+
+
 async def _ask_add_step(message: Message, state: FSMContext, step: State) -> None:
     await state.set_state(step)
-    await message.answer(_add_prompt(step, await state.get_data()), reply_markup=kb.dialog_step())
+    data = await state.get_data()
+    await message.answer(_add_prompt(step, data), reply_markup=_add_markup(step, data))
 
 
 def _command_typed(message: Message) -> bool:
@@ -419,6 +436,27 @@ async def add_colour_typed(message: Message, state: FSMContext, actor: Actor) ->
     await _ask_add_step(message, state, CatalogueAdd.printers)
 
 
+async def colour_picked(
+    query: CallbackQuery, callback_data: ColourPick, state: FSMContext, actor: Actor
+) -> None:
+    """A colour button: its code is stored; "other…" asks for the colour's name."""
+    actor.require(Role.ADMIN)
+    code = callback_data.code
+    if code == colours.OTHER:
+        step = CatalogueAdd.colour_other
+    elif colours.is_code(code):
+        await state.update_data(colour=code)
+        step = CatalogueAdd.printers
+    else:
+        await query.answer(
+            _("This button is no longer valid. Send /help to see what you can do."), show_alert=True
+        )
+        return
+    await state.set_state(step)
+    data = await state.get_data()
+    await _show(query, _add_prompt(step, data), _add_markup(step, data))
+
+
 async def add_printers_typed(message: Message, state: FSMContext, actor: Actor) -> None:
     actor.require(Role.ADMIN)
     if _command_typed(message):
@@ -470,14 +508,18 @@ async def add_step_back(
 ) -> None:
     actor.require(Role.ADMIN)
     current = await state.get_state()
-    index = next((i for i, s in enumerate(_ADD_ORDER) if s.state == current), 0)
-    if index == 0:
-        await state.clear()
-        await _show(query, *await _list_text_and_markup(session, actor, CATALOGUE, 0))
-        return
-    step = _ADD_ORDER[index - 1]
+    if current == CatalogueAdd.colour_other.state:
+        step = CatalogueAdd.colour
+    else:
+        index = next((i for i, s in enumerate(_ADD_ORDER) if s.state == current), 0)
+        if index == 0:
+            await state.clear()
+            await _show(query, *await _list_text_and_markup(session, actor, CATALOGUE, 0))
+            return
+        step = _ADD_ORDER[index - 1]
     await state.set_state(step)
-    await _show(query, _add_prompt(step, await state.get_data()), kb.dialog_step())
+    data = await state.get_data()
+    await _show(query, _add_prompt(step, data), _add_markup(step, data))
 
 
 # --- editing a type ---------------------------------------------------------------------------
@@ -703,9 +745,15 @@ def _problem_text(problem: xlsx_stock.RowProblem) -> str:
         "negative_quantity": _("row {line}: the quantity {value} is negative"),
         "quantity_too_large": _("row {line}: the quantity {value} is above {limit}"),
         "duplicate_model": _('row {line}: the model "{value}" is repeated, its first row counts'),
+        "ambiguous_model": _(
+            'row {line}: "{value}" fits several models ({candidates}); write the full name'
+        ),
     }
     text = texts.get(problem.code, _("row {line}: cannot be read"))
-    return text.format(line=problem.line, value=value, limit=service.QUANTITY_MAX)
+    candidates = "; ".join(_q(c) for c in problem.candidates)
+    return text.format(
+        line=problem.line, value=value, limit=service.QUANTITY_MAX, candidates=candidates
+    )
 
 
 def _section(out: list[str], budget: int, title: str, lines: list[str], cap: int) -> int:
@@ -784,7 +832,7 @@ async def import_file_sent(
         await message.answer(_("Could not download the file. Please send it again."))
         return
     try:
-        sheet = await asyncio.to_thread(xlsx_stock.parse, buffer.getvalue())
+        sheet = await stock_files.read(buffer.getvalue())
     except xlsx_stock.XlsxStockError as exc:
         await message.answer(_file_error(exc))
         return
@@ -834,10 +882,28 @@ async def import_step_back(query: CallbackQuery, state: FSMContext, actor: Actor
     if await state.get_state() == StockImport.preview.state:
         await state.set_data({})
         await state.set_state(StockImport.file)
-        await _show(query, _import_prompt(), kb.dialog_step())
+        await _show(query, _import_prompt(), kb.import_step())
         return
     await state.clear()
     await _show(query, _("Administration. Choose a section:"), kb.admin_menu())
+
+
+async def template_pressed(query: CallbackQuery, session: AsyncSession, actor: Actor) -> None:
+    """The stock import template: every model with its colour and stock, sent as .xlsx (the
+    dialog state stays: pressed on the import step, the filled file is awaited as before)."""
+    actor.require(Role.ADMIN)
+    data = await stock_files.template(
+        session, actor, language=current_locale(), colour_name=colour_name
+    )
+    await query.bot.send_document(
+        query.from_user.id,
+        BufferedInputFile(data, filename=stock_files.TEMPLATE_FILE_NAME),
+        caption=_(
+            "The stock template: change the quantities and send the file back "
+            "through Import stock (.xlsx)."
+        ),
+    )
+    await query.answer()
 
 
 # --- anything else inside these dialogs -------------------------------------------------------
@@ -863,9 +929,15 @@ def build() -> Router:
     router.callback_query.register(type_picked, TypePick.filter())
     router.callback_query.register(type_action, TypeAction.filter())
     router.callback_query.register(import_confirmed, ImportConfirm.filter())
+    router.callback_query.register(template_pressed, StockTemplate.filter())
 
     back = DialogNav.filter(F.action == "back")
     router.callback_query.register(add_step_back, StateFilter(CatalogueAdd), back)
+    router.callback_query.register(
+        colour_picked,
+        StateFilter(CatalogueAdd.colour, CatalogueAdd.colour_other),
+        ColourPick.filter(),
+    )
     router.callback_query.register(
         edit_step_back, StateFilter(CatalogueEdit, StockEdit.amount), back
     )
@@ -876,6 +948,7 @@ def build() -> Router:
         (CatalogueAdd.model, add_model_typed),
         (CatalogueAdd.vendor, add_vendor_typed),
         (CatalogueAdd.colour, add_colour_typed),
+        (CatalogueAdd.colour_other, add_colour_typed),
         (CatalogueAdd.printers, add_printers_typed),
         (CatalogueAdd.threshold, add_threshold_typed),
         (CatalogueEdit.model, edit_model_typed),

@@ -37,6 +37,16 @@ async def type_models(session: AsyncSession) -> list[tuple[int, str]]:
     return [(type_id, model) for type_id, model in result.all()]
 
 
+async def type_colours(session: AsyncSession) -> list[tuple[int, str, str]]:
+    """(id, model, colour) of every cartridge type, by model (the list order)."""
+    result = await session.execute(
+        select(CartridgeType.id, CartridgeType.model, CartridgeType.colour).order_by(
+            CartridgeType.model
+        )
+    )
+    return [(type_id, model, colour) for type_id, model, colour in result.all()]
+
+
 async def printers(session: AsyncSession) -> list[Printer]:
     return list((await session.execute(select(Printer).order_by(Printer.id))).scalars())
 
