@@ -111,7 +111,7 @@ async def test_resolve_asks_for_a_note_the_requester_sees(harness, sessionmaker,
     assert await state.get_state() == ResolveDialog.note.state
     assert (await load(sessionmaker, rid)).status == S.IN_PROGRESS  # not resolved yet
 
-    for bad in ("x" * (workflow.NOTE_MAX + 1), "   ", "/my"):  # an overlong note among them
+    for bad in ("x" * (workflow.NOTE_MAX + 1), "   ", "/nosuchcommand"):  # an overlong note too
         await harness.feed(message_update(TECH, bad))
         assert "up to 1000 characters, or press Skip or Cancel" in text_of(harness, TECH.id)
     await harness.feed(message_update(TECH, None, sticker=None, photo=[]))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiogram import Router
 
+from bot import drafts
+
 
 def build_routers() -> list[Router]:
     from bot.routers import (
@@ -28,27 +30,48 @@ def build_routers() -> list[Router]:
         tickets,
     )
 
-    # Order matters: menu buttons come before every dialog's free-text steps; the catch-all
-    # fallback is last.
+    with_dialogs = {
+        name: module.build()
+        for name, module in (
+            ("registration", registration),
+            ("invites", invites),
+            ("people", people),
+            ("requests", requests),
+            ("thread", thread),
+            ("stats", stats),
+            ("reports", reports),
+            ("quick_replies", quick_replies),
+            ("orders", orders),
+            ("tickets", tickets),
+            ("catalogue_admin", catalogue_admin),
+        )
+    }
+    # A dialog left earlier in the same update (bot.leaving, bot.drafts) must not take the
+    # command or button that left it as input for its old step: these routers read the dialog
+    # state as it is now, not as it was when the update came in.
+    for router in with_dialogs.values():
+        router.message.filter(drafts.live_state)
+    # Order matters: the commands and menu buttons that leave a dialog come before every
+    # dialog's free-text steps; the catch-all fallback is last.
     return [
         common.build(),
-        registration.build(),
+        with_dialogs["registration"],
         menu.build(),
         approval.build(),
-        invites.build(),
-        people.build(),
-        requests.build(),
+        with_dialogs["invites"],
+        with_dialogs["people"],
+        with_dialogs["requests"],
         request_lists.build(),
         request_view.build(),
-        thread.build(),
+        with_dialogs["thread"],
         # Commands that work in the middle of any dialog's text step.
         ticket_list.build(),
-        stats.build(),
-        reports.build(),
-        quick_replies.build(),
-        orders.build(),
-        tickets.build(),
-        catalogue_admin.build(),
+        with_dialogs["stats"],
+        with_dialogs["reports"],
+        with_dialogs["quick_replies"],
+        with_dialogs["orders"],
+        with_dialogs["tickets"],
+        with_dialogs["catalogue_admin"],
         backup.build(),
         fallback.build(),
     ]

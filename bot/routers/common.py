@@ -1,7 +1,8 @@
 """Commands everyone has: /help, /lang, /cancel, and the Cancel button of every dialog.
 
 Any other command in the middle of the order or ticket dialog leaves it first (the dialog's
-`leave`: the draft is kept and the user told), then goes on to its own handler. Cancel and
+`leave`: the draft is kept and the user told), then goes on to its own handler; in any other
+dialog it closes that dialog with one line saying what was not done (bot.leaving). Cancel and
 /cancel there say what was cancelled and throw the draft away.
 
 /lang marks the language in use; a choice answers in the new language and sends the main menu
@@ -22,7 +23,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import drafts
+from bot import drafts, leaving
 from bot.callbacks import DialogNav, LanguagePick
 from bot.commands import commands_for, set_chat_menu
 from bot.keyboards.menu import main_menu
@@ -116,6 +117,7 @@ def build() -> Router:
     # Any other command leaves the order or ticket dialog first, /help and /lang included.
     router.message.register(orders.leave, StateFilter(OrderDialog), drafts.OtherCommand("order"))
     router.message.register(tickets.leave, StateFilter(TicketDialog), drafts.OtherCommand("ticket"))
+    router.message.register(leaving.leave, leaving.InDialogWithoutDraft(commands=True))
     router.message.register(help_command, Command("help"))
     router.message.register(lang_command, Command("lang"))
     router.callback_query.register(language_chosen, LanguagePick.filter())

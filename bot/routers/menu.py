@@ -6,6 +6,7 @@ keyboard still on screen after `/lang` (in the old language) keeps working.
 
 Another feature's button in the middle of the order or ticket dialog leaves it first (the
 dialog's `leave`: the draft is kept and the user told); the dialog's own button shows it again.
+Any button in another dialog closes it with one line saying what was not done (bot.leaving).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n.lazy_proxy import LazyProxy
 
+from bot import leaving
 from bot.keyboards.menu import (
     ADMIN,
     HELP,
@@ -64,6 +66,9 @@ def build() -> Router:
     for leave, dialog, own in dialogs:
         others = [label for label in labels if label is not own]
         router.message.register(leave, StateFilter(dialog), MenuButton(*others))
+    router.message.register(
+        leaving.leave, leaving.InDialogWithoutDraft(commands=False), MenuButton(*labels)
+    )
     for label, handler in buttons:
         router.message.register(handler, MenuButton(label))
     return router

@@ -993,7 +993,6 @@ def build() -> Router:
     text, photo = MagicData(F.event.text), MagicData(F.event.photo)
     s = OrderDialog
     router = Router(name="orders")
-    router.message.filter(drafts.live_state)  # a dialog left earlier in this update is gone
     router.message.register(start_order, Command("order"))
     router.callback_query.register(confirm, OrderConfirm.filter())  # in any state, see above
     router.callback_query.register(

@@ -547,7 +547,6 @@ def build() -> Router:
     keep = TicketStep.filter(F.action == "next")
     s = TicketDialog
     router = Router(name="tickets")
-    router.message.filter(drafts.live_state)  # a dialog left earlier in this update is gone
     router.message.register(start_ticket, Command("ticket"))
     router.callback_query.register(confirm, TicketConfirm.filter())  # in any state, see above
     router.callback_query.register(
