@@ -28,7 +28,7 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
 MAX_QUANTITY = 100_000
 # Bounds on what the zip may expand to and on what the sheet may make us scan.
-MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+MAX_UNPACKED_BYTES = 16 * 1024 * 1024  # a full 5,000-row sheet unpacks to about 1 MB
 MAX_SCANNED_ROWS = 50_000
 MAX_COLUMNS = 50
 

@@ -148,3 +148,30 @@ def test_a_colour_column_is_read_past_in_silence() -> None:
         sheet = parse(xlsx(header, ["CE285A (85A)", "чёрный", 12]))
         assert sheet.rows == [StockRow(2, "CE285A (85A)", 12)]
         assert sheet.problems == []
+
+
+def with_padding(data: bytes, size: int) -> bytes:
+    """The workbook plus an entry that unpacks to `size` bytes (deflates to a few KB)."""
+    packed = BytesIO()
+    with zipfile.ZipFile(BytesIO(data)) as source:
+        with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as target:
+            for info in source.infolist():
+                target.writestr(info, source.read(info))
+            target.writestr("xl/padding.xml", b" " * size)
+    return packed.getvalue()
+
+
+def test_a_small_file_that_unpacks_huge_is_refused_before_openpyxl_reads_it() -> None:
+    """17 MB unpacked from a few KB on the wire: 99 MB of shared strings once took 31 s and
+    590 MB to read while the bot answered nobody; a real stock sheet is far smaller."""
+    data = with_padding(xlsx(["model", "quantity"], ["CE285A", 3]), 17 * 1024 * 1024)
+    assert len(data) < 100 * 1024
+    with pytest.raises(XlsxStockError) as refused:
+        parse(data)
+    assert refused.value.code == "too_large"
+
+
+def test_the_largest_sheet_allowed_is_not_refused_as_too_large() -> None:
+    rows = [[f"MODEL-{n:05d} (alias {n})", n % 100] for n in range(xlsx_stock.MAX_ROWS)]
+    sheet = parse(xlsx(["model", "quantity"], *rows))
+    assert len(sheet.rows) == xlsx_stock.MAX_ROWS
