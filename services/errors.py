@@ -17,3 +17,12 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     """Someone else changed the object first; the transaction is rolled back."""
+
+
+class TooManyOpenRequests(DomainError):
+    """The author already has as many unresolved requests as one may have at once."""
+
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(f"{count} open requests, at most {limit}")
+        self.count = count
+        self.limit = limit

@@ -7,16 +7,31 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from database.enums import Role
+from database.enums import RequestStatus, Role
 from database.models import Request
 from database.repositories import requests as requests_repo
 from services import routing
 from services.actor import Actor, role_level
-from services.errors import PermissionDenied
+from services.errors import PermissionDenied, TooManyOpenRequests
 from services.notifications import notify
 from services.views import request_view
 
 TOKEN_MAX = 64  # Request.client_token
+DEFAULT_MAX_OPEN_REQUESTS = 20  # settings.max_open_requests
+# Not yet resolved: a resolved request waiting for confirmation no longer counts.
+UNRESOLVED = (
+    RequestStatus.NEW,
+    RequestStatus.ACCEPTED,
+    RequestStatus.IN_PROGRESS,
+    RequestStatus.WAITING,
+)
+
+
+async def check_open_limit(session: AsyncSession, actor: Actor, max_open: int) -> None:
+    """Refuse a new request of an author who already has `max_open` unresolved ones."""
+    count = await requests_repo.count_by_author(session, actor.user_id, UNRESOLVED)
+    if count >= max_open:
+        raise TooManyOpenRequests(count, max_open)
 
 
 async def replay(

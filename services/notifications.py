@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from database.models import OutboxMessage
+from database.models import OutboxMessage, utcnow
 from database.repositories import outbox as outbox_repo
 
 
@@ -59,3 +60,36 @@ async def notify_many(
     data = _checked_payload(template, payload)
     unique = list(dict.fromkeys(chat_ids))
     return await outbox_repo.add_many(session, unique, template, data, request_id=request_id)
+
+
+DIGEST_HOLD = timedelta(minutes=1)  # how long a digest collects before it goes out
+DIGEST_MARGIN = timedelta(seconds=10)  # a digest due sooner takes no more (a sender may read it)
+DIGEST_KEEP = 10  # entries a digest lists (the newest); `count` says how many there were
+
+
+async def notify_grouped(
+    session: AsyncSession,
+    chat_id: int,
+    template: str,
+    payload: dict[str, Any],
+    entry: dict[str, Any],
+    *,
+    request_id: int,
+) -> OutboxMessage:
+    """Queue `entry` to `chat_id` in a digest about the request: the entries of a minute go
+    out as one message (`payload` with `count` and the newest `entries`), a minute after the
+    first of them; sent only if the caller's transaction commits."""
+    data = _checked_payload(template, payload)
+    _checked_payload(template, entry)
+    return await outbox_repo.add_or_fold(
+        session,
+        chat_id,
+        template,
+        request_id=request_id,
+        payload=data,
+        entry=dict(entry),
+        now=utcnow(),
+        hold=DIGEST_HOLD,
+        margin=DIGEST_MARGIN,
+        keep=DIGEST_KEEP,
+    )

@@ -82,6 +82,7 @@ async def create(
     comment: str = "",
     photo_file_ids: list[tuple[str, str]] = (),
     max_quantity: int = DEFAULT_MAX_QUANTITY,
+    max_open: int = intake.DEFAULT_MAX_OPEN_REQUESTS,
     now: datetime | None = None,
 ) -> CreatedOrder:
     """Create the order once per `client_token`; the same token again returns the same order.
@@ -98,6 +99,7 @@ async def create(
     actor.require(Role.USER)
     if actor.user is None:
         raise PermissionDenied("only registered users order")
+    await intake.check_open_limit(session, actor, max_open)
     if not await _may_order_for(session, actor, branch_id):
         raise PermissionDenied("ordering for a branch that is not the user's")
     branch = await org_repo.branch(session, branch_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -17,7 +18,7 @@ from database.repositories import org as org_repo
 from database.repositories import users as users_repo
 from services import handover, users
 from services.actor import Actor
-from services.errors import NotFound
+from services.errors import DomainError, NotFound
 from services.notifications import notify_many
 
 FULL_NAME_MAX = 100
@@ -25,6 +26,15 @@ FULL_NAME_WORDS_MIN = 2  # surname and first name
 _LETTERS = r"[^\W\d_]+"
 # One word of a name: letters, with single hyphens or apostrophes inside (Салтыков-Щедрин, Д'Арк).
 _NAME_WORD = re.compile(rf"{_LETTERS}(?:[-'’ʼ]{_LETTERS})*")
+DEFAULT_REAPPLY_COOLDOWN_HOURS = 24.0  # settings.reapply_cooldown_hours
+
+
+class ReapplyTooSoon(DomainError):
+    """A rejected applicant applies again before the cool-down is over."""
+
+    def __init__(self, at: datetime) -> None:
+        super().__init__(f"may apply again at {at.isoformat()}")
+        self.at = at  # when they may (UTC)
 
 
 class Decision(StrEnum):
@@ -105,6 +115,29 @@ async def sync_owners(session: AsyncSession, owner_ids: frozenset[int]) -> None:
             await handover.release(session, None, user, handover.Reason.DEMOTED)
 
 
+def reapply_at(
+    user: User | None,
+    cooldown_hours: float = DEFAULT_REAPPLY_COOLDOWN_HOURS,
+    now: datetime | None = None,
+) -> datetime | None:
+    """When a rejected applicant may apply again, if that is still ahead; else None."""
+    if user is None or user.status != UserStatus.REJECTED or user.approved_at is None:
+        return None
+    at = user.approved_at + timedelta(hours=cooldown_hours)  # approved_at: when decided
+    return at if at > (now or utcnow()) else None
+
+
+def check_reapply(
+    user: User | None,
+    cooldown_hours: float = DEFAULT_REAPPLY_COOLDOWN_HOURS,
+    now: datetime | None = None,
+) -> None:
+    """Refuse a new application within the cool-down after a rejection."""
+    at = reapply_at(user, cooldown_hours, now)
+    if at is not None:
+        raise ReapplyTooSoon(at)
+
+
 async def submit(
     session: AsyncSession,
     *,
@@ -114,12 +147,15 @@ async def submit(
     branch_id: int,
     language: str | None,
     owner_ids: frozenset[int],
+    reapply_cooldown_hours: float = DEFAULT_REAPPLY_COOLDOWN_HOURS,
 ) -> User:
-    """File (or re-file) a registration and ask every admin and owner to decide."""
+    """File (or re-file) a registration and ask every admin and owner to decide; a rejected
+    applicant only after `reapply_cooldown_hours` (else `ReapplyTooSoon`)."""
     branch = await org_repo.branch(session, branch_id)
     if branch is None or not branch.is_active:
         raise NotFound("branch")
     user = await users_repo.by_telegram_id(session, telegram_id)
+    check_reapply(user, reapply_cooldown_hours)
     before = None
     if user is None:
         user = User(telegram_id=telegram_id)

@@ -4,10 +4,11 @@ other through the bot.
 Who may write is checked here (server side): the requester, the assignee, before anyone took
 the request the executors of its category, and supervisors and above. A message is stored with
 its files and relayed (`request.message` outbox rows) to the other side: the requester's message
-to the assignee (or, while nobody took the request, to those who got its card); a staff message
-to the requester. A staff question on a request in progress moves it to `waiting`; the
-requester's message while it waits moves it back to `in_progress` (both through the workflow's
-transition table, so the SLA waiting time is kept there).
+to the assignee (or, while nobody took the request, to those who got its card, a minute's
+messages as one digest: `request.messages`); a staff message to the requester. A staff question
+on a request in progress moves it to `waiting`; the requester's message while it waits moves it
+back to `in_progress` (both through the workflow's transition table, so the SLA waiting time is
+kept there).
 
 A message the requester sends outside any dialog answers their open question: `open_questions`
 lists their requests a question put into `waiting` (the bot posts there, or lets them pick one).
@@ -33,7 +34,7 @@ from database.repositories import users as users_repo
 from services import routing, workflow
 from services.actor import Actor
 from services.errors import DomainError, NotFound, PermissionDenied
-from services.notifications import notify
+from services.notifications import notify, notify_grouped
 from services.requests import can_view
 from services.tickets import ATTACHMENTS_MAX, FILE_NAME_MAX, TicketFile, attachment, valid_file
 from services.workflow import Action, Who
@@ -43,6 +44,7 @@ TEXT_MAX = 4096  # a Telegram message carries at most 4096 characters
 FINAL_STATUSES = (S.CLOSED, S.REJECTED, S.CANCELLED)
 HISTORY_LIMIT = 200  # the newest messages a history reads; older ones are only counted
 OPEN_QUESTIONS_MAX = 10  # requests offered for one answer sent outside any dialog
+DIGEST_TEMPLATE = "request.messages"  # the requester's messages while nobody took the request
 
 
 class InvalidMessage(DomainError):
@@ -140,13 +142,29 @@ async def post(
         ],
         "question": question,
     }
+    # While nobody has taken the request, the requester writes to everyone who may take it:
+    # their messages of a minute go to each as one digest, not one notification each.
+    grouped = from_author and request.assignee_id is None
     seen: set[int] = set()
     for user in await _recipients(session, request, from_author):
         if user.id == actor.user_id or user.telegram_id in seen:
             continue
         seen.add(user.telegram_id)
-        await notify(session, user.telegram_id, "request.message", payload, request_id=request.id)
+        if grouped:
+            await _notify_digest(session, user.telegram_id, payload)
+        else:
+            await notify(
+                session, user.telegram_id, "request.message", payload, request_id=request.id
+            )
     return message
+
+
+async def _notify_digest(session: AsyncSession, chat_id: int, payload: dict[str, Any]) -> None:
+    head = {k: payload[k] for k in ("request_id", "number", "author")}
+    entry = {"text": payload["text"], "files": payload["files"]}
+    await notify_grouped(
+        session, chat_id, DIGEST_TEMPLATE, head, entry, request_id=payload["request_id"]
+    )
 
 
 async def request_for_reply(session: AsyncSession, chat_id: int, message_id: int) -> int | None:

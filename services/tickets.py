@@ -112,6 +112,7 @@ async def create(
     subject: str,
     description: str,
     files: Sequence[TicketFile] = (),
+    max_open: int = intake.DEFAULT_MAX_OPEN_REQUESTS,
     now: datetime | None = None,
 ) -> CreatedTicket:
     """Create the ticket once per `client_token`; the same token again returns the same ticket.
@@ -128,6 +129,7 @@ async def create(
     actor.require(Role.USER)
     if actor.user is None:
         raise PermissionDenied("only registered users create tickets")
+    await intake.check_open_limit(session, actor, max_open)
     category = await session.get(Category, category_id)
     if category is None or not category.is_active or category.kind != RequestKind.TICKET:
         raise NotFound("category")

@@ -139,6 +139,7 @@ def settings(db_url: str):
         database_url=db_url,
         default_language="en",
         telegram_api_url="http://127.0.0.1:9",
+        flood_limit=1000,  # dialogs in tests run faster than a person types; see test_bot_abuse
     )
 
 
@@ -147,6 +148,17 @@ def harness(settings, sessionmaker, i18n):
     from tests.bot_harness import build_harness
 
     return build_harness(settings, sessionmaker, i18n)
+
+
+@pytest.fixture
+def ru_harness(settings, sessionmaker):
+    """The harness of a deployment whose default language is Russian, as in production: whoever
+    has no user row (an owner) or chose no language reads Russian."""
+    from bot.i18n import create_i18n
+    from tests.bot_harness import build_harness
+
+    russian = settings.model_copy(update={"default_language": "ru"})
+    return build_harness(russian, sessionmaker, create_i18n("ru"))
 
 
 @pytest.fixture

@@ -269,6 +269,14 @@ async def test_due_gives_each_chats_oldest_row_and_keeps_order(
     async with sessionmaker() as session:
         assert [r.id for r in await outbox_repo.due(session, clock.now(), 10)] == [x2, y1]
     assert x3 > x2
+    async with sessionmaker() as session, session.begin():
+        lease = clock.now() + timedelta(minutes=5)
+        assert await outbox_repo.claim(
+            session, x2, now=clock.now(), lease_until=lease, expected_attempts=0
+        )
+    async with sessionmaker() as session:
+        # x2 is being delivered (its lease lies ahead): x3 still waits behind it.
+        assert [r.id for r in await outbox_repo.due(session, clock.now(), 10)] == [y1]
 
 
 # --------------------------------------------------------------------------- delivery

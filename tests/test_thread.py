@@ -44,10 +44,18 @@ async def test_requester_writes_to_category_executors_before_taking(session) -> 
     assert msg.text == "Ещё <b>деталь</b>" and msg.author_id == w.requester.id
     files = list(await session.scalars(select(Attachment).where(Attachment.message_id == msg.id)))
     assert [f.file_id for f in files] == ["ph-1"]
-    [payload] = await messages_to(session, w.it_tech.telegram_id)
-    assert payload["text"] == "Ещё <b>деталь</b>" and payload["author"] == "Петров Пётр"
-    assert payload["files"] == [{"kind": "photo", "file_id": "ph-1", "file_name": ""}]
-    assert payload["question"] is False and payload["request_id"] == rid
+    # Nobody has taken it yet: the executors get the requester's messages as a digest.
+    rows = await outbox(session, w.it_tech.telegram_id)
+    [row] = [m for m in rows if m.template == "request.messages"]
+    payload = row.payload
+    assert payload["author"] == "Петров Пётр" and payload["request_id"] == rid
+    assert payload["count"] == 1
+    assert payload["entries"] == [
+        {
+            "text": "Ещё <b>деталь</b>",
+            "files": [{"kind": "photo", "file_id": "ph-1", "file_name": ""}],
+        }
+    ]
     assert await messages_to(session, w.requester.telegram_id) == []
     # a category executor may answer before taking it; the requester gets it
     await thread.post(session, act(w.it_tech), rid, "Перезагрузите ПК")

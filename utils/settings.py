@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     update_max_attempts: int = Field(default=3, ge=1, le=20)
     shutdown_timeout: float = Field(default=10.0, ge=0, le=300)  # seconds for updates in progress
     order_max_quantity: int = Field(default=20, ge=1, le=1000)
+    # Abuse limits
+    flood_limit: int = Field(default=20, ge=1, le=1000)  # messages and button presses per user…
+    flood_window: float = Field(default=10.0, gt=0, le=3600)  # …per this many seconds
+    max_open_requests: int = Field(default=20, ge=1, le=10000)  # unresolved requests per author
+    reapply_cooldown_hours: float = Field(default=24.0, ge=0, le=8760)  # after a rejection
     # Scheduler
     sla_scan_interval: int = Field(default=60, ge=5, le=3600)  # seconds
     work_start: time = time(9, 0)

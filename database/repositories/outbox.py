@@ -12,10 +12,10 @@ in the future is either waiting for a retry or *claimed* by a sender that is del
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, func, literal, select, update
+from sqlalchemy import String, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import OutboxStatus
@@ -87,12 +87,23 @@ async def due(session: AsyncSession, now: datetime, limit: int = 100) -> list[Ou
     """The oldest pending row of each chat, where that row is due at `now`; oldest first.
 
     A chat's rows go out in the order they were queued: the next one becomes visible only when
-    the one before it is settled (sent, failed, undeliverable). One row per chat also means a
-    burst to one chat never hides the rows of other chats behind it.
+    the one before it is settled (sent, failed, undeliverable); only a row held back until
+    later (never tried) is passed over until it is due. One row per chat also means a burst to
+    one chat never hides the rows of other chats behind it.
     """
     heads = (
         select(func.min(OutboxMessage.id))
-        .where(OutboxMessage.status == OutboxStatus.PENDING)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            # A row held back on purpose (never tried and due later: a digest still
+            # collecting, see `add_or_fold`) does not hold up the chat's rows queued after it;
+            # a row waiting for a retry or being delivered does.
+            or_(
+                OutboxMessage.next_attempt_at <= now,
+                OutboxMessage.attempts > 0,
+                OutboxMessage.last_error != "",
+            ),
+        )
         .group_by(OutboxMessage.chat_id)
     )
     stmt = (
@@ -271,6 +282,52 @@ async def add_or_count(
         return await add(session, chat_id, template, {**payload, "count": count})
     current = row.payload if isinstance(row.payload, dict) else {}
     row.payload = {**current, "count": int(current.get("count") or 0) + count}
+    return row
+
+
+async def add_or_fold(
+    session: AsyncSession,
+    chat_id: int,
+    template: str,
+    *,
+    request_id: int,
+    payload: dict[str, Any],
+    entry: dict[str, Any],
+    now: datetime,
+    hold: timedelta,
+    margin: timedelta,
+    keep: int,
+) -> OutboxMessage:
+    """Fold `entry` into the chat's digest about the request, or start one held for `hold`.
+
+    The digest is the newest pending, never tried `template` row of the chat and request that
+    is still held at least `margin` past `now` (so no sender has read it, nor will before this
+    transaction commits). Its payload is `payload` with `count` (entries folded in all) and
+    `entries` (the newest `keep` of them, oldest first).
+    """
+    stmt = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.template == template,
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.request_id == request_id,
+            OutboxMessage.attempts == 0,
+            OutboxMessage.next_attempt_at > now + margin,
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    )
+    row = await session.scalar(stmt)
+    if row is None:
+        data = {**payload, "count": 1, "entries": [entry]}
+        row = await add(session, chat_id, template, data, request_id=request_id)
+        row.next_attempt_at = now + hold
+        return row
+    current = row.payload if isinstance(row.payload, dict) else {}
+    entries = [*(current.get("entries") or []), entry][-keep:]
+    count = int(current.get("count") or 0) + 1
+    row.payload = {**current, **payload, "count": count, "entries": entries}
     return row
 
 
