@@ -8,16 +8,10 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import DialogNav
-
-TEXT_LIMIT = 4096  # Telegram's limit, in UTF-16 code units
+from utils.text import TEXT_LIMIT, utf16_len  # noqa: F401  (re-exported: the one measure)
 
 Screen = tuple[str, InlineKeyboardMarkup | None]
 BACK = DialogNav.filter(F.action == "back")
-
-
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def quote_within(text: str, budget: int) -> str:

@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from utils.private_files import private_dir, private_file
 from utils.settings import Settings
 
 POSTGRES_MESSAGE = (
@@ -133,7 +134,8 @@ def _backup_sync(settings: Settings, now: datetime) -> BackupResult:
     started = time.monotonic()
     with _lock:
         daily = daily_dir(settings)
-        daily.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.backup_dir)
+        private_dir(daily)
         target = _free_name(daily, f"helpdesk-{local:%Y%m%d-%H%M%S}")
         source = _connect(database, timeout=SOURCE_BUSY_TIMEOUT)
         try:
@@ -166,6 +168,7 @@ def _snapshot(source: sqlite3.Connection, target: Path) -> tuple[int, int]:
     plain = target.with_suffix("")  # helpdesk-….db
     partial = target.with_name(target.name + ".part")
     try:
+        private_file(plain)  # 0600 before SQLite writes a page into it
         copy = sqlite3.connect(plain, isolation_level=None)
         try:
             source.backup(copy)  # pages=-1: one step, one read transaction: consistent
@@ -194,6 +197,7 @@ def _integrity(connection: sqlite3.Connection) -> str:
 
 
 def _gzip(plain: Path, target: Path) -> None:
+    private_file(target)
     with open(plain, "rb") as src, open(target, "wb") as out:
         with gzip.GzipFile(filename=plain.name, mode="wb", fileobj=out, compresslevel=6) as gz:
             shutil.copyfileobj(src, gz, CHUNK)
@@ -213,7 +217,7 @@ def _free_name(directory: Path, stem: str) -> Path:
 def _keep_for_the_year(settings: Settings, backup: Path, year: int) -> Path | None:
     """The year's first backup also goes to `yearly/` (a hard link where possible)."""
     yearly = yearly_dir(settings)
-    yearly.mkdir(parents=True, exist_ok=True)
+    private_dir(yearly)
     if any(yearly.glob(f"helpdesk-{year:04d}*.db.gz")):
         return None
     target = yearly / backup.name
@@ -222,7 +226,7 @@ def _keep_for_the_year(settings: Settings, backup: Path, year: int) -> Path | No
     except OSError:  # no hard links here (another file system, FAT, …): copy
         partial = target.with_name(target.name + ".part")
         try:
-            shutil.copyfile(backup, partial)
+            shutil.copyfile(backup, private_file(partial))
             os.replace(partial, target)
         finally:
             partial.unlink(missing_ok=True)
@@ -267,7 +271,7 @@ def _restore_sync(settings: Settings, source: Path, now: datetime) -> RestoreRes
         with _lock:
             safety = None
             if database.exists():
-                settings.backup_dir.mkdir(parents=True, exist_ok=True)
+                private_dir(settings.backup_dir)
                 safety = _free_name(settings.backup_dir, f"pre-restore-{local:%Y%m%d-%H%M%S}")
                 _safety_copy(database, safety)
             # Stale -wal / -shm of the old file would be replayed into the new one: remove first.

@@ -16,7 +16,7 @@ from database.models import Request, User, utcnow
 from database.repositories import people_queries as people_repo
 from database.repositories import requests as requests_repo
 from services.actor import Actor
-from services.errors import NotFound, PermissionDenied
+from services.errors import NotFound
 from services.requests import can_view
 from services.thread import FINAL_STATUSES, may_post
 from services.views import request_view
@@ -70,7 +70,7 @@ async def _visible(session: AsyncSession, actor: Actor, request_id: int) -> Requ
     if request is None:
         raise NotFound("request")
     if not await can_view(session, actor, request):
-        raise PermissionDenied("request of someone else")
+        raise NotFound("request")  # as for a missing id: whether it exists is not told
     return request
 
 

@@ -37,6 +37,7 @@ from services import report_labels
 from services.actor import Actor
 from services.errors import DomainError
 from services.periods import Period
+from utils.private_files import private_file
 
 BATCH = 250  # rows read, shaped and written at a time
 
@@ -144,6 +145,7 @@ async def export(
         try:
             await _pump(_chain(first, requests), sheets.add_requests)
             await _pump(repo.line_rows(session, where, batch=BATCH), sheets.add_lines)
+            private_file(partial)  # 0600 (the owner's only) before a byte is written
             await _in_thread(sheets.save, partial)
             partial.replace(target)
         except BaseException:

@@ -14,7 +14,7 @@ from database.repositories import requests as requests_repo
 from database.repositories import users as users_repo
 from services import routing
 from services.actor import Actor
-from services.errors import DomainError, NotFound, PermissionDenied
+from services.errors import DomainError, NotFound
 from services.views import request_view
 
 PAGE_SIZE = 5
@@ -62,7 +62,7 @@ async def view(session: AsyncSession, actor: Actor, request_id: int) -> dict:
     if request is None:
         raise NotFound("request")
     if not await can_view(session, actor, request):
-        raise PermissionDenied("request of someone else")
+        raise NotFound("request")  # as for a missing id: whether it exists is not told
     return await request_view(session, request.id)
 
 

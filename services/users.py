@@ -21,7 +21,7 @@ from database.repositories import org as org_repo
 from database.repositories import users as users_repo
 from services import handover
 from services.actor import Actor, role_level
-from services.errors import NotFound, PermissionDenied
+from services.errors import DomainError, NotFound, PermissionDenied
 from services.notifications import notify
 from utils.ids import parse_id
 from utils.settings import SUPPORTED_LANGUAGES
@@ -51,11 +51,23 @@ class PeoplePage:
     total: int
 
 
-async def acting(session: AsyncSession, telegram_id: int) -> User | None:
-    """The user behind an incoming update; writing to the bot shows they unblocked it."""
+async def acting(session: AsyncSession, telegram_id: int, *, username: str | None) -> User | None:
+    """The user behind an incoming update; writing to the bot shows they unblocked it.
+
+    `username`: their @username as this update carries it (None: they have none). The stored
+    one follows it (one comparison; nothing is written while it is unchanged), and a row that
+    still holds the same name loses it: in Telegram a name moves between accounts, and
+    `/role @name` must name one person."""
     user = await users_repo.by_telegram_id(session, telegram_id)
-    if user is not None and user.bot_blocked:
+    if user is None:
+        return None
+    if user.bot_blocked:
         user.bot_blocked = False
+    username = username or None
+    if user.username != username:
+        if username is not None:
+            await users_repo.release_username(session, username, keep_id=user.id)
+        user.username = username
     return user
 
 
@@ -92,8 +104,18 @@ def is_reference(ref: str) -> bool:
     return ref.lstrip("-").isdigit() or (ref.startswith("@") and len(ref) > 1)
 
 
+class AmbiguousUsername(DomainError):
+    """Several people hold the @username (a name moved and not everyone wrote since)."""
+
+    def __init__(self, username: str, telegram_ids: list[int]) -> None:
+        super().__init__(f"@{username} is held by {telegram_ids}")
+        self.username = username
+        self.telegram_ids = telegram_ids
+
+
 async def find(session: AsyncSession, ref: str) -> User | None:
-    """A user by Telegram ID or @username."""
+    """A user by Telegram ID or @username. An @username held by more than one person raises
+    AmbiguousUsername naming their Telegram IDs, never picks one of them."""
     ref = ref.strip()
     if ref.lstrip("-").isdigit():
         telegram_id = parse_id(ref)  # None: not ASCII digits ("²") or beyond BIGINT: nobody
@@ -101,7 +123,10 @@ async def find(session: AsyncSession, ref: str) -> User | None:
             return None
         return await users_repo.by_telegram_id(session, telegram_id)
     if is_reference(ref):
-        return await users_repo.by_username(session, ref)
+        found = await users_repo.all_by_username(session, ref)
+        if len(found) > 1:
+            raise AmbiguousUsername(ref.lstrip("@"), [u.telegram_id for u in found])
+        return found[0] if found else None
     return None
 
 

@@ -45,6 +45,7 @@ from aiogram.methods.base import Response
 from aiogram.types import Chat, InlineKeyboardMarkup, Message, ResponseParameters, User
 
 from emulator.html_check import EntityParseError, parse_html
+from utils.text import CAPTION_LIMIT, TEXT_LIMIT, utf16_len
 
 BOT_ID = 42
 
@@ -88,18 +89,28 @@ class MockedSession(BaseSession):
         return self._default_result(bot, method)
 
     def _check_html(self, bot: Bot, method: TelegramMethod[Any]) -> None:
-        """Refuse malformed HTML the way Telegram does (unescaped user text is a bug)."""
-        text = getattr(method, "text", None) or getattr(method, "caption", None)
+        """Refuse malformed HTML and over-long texts the way Telegram does (unescaped user text
+        is a bug): a text over 4096, a caption over 1024 UTF-16 units once the tags are parsed."""
+        caption = getattr(method, "caption", None)
+        text = getattr(method, "text", None) or caption
         parse_mode = getattr(method, "parse_mode", None)
         if isinstance(parse_mode, Default):
             parse_mode = bot.default[parse_mode.name]
-        if text and parse_mode == ParseMode.HTML:
+        if not text:
+            return
+        plain = text
+        if parse_mode == ParseMode.HTML:
             try:
-                parse_html(text)
+                plain = parse_html(text)[0]
             except EntityParseError as exc:
                 raise TelegramBadRequest(
                     method, f"Bad Request: can't parse entities: {exc}"
                 ) from exc
+        if isinstance(text, str) and text is caption:
+            if utf16_len(plain) > CAPTION_LIMIT:
+                raise TelegramBadRequest(method, "Bad Request: message caption is too long")
+        elif utf16_len(plain) > TEXT_LIMIT:
+            raise TelegramBadRequest(method, "Bad Request: message is too long")
 
     def _default_result(self, bot: Bot, method: TelegramMethod[Any]) -> Any:
         if isinstance(method, GetMe):

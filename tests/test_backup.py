@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
 import sqlite3
+import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -312,6 +314,35 @@ async def test_the_job_and_the_restore_command_say_what_they_did(settings) -> No
     assert f"Restored {db_file(settings)} from {path}" in said
     assert "pre-restore-20260310-030000.db.gz" in said
     assert "bot must stay stopped" in said
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def lax_umask():
+    """umask 0: whatever is left to it would be world-readable (and writable)."""
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+async def test_backups_are_private_whatever_the_umask(settings, tmp_path, lax_umask) -> None:
+    settings.backup_dir.mkdir(mode=0o777)  # an existing lax folder is tightened
+    await add_rows(settings, 2)
+    # 00:30 on 1 January: the year's first backup, copied to yearly/ as well.
+    taken = await backups.backup(settings, datetime(2025, 12, 31, 21, 30, tzinfo=UTC))
+    assert taken.yearly is not None
+    for folder in (settings.backup_dir, backups.daily_dir(settings), backups.yearly_dir(settings)):
+        assert mode(folder) == 0o700, folder
+    for file in (taken.path, taken.yearly):
+        assert mode(file) == 0o600, file
+
+    result = await backups.restore(settings, taken.path, T0)
+    assert result.safety_copy is not None and mode(result.safety_copy) == 0o600
 
 
 def test_human_size() -> None:

@@ -158,3 +158,57 @@ async def test_start_shows_the_main_menu_of_the_role(harness, sessionmaker) -> N
     ]
     await harness.feed(message_update(tg_user(3000), "Help"))
     assert "/lang" in harness.last_reply(3000).text
+
+
+# --- @usernames: kept up to date, never guessed ------------------------------------------------
+
+
+async def usernames(sessionmaker) -> dict[int, str | None]:
+    async with sessionmaker() as session:
+        rows = await session.execute(select(User.telegram_id, User.username))
+        return {tid: name for tid, name in rows}
+
+
+async def test_the_stored_username_follows_the_updates(harness, sessionmaker) -> None:
+    await seed_people(sessionmaker)
+    async with sessionmaker() as session:
+        await factories.user(session, 3001, username="sidorov", full_name="Сидоров С.")
+        await session.commit()
+    # Petrov renamed himself to @sidorov, which the other row (written earlier) still holds.
+    await harness.feed(message_update(tg_user(3000, "Пётр", username="Sidorov"), "/help"))
+    names = await usernames(sessionmaker)
+    assert (names[3000], names[3001]) == ("Sidorov", None)
+    # `/role @sidorov` now names one person: the one who holds it in Telegram.
+    await harness.feed(message_update(ADMIN, "/deactivate @sidorov"))
+    assert "can no longer use" in harness.last_reply(ADMIN.id).text
+    async with sessionmaker() as session:
+        active = dict(list(await session.execute(select(User.telegram_id, User.is_active))))
+    assert (active[3000], active[3001]) == (False, True)
+    # No username any more: none stored either.
+    await harness.feed(message_update(tg_user(3001, "Сидор"), "/help"))
+    await harness.feed(message_update(ADMIN, "/activate 3000"))
+    await harness.feed(message_update(tg_user(3000, "Пётр"), "/help"))
+    assert (await usernames(sessionmaker))[3000] is None
+
+
+async def test_a_username_two_people_hold_names_them_and_changes_nothing(
+    harness, sessionmaker
+) -> None:
+    await seed_people(sessionmaker)
+    async with sessionmaker() as session:  # @petrov moved to 3001, and neither wrote since
+        await factories.user(session, 3001, username="Petrov", full_name="Петров-младший")
+        await session.commit()
+    for command in ("/role @petrov supervisor", "/deactivate @PETROV", "/activate @petrov"):
+        await harness.feed(message_update(ADMIN, command))
+        reply = harness.last_reply(ADMIN.id).text
+        assert "3000" in reply and "3001" in reply, (command, reply)
+    async with sessionmaker() as session:
+        rows = await session.execute(
+            select(User.telegram_id, User.role, User.is_active, User.username).where(
+                User.telegram_id.in_([3000, 3001])
+            )
+        )
+        assert sorted(tuple(r) for r in rows) == [
+            (3000, Role.USER, True, "petrov"),
+            (3001, Role.USER, True, "Petrov"),
+        ]

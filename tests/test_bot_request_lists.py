@@ -109,7 +109,7 @@ async def test_a_line_per_request_with_status_and_what_it_is(harness, sessionmak
         "Your orders and tickets that are not closed yet (resolved and issued ones until you "
         "confirm them), newest first.",
         "",
-        f"<b>1.</b> {order} · new — CF226X × 2, CF217A × 1 and 1 more",
+        f"<b>1.</b> {order} · new — CF226X × 2, CF217A × 1 and 1 more line",
         f"<b>2.</b> {ticket} · new · <b>critical</b> — Не печатает &lt;b&gt;принтер&lt;/b&gt;",
     ]
     assert labels(reply) == ["1", "2", "Closed requests"]  # the numbers are not repeated
@@ -121,7 +121,7 @@ async def test_a_line_per_request_with_status_and_what_it_is(harness, sessionmak
         "Orders and tickets nobody has taken yet, newest first.",
         "Your categories: cartridges.",
         "",
-        f"<b>1.</b> {order} · new — CF226X × 2, CF217A × 1 and 1 more",
+        f"<b>1.</b> {order} · new — CF226X × 2, CF217A × 1 and 1 more line",
     ]
 
 
@@ -204,15 +204,16 @@ async def test_list_buttons_of_requests_one_may_not_see_are_refused(harness, ses
     keepers = harness.last_reply(KEEPER.id)  # the order
     await harness.feed(message_update(TECH, "/queue"))
     queue = harness.last_reply(TECH.id)
+    not_seen = "no longer exists"  # a request one may not see: the answer to a missing one
     forged = [
-        (OTHER_USER, data_of(mine, "1")),  # someone else's request
-        (TECH, data_of(keepers, "1")),  # an order outside the technician's categories
-        (OTHER_USER, data_of(queue, "Next ›")),  # a plain user has no queue
-        (OTHER_USER, data_of(keepers, "• All statuses")),  # nor the open list
+        (OTHER_USER, data_of(mine, "1"), not_seen),  # someone else's request
+        (TECH, data_of(keepers, "1"), not_seen),  # an order outside the technician's categories
+        (OTHER_USER, data_of(queue, "Next ›"), "not allowed"),  # a plain user has no queue
+        (OTHER_USER, data_of(keepers, "• All statuses"), "not allowed"),  # nor the open list
     ]
-    for user, data in forged:
+    for user, data, said in forged:
         await harness.feed(callback_update(user, data))
         answer = harness.callback_answer()
-        assert answer.show_alert and "not allowed" in answer.text, data
+        assert answer.show_alert and said in answer.text, data
         assert not harness.bot.calls_of(EditMessageText), data
         assert not harness.bot.calls_of(SendMessage), data

@@ -220,10 +220,24 @@ async def test_view_of_someone_elses_request_is_refused(harness, sessionmaker) -
     await talk(sessionmaker, rid)
     await harness.feed(message_update(OTHER_USER, f"/view_{rid}"))
     (reply,) = sent(harness, OTHER_USER.id)
-    assert "not allowed" in reply.text and "Request" not in reply.text
+    assert reply.text == "This no longer exists or was not found." and "Request" not in reply.text
     assert "придёте" not in reply.text and buttons(reply) == []
     await harness.feed(message_update(OTHER_USER, "/view_99999999999999999999999"))
     assert "no longer exists" in sent(harness, OTHER_USER.id)[-1].text
+
+
+async def test_someone_elses_request_and_a_missing_one_get_the_same_reply(
+    harness, sessionmaker
+) -> None:
+    """An id tells nobody whether a request exists."""
+    rid = await setup(sessionmaker)
+    await talk(sessionmaker, rid)
+    await harness.feed(message_update(OTHER_USER, f"/view_{rid}"))
+    (existing,) = sent(harness, OTHER_USER.id)
+    await harness.feed(message_update(OTHER_USER, f"/view_{rid + 1000}"))
+    (missing,) = sent(harness, OTHER_USER.id)
+    assert existing.text == missing.text
+    assert existing.reply_markup == missing.reply_markup
 
 
 # --- the conversation ---------------------------------------------------------------------
@@ -255,12 +269,14 @@ async def test_conversation_refused_to_outsiders_and_empty_one_said_so(
     answer = harness.callback_answer()
     assert answer.show_alert and "has no messages yet" in answer.text
     await talk(sessionmaker, rid)
+    answers = []
     for data in (RequestThread(request_id=rid).pack(), RequestThread(request_id=10**12).pack()):
         await harness.feed(callback_update(OTHER_USER, data))
         answer = harness.callback_answer()
-        assert answer.show_alert
-        assert "not allowed" in answer.text or "no longer exists" in answer.text
+        assert answer.show_alert and "no longer exists" in answer.text
         assert sent(harness, OTHER_USER.id) == []
+        answers.append(answer.text)
+    assert answers[0] == answers[1]  # someone else's and a missing one: the same answer
 
 
 async def test_a_long_conversation_shows_its_newest_messages_in_a_few_messages(
@@ -314,7 +330,9 @@ async def test_attachments_refused_to_outsiders(harness, sessionmaker) -> None:
     rid = await setup(sessionmaker)
     await harness.feed(callback_update(OTHER_USER, RequestFiles(request_id=rid).pack()))
     answer = harness.callback_answer()
-    assert answer.show_alert and "not allowed" in answer.text
+    assert answer.show_alert and "no longer exists" in answer.text
+    await harness.feed(callback_update(OTHER_USER, RequestFiles(request_id=10**12).pack()))
+    assert harness.callback_answer().text == answer.text  # as for a missing one
     assert await queued(sessionmaker, OTHER_USER.id) == []
 
 
@@ -358,11 +376,12 @@ async def test_requester_reopens_a_resolved_ticket_from_the_notification(
     notification = await resolve(harness, sessionmaker, renderers, rid)
     assert list(notification) == ["Confirm resolution", "Reopen"]
 
-    # neither the technician nor an outsider may reopen it
-    for user in (TECH, OTHER_USER):
+    # neither the technician nor an outsider (who may not see it: as if it were missing) may
+    # reopen it
+    for user, refusal in ((TECH, "not allowed"), (OTHER_USER, "no longer exists")):
         await harness.feed(callback_update(user, notification["Reopen"]))
         answer = harness.callback_answer()
-        assert answer.show_alert and "not allowed" in answer.text
+        assert answer.show_alert and refusal in answer.text
         assert harness.bot.calls_of(EditMessageText) == []
     assert (await load(sessionmaker, rid)).status == RequestStatus.DONE
 

@@ -77,3 +77,19 @@ async def test_queue_is_first_in_first_out() -> None:
         SendMessage,
         AnswerCallbackQuery,
     ]
+
+
+async def test_over_long_texts_and_captions_are_refused_as_telegram_does() -> None:
+    bot = MockedBot()
+    # Counted in UTF-16 units once the tags are parsed: an emoji counts two, a tag nothing.
+    assert (await bot.send_message(CHAT, "<b>" + "😀" * 2048 + "</b>")).text
+    with pytest.raises(TelegramBadRequest, match="message is too long"):
+        await bot.send_message(CHAT, "😀" * 2048 + "a")  # 2049 characters, 4097 units
+    with pytest.raises(TelegramBadRequest, match="message is too long"):
+        await bot.edit_message_text("&amp;" * 4097, chat_id=CHAT, message_id=7)
+    assert await bot.send_photo(CHAT, "ph", caption="<i>" + "a" * 1024 + "</i>")
+    with pytest.raises(TelegramBadRequest, match="caption is too long"):
+        await bot.send_photo(CHAT, "ph", caption="😀" * 512 + "a")
+    with pytest.raises(TelegramBadRequest, match="caption is too long"):
+        await bot.send_document(CHAT, "doc", caption="a" * 1025, parse_mode=None)
+    assert len(bot.calls) == 6  # the refused calls are recorded too

@@ -98,10 +98,10 @@ async def test_a_failing_update_is_retried_then_parked_and_the_user_told(
 ) -> None:
     real_acting = users.acting
 
-    async def broken(session, telegram_id):
+    async def broken(session, telegram_id, **kwargs):
         if telegram_id == VERA.id:
             raise RuntimeError("disk on fire")
-        return await real_acting(session, telegram_id)
+        return await real_acting(session, telegram_id, **kwargs)
 
     monkeypatch.setattr(users, "acting", broken)
     inbox = processor(harness, sessionmaker)
@@ -133,10 +133,10 @@ async def test_a_passing_failure_is_handled_on_the_next_attempt(
     real_acting = users.acting
     failures = [RuntimeError("database restarting")]
 
-    async def flaky(session, telegram_id):
+    async def flaky(session, telegram_id, **kwargs):
         if failures:
             raise failures.pop()
-        return await real_acting(session, telegram_id)
+        return await real_acting(session, telegram_id, **kwargs)
 
     monkeypatch.setattr(users, "acting", flaky)
     inbox = processor(harness, sessionmaker)
@@ -222,10 +222,10 @@ async def test_owners_see_the_parked_updates_in_stats_and_admins_do_not(
         await session.commit()
     real_acting = users.acting
 
-    async def broken(session, telegram_id):
+    async def broken(session, telegram_id, **kwargs):
         if telegram_id == VERA.id:
             raise RuntimeError("disk on fire")
-        return await real_acting(session, telegram_id)
+        return await real_acting(session, telegram_id, **kwargs)
 
     monkeypatch.setattr(users, "acting", broken)
     inbox = processor(harness, sessionmaker)

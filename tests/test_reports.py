@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
 import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -360,6 +362,17 @@ async def test_nothing_to_report_writes_no_file(session, out) -> None:
         await reports.export(session, act(w.supervisor), flt, TZ, target)
     assert list(out.iterdir()) == []
     assert (await reports.summarize(session, None, flt, TZ)).empty
+
+
+async def test_the_workbook_is_the_owners_only_whatever_the_umask(session, out) -> None:
+    w = await build_world(session)
+    old = os.umask(0)  # left to the umask, the file would be readable (and writable) by all
+    try:
+        await export(session, w, out)
+    finally:
+        os.umask(old)
+    [workbook] = list(out.iterdir())
+    assert stat.S_IMODE(workbook.stat().st_mode) == 0o600
 
 
 @pytest.mark.parametrize("role", [Role.USER, Role.EXECUTOR])

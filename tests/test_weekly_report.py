@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import stat
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -197,6 +199,20 @@ async def test_each_active_admin_and_owner_gets_last_weeks_report(
     assert list(english)[:3] == ["Requests", "Lines", "By branch"]
     assert list(russian)[:3] == ["Заявки", "Позиции", "По филиалам"]
     assert [row[0] for row in english["Requests"][1:]] == numbers
+
+
+async def test_weekly_reports_are_private_whatever_the_umask(settings, sessionmaker, world) -> None:
+    await last_week(sessionmaker, world)
+    old = os.umask(0)  # left to the umask, folders and files would be open to all
+    try:
+        await JOBS["weekly"](context(settings, sessionmaker))
+    finally:
+        os.umask(old)
+    weekly = settings.report_dir / "weekly"
+    for folder in (settings.report_dir, weekly, weekly / "en", weekly / "ru"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    for file in (weekly / "en" / FILE, weekly / "ru" / FILE):
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
 
 
 async def test_the_message_summarises_the_week_and_attaches_the_file(

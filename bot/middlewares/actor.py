@@ -33,7 +33,7 @@ class ActorMiddleware(BaseMiddleware):
         if tg_user is None or tg_user.is_bot:
             return await handler(event, data)
         session: AsyncSession = data["session"]
-        user = await users.acting(session, tg_user.id)
+        user = await users.acting(session, tg_user.id, username=tg_user.username)
         data["actor"] = Actor.build(tg_user.id, user, self.owner_ids)
         return await handler(event, data)
 

@@ -16,9 +16,7 @@ from aiogram.methods import SendDocument, SendMessage, SendPhoto
 from aiogram.types import FSInputFile
 
 from bot.outbox.renderers import RenderedMessage
-
-TEXT_LIMIT = 4096
-CAPTION_LIMIT = 1024
+from utils.text import CAPTION_LIMIT, TEXT_LIMIT, utf16_len
 
 SendCall = SendMessage | SendPhoto | SendDocument
 
@@ -36,10 +34,6 @@ class _Token:
     @property
     def is_space(self) -> bool:
         return self.opens is None and self.closes is None and self.text.isspace()
-
-
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 def _char(ch: str) -> _Token:

@@ -145,9 +145,8 @@ async def role_command(
         await state.set_data({"search": search, "page": 0})
         await _show_people(message, session, actor, owner_ids, search, 0, edit=False)
         return
-    target = await users.find(session, args[0])
+    target = await _find(message, session, args[0])
     if target is None:
-        await message.answer(_("No registered user {ref}.").format(ref=html.quote(args[0])))
         return
     if target.status != UserStatus.APPROVED:
         await message.answer(
@@ -438,6 +437,25 @@ async def use_the_buttons(message: Message) -> None:
 # --- /deactivate, /activate ------------------------------------------------------------------
 
 
+def _ambiguous(exc: users.AmbiguousUsername) -> str:
+    return _(
+        "Several people have the username @{username} (Telegram IDs: {ids}); nothing was "
+        "changed. Please name the person by their Telegram ID."
+    ).format(username=html.quote(exc.username), ids=", ".join(str(i) for i in exc.telegram_ids))
+
+
+async def _find(message: Message, session: AsyncSession, ref: str) -> User | None:
+    """The person `ref` names, or None after telling why there is none (unknown, ambiguous)."""
+    try:
+        target = await users.find(session, ref)
+    except users.AmbiguousUsername as exc:
+        await message.answer(_ambiguous(exc))
+        return None
+    if target is None:
+        await message.answer(_("No registered user {ref}.").format(ref=html.quote(ref)))
+    return target
+
+
 async def _set_active(
     message: Message,
     command: CommandObject,
@@ -448,7 +466,11 @@ async def _set_active(
 ) -> None:
     actor.require(Role.ADMIN)
     ref = (command.args or "").strip()
-    target = await users.find(session, ref) if ref else None
+    try:
+        target = await users.find(session, ref) if ref else None
+    except users.AmbiguousUsername as exc:
+        await message.answer(_ambiguous(exc))
+        return
     if target is None:
         usage = _("Usage: /{command} <Telegram ID or @username> of a registered user.")
         await message.answer(html.quote(usage.format(command=command.command)))

@@ -3,12 +3,15 @@ shorten it, and its conversation; the card's Conversation button shows the conve
 Attachments sends its photos and documents again (through the outbox).
 
 Thin handlers: `services.people_queries` and `services.thread` refuse anyone who may not see the
-request, so a forged button or someone else's id shows and sends nothing.
+request, so a forged button or someone else's id shows and sends nothing; and it gets the
+same answer as a missing id, so an id tells nobody whether a request exists.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
 from aiogram import Router, html
@@ -19,13 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cards import DEFAULT_TZ, card_markup, card_text, full_description, viewer_of
 from bot.keyboards.requests import RequestFiles, RequestThread
-from bot.outbox.parts import TEXT_LIMIT, split_text
+from bot.outbox.parts import split_text
 from services import people_queries, thread
 from services.actor import Actor
-from services.errors import NotFound
+from services.errors import NotFound, PermissionDenied
 from services.thread import History, HistoryFile, HistoryMessage
 from utils.formatting import local_time
 from utils.ids import parse_id
+from utils.text import TEXT_LIMIT, utf16_len
 
 VIEW_COMMAND = re.compile(r"view_([0-9]+)")  # ASCII digits: \d also matches other scripts
 THREAD_PARTS = 3  # a conversation is shown in at most this many messages: its newest entries
@@ -76,7 +80,7 @@ def thread_parts(history: History, tz: ZoneInfo | None = None) -> list[str]:
     budget = THREAD_PARTS * TEXT_LIMIT
     shown = size = 0
     for entry in reversed(entries):
-        size += len(entry) + ENTRY_GAP
+        size += utf16_len(entry) + ENTRY_GAP
         if shown and size > budget:
             break
         shown += 1
@@ -94,6 +98,16 @@ def description_parts(view: dict) -> list[str]:
 
 
 # --- handlers -------------------------------------------------------------------------------
+
+
+@contextmanager
+def _unseen_as_missing() -> Iterator[None]:
+    """A request the actor may not see gets the answer a missing id gets, so that an id
+    tells nobody whether a request exists (`people_queries.card` does the same)."""
+    try:
+        yield
+    except PermissionDenied as exc:
+        raise NotFound("request") from exc
 
 
 async def view_command(
@@ -122,7 +136,8 @@ async def show_thread(
     actor: Actor,
     tz: ZoneInfo | None = None,
 ) -> None:
-    history = await thread.history(session, actor, callback_data.request_id)
+    with _unseen_as_missing():
+        history = await thread.history(session, actor, callback_data.request_id)
     parts = thread_parts(history, tz)
     if not parts:
         await query.answer(
@@ -138,7 +153,8 @@ async def show_thread(
 async def send_files(
     query: CallbackQuery, callback_data: RequestFiles, session: AsyncSession, actor: Actor
 ) -> None:
-    count = await thread.send_files(session, actor, callback_data.request_id)
+    with _unseen_as_missing():
+        count = await thread.send_files(session, actor, callback_data.request_id)
     if count:
         await query.answer(_("Photos and files on their way: {count}.").format(count=count))
     else:

@@ -17,6 +17,7 @@ from pathlib import Path
 from cron.context import JobContext
 from services import reports, weekly_report
 from services.periods import local_today, preset
+from utils.private_files import private_dir
 from utils.settings import WEEKDAYS, Settings
 
 KEEP_WEEKS = 8
@@ -66,7 +67,8 @@ async def _queue(ctx: JobContext, flt: reports.ReportFilter) -> str:
     summary: reports.ReportSummary | None = None
     for language in sorted(set(chats.values())):
         target = weekly_dir(settings) / language / reports.file_name(flt)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        for folder in (settings.report_dir, weekly_dir(settings), target.parent):
+            private_dir(folder)  # 0700: reports name people
         async with ctx.sessionmaker() as session:
             try:
                 summary = await reports.export(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import ColumnElement, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import Role, UserStatus
@@ -24,11 +24,30 @@ async def by_id(session: AsyncSession, user_id: int) -> User | None:
     return await session.get(User, user_id)
 
 
+def _named(username: str) -> ColumnElement[bool]:
+    return func.lower(User.username) == username.lower().lstrip("@")
+
+
 async def by_username(session: AsyncSession, username: str) -> User | None:
-    result = await session.execute(
-        select(User).where(func.lower(User.username) == username.lower().lstrip("@"))
-    )
+    result = await session.execute(select(User).where(_named(username)))
     return result.scalars().first()
+
+
+async def all_by_username(session: AsyncSession, username: str) -> list[User]:
+    """Every row holding the @username (any case), oldest first: more than one when a name
+    moved to another account and the old row was not refreshed since."""
+    result = await session.execute(select(User).where(_named(username)).order_by(User.id))
+    return list(result.scalars())
+
+
+async def release_username(session: AsyncSession, username: str, *, keep_id: int) -> None:
+    """Clear the @username from every row but `keep_id`: in Telegram it now belongs to them."""
+    await session.execute(
+        update(User)
+        .where(_named(username), User.id != keep_id)
+        .values(username=None)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 async def privileged(session: AsyncSession) -> list[User]:

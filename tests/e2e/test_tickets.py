@@ -34,6 +34,7 @@ PEOPLE = (
     (OUTSIDER, "Петров Олег", Role.USER),  # same branch as USER
 )
 DENIED = "Извините, у вас нет прав на это действие."
+GONE = "Объект не найден или уже удалён."  # someone else's request: as if it did not exist
 
 
 async def add_people(url: str) -> None:
@@ -113,10 +114,10 @@ async def file_ticket(emu: BotApiEmulator, url: str, photo: bool) -> Request:
     summary = await emu.wait_for_message(USER.id, has_button("Подтвердить"))
     assert "IT-помощь" in summary.text and "<E-07>" in summary.text
     await press(emu, USER, summary, "Подтвердить")
-    filed = await emu.wait_for_message(USER.id, lambda m: "подана" in m.text)
+    filed = await emu.wait_for_message(USER.id, lambda m: "оформлена" in m.text)
     request = await the_request(url)
     assert re.fullmatch(rf"Т-{request.created_at.year}-\d{{6}}", request.number), request.number
-    assert f"Заявка {request.number} подана" in filed.text
+    assert f"Заявка {request.number} оформлена" in filed.text
     return request
 
 
@@ -157,8 +158,8 @@ async def test_ticket_thread_reopen_and_close(
 
     # The question reaches the requester with the number and a Reply button: waiting.
     await write(emu, TECH, card, "Спросить заявителя", "Какая модель принтера?")
-    question = await emu.wait_for_message(USER.id, lambda m: "вопрос от" in m.text)
-    assert f"Заявка {number}: вопрос от Иванов И.: Какая модель принтера?" == question.text
+    question = await emu.wait_for_message(USER.id, lambda m: " — вопрос\n" in m.text)
+    assert f"Заявка {number} — вопрос\nИванов И.: Какая модель принтера?" == question.text
     assert [t for t, _ in question.buttons] == ["Ответить"]
     assert (await the_request(database_url)).status == RequestStatus.WAITING
 
@@ -170,7 +171,7 @@ async def test_ticket_thread_reopen_and_close(
     )
     await emu.wait_for_message(USER.id, lambda m: f"Отправлено в заявку {number}." == m.text)
     answer = await emu.wait_for_message(TECH.id, lambda m: m.document is not None)
-    assert answer.text == f"Заявка {number}: Смирнова Анна: Kyocera FS-1040"
+    assert answer.text == f"Заявка {number} — сообщение\nСмирнова Анна: Kyocera FS-1040"
     assert answer.document["file_name"] == "model.pdf"
     assert (await the_request(database_url)).status == RequestStatus.IN_PROGRESS
 
@@ -194,10 +195,10 @@ async def test_ticket_thread_reopen_and_close(
     # One more exchange, both sides through the Reply button.
     await write(emu, TECH, reopened, "Ответить", "Замените картридж, пожалуйста.")
     advice = await emu.wait_for_message(USER.id, lambda m: "Замените картридж" in m.text)
-    assert advice.text == f"Заявка {number}: Иванов И.: Замените картридж, пожалуйста."
+    assert advice.text == f"Заявка {number} — сообщение\nИванов И.: Замените картридж, пожалуйста."
     await write(emu, USER, advice, "Ответить", "Заменила, печатает.")
     done = await emu.wait_for_message(TECH.id, lambda m: "Заменила" in m.text)
-    assert done.text == f"Заявка {number}: Смирнова Анна: Заменила, печатает."
+    assert done.text == f"Заявка {number} — сообщение\nСмирнова Анна: Заменила, печатает."
 
     # Resolved with a note the requester sees; their confirmation reaches the technician.
     await press(emu, TECH, reopened, "Отметить решённой")
@@ -270,7 +271,7 @@ async def test_outsider_can_neither_read_nor_write(
 
     await emu.send_message(OUTSIDER, f"/view_{request.id}")
     refused = await emu.wait_for_message(OUTSIDER.id)
-    assert refused.text == DENIED
+    assert refused.text == GONE
     await emu.send_message(OUTSIDER, f"/reply {request.id} Я тоже хочу написать")
     assert (await emu.wait_for_message(OUTSIDER.id)).text == DENIED
     for data in forged:
@@ -286,7 +287,7 @@ async def test_outsider_can_neither_read_nor_write(
     told = [
         e.message.text for e in emu.events_since(mark) if e.chat_id == OUTSIDER.id and e.message
     ]
-    assert told == [DENIED, DENIED], told
+    assert told == [GONE, DENIED], told
     assert (await the_request(database_url)).status == RequestStatus.ACCEPTED
     thread = select(RequestMessage.id).where(RequestMessage.request_id == request.id)
     assert await rows(database_url, thread) == []
