@@ -22,6 +22,7 @@ from bot.fsm_storage import DatabaseStorage
 from bot.middlewares.actor import ActorI18nMiddleware, ActorMiddleware, DeactivatedGateMiddleware
 from bot.middlewares.db import DbSessionMiddleware
 from bot.middlewares.errors import DomainErrorMiddleware
+from bot.middlewares.flood import FloodLimit
 from bot.middlewares.private_chats import PrivateChatsOnly
 from bot.pipeline import telegram_calls
 from bot.pipeline.fsm_after_commit import CommitBoundStorage
@@ -65,6 +66,7 @@ def create_dispatcher(
     """Middleware order, outermost first, per update:
 
     private chats only (anything else stops here, before any database work) →
+    flood limit (a user over it is answered once, then ignored; no database work either) →
     session + per-user lock → FSM context (state read in that session) → acting user;
     then per event: language → deactivated gate → domain errors → handler.
     """
@@ -77,11 +79,21 @@ def create_dispatcher(
         invite_ttl_days=settings.invite_ttl_days,
         tz=settings.tz,
         order_max_quantity=settings.order_max_quantity,
+        max_open_requests=settings.max_open_requests,
+        reapply_cooldown_hours=settings.reapply_cooldown_hours,
         sessionmaker=sessionmaker,  # for work that outlives its update (reports)
         report_runner=ReportRunner(),
     )
     dp.shutdown.register(dp["report_runner"].close)
     dp.update.outer_middleware(PrivateChatsOnly(i18n))
+    dp.update.outer_middleware(
+        FloodLimit(
+            i18n,
+            limit=settings.flood_limit,
+            window=settings.flood_window,
+            exempt=settings.admin_ids,
+        )
+    )
     dp.update.outer_middleware(DbSessionMiddleware(sessionmaker, dp.fsm, isolation, on_outbox))
     dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(ActorMiddleware(settings.admin_ids))

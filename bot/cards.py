@@ -39,27 +39,27 @@ from zoneinfo import ZoneInfo
 from aiogram import html
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.keyboards.requests import CardAction, RequestAct, RequestFiles, RequestThread
 from bot.keyboards.thread import ThreadReply
 from bot.keyboards.tickets import priority_name
-from bot.screens import quote_within, utf16_len
+from bot.screens import quote_within
 from bot.sla_notifications import lateness
 from database.enums import Priority, RequestKind, RequestStatus
 from database.models import utcnow
 from services.views import ACCEPT, late_minutes
 from services.workflow import TRANSITIONS, Action, reopen_until
 from utils.formatting import local_time
+from utils.text import TEXT_LIMIT, utf16_len
 
 if TYPE_CHECKING:
     from services.people_queries import Rights
 
 S = RequestStatus
 IN_WORK = (S.ACCEPTED, S.IN_PROGRESS, S.WAITING)
-TEXT_LIMIT = 4096  # UTF-16 code units
 DESCRIPTION_MAX = 1000  # characters shown on the card; the rest is cut with "…"
 SUBJECT_BUDGET = 600  # UTF-16 units of the escaped subject (the service allows 100 characters)
 DEFAULT_TZ = ZoneInfo("Europe/Moscow")
@@ -155,8 +155,14 @@ def _remainder(view: dict[str, Any], lines: list[dict[str, Any]], shown: int) ->
         for line in left[:shown]
     ]
     if shown < len(left):
-        parts.append(_("… and {count} more").format(count=len(left) - shown))
+        parts.append(_more_lines(len(left) - shown))
     return "\n".join(parts)
+
+
+def _more_lines(count: int) -> str:
+    return ngettext("… and {count} more line", "… and {count} more lines", count).format(
+        count=count
+    )
 
 
 def full_description(view: dict[str, Any]) -> str:
@@ -239,7 +245,7 @@ def card_text(
         elif shown_lines > 1:
             shown_lines -= 1
         else:  # not reachable with the services' limits on names and lines
-            return html.quote(_cut(text, TEXT_LIMIT // 6)), bool(note)
+            return quote_within(text, TEXT_LIMIT), bool(note)
 
 
 def _compose(
@@ -277,7 +283,7 @@ def _compose(
         parts.append(_("Cartridges:"))
         parts += [_line(line, issued) for line in lines[:shown_lines]]
         if shown_lines < len(lines):
-            parts.append(_("… and {count} more").format(count=len(lines) - shown_lines))
+            parts.append(_more_lines(len(lines) - shown_lines))
     if view.get("branch"):
         parts.append(_("Branch: {branch}").format(branch=html.quote(view["branch"])))
     author = view.get("author") or {}

@@ -19,6 +19,7 @@ from bot.report_notifications import register_report_templates
 from bot.request_notifications import register_request_templates
 from bot.sla_notifications import register_sla_templates
 from bot.texts import payload_category_names, registration_request, role_name, role_summary
+from bot.thread_notifications import register_thread_templates
 
 Render = Callable[[dict[str, Any]], RenderedMessage]
 
@@ -35,6 +36,7 @@ def create_renderers(i18n: I18n, tz: ZoneInfo) -> RendererRegistry:
     add("invite.used", _invite_used)
     add("user.role_changed", _role_changed)
     register_request_templates(registry, i18n, tz=tz)
+    register_thread_templates(registry, i18n)
     register_sla_templates(registry, i18n)
     register_report_templates(registry, i18n)
     register_outbox_templates(registry, i18n)

@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram import html
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -195,7 +195,7 @@ def request_status(p: dict[str, Any], tz: ZoneInfo) -> RenderedMessage:
         text = _("Request {number} has been assigned to {assignee}")
     elif action == "start":
         text = (
-            _("Request {number} is being collected: {assignee}")
+            _("Request {number} is in progress: {assignee} is collecting the order")
             if order
             else _("Work on request {number} has started: {assignee}")
         )
@@ -223,15 +223,22 @@ def request_status(p: dict[str, Any], tz: ZoneInfo) -> RenderedMessage:
     elif action == "issue_part":
         return _part_issued(p)
     elif action == "auto_close":
+        days = int(p.get("days") or reopen_days())
         text = (
-            _(
+            ngettext(
                 "Request {number} has closed by itself: receipt was not confirmed within "
-                "{days} days."
+                "{days} day.",
+                "Request {number} has closed by itself: receipt was not confirmed within "
+                "{days} days.",
+                days,
             )
             if order
-            else _(
+            else ngettext(
                 "Request {number} has closed by itself: the resolution was not confirmed within "
-                "{days} days."
+                "{days} day.",
+                "Request {number} has closed by itself: the resolution was not confirmed within "
+                "{days} days.",
+                days,
             )
         )
     elif action == "confirm":
@@ -264,10 +271,11 @@ def reply_markup(request_id: int) -> InlineKeyboardMarkup:
 
 
 def request_message(p: dict[str, Any]) -> RenderedMessage:
+    # The name stands alone before its colon: never after a preposition that would inflect it.
     template = (
-        _("Request {number}: question from {author}:")
+        _("Request {number} — question\n{author}:")
         if p.get("question")
-        else _("Request {number}: {author}:")
+        else _("Request {number} — message\n{author}:")
     )
     head = template.format(
         number=html.quote(p["number"]), author=html.quote(p.get("author") or "—")

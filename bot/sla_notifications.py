@@ -13,7 +13,7 @@ from typing import Any
 
 from aiogram import html
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 
 from bot.keyboards.requests import RequestOpen
@@ -81,7 +81,9 @@ def _digest_line(item: dict[str, Any]) -> str:
 
 
 def _more(count: int) -> str:
-    return _("… and {count} more").format(count=count)
+    return ngettext("… and {count} more request", "… and {count} more requests", count).format(
+        count=count
+    )
 
 
 def _digest(p: dict[str, Any]) -> RenderedMessage:

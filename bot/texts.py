@@ -9,6 +9,7 @@ from typing import Any
 from aiogram import html
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
+from babel.numbers import format_decimal
 
 from database.enums import RequestKind, Role
 from database.models import Category
@@ -61,6 +62,24 @@ def current_locale() -> str:
         return get_i18n().current_locale
     except LookupError:  # outside an update or a rendering context
         return "ru"
+
+
+def decimal(value: float, places: int = 1) -> str:
+    """A number with `places` decimals as the reader writes it: 16,7 in Russian, 16.7 in English."""
+    return format_decimal(value, format="0." + "0" * places, locale=current_locale())
+
+
+def file_size(size: float) -> str:
+    """A size in the reader's units and format: 16,7 КБ / 16.7 KB (binary multiples, the units
+    file managers show), whole bytes below 1 KB."""
+    if size < 1024:
+        return _("{size} B").format(size=round(size))
+    units = (_("{size} KB"), _("{size} MB"))
+    for unit in units:
+        size /= 1024
+        if round(size, 1) < 1024:  # not "1024,0 КБ"
+            return unit.format(size=decimal(size))
+    return _("{size} GB").format(size=decimal(size / 1024))
 
 
 def in_language(ru: str, en: str) -> str:

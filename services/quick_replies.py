@@ -21,6 +21,7 @@ from database.repositories import quick_replies as repo
 from services import thread, tickets
 from services.actor import Actor
 from services.errors import DomainError, NotFound, PermissionDenied
+from utils.text import utf16_len
 
 TITLE_MAX = 100  # the column's size
 TEXT_MAX = thread.TEXT_MAX
@@ -66,11 +67,11 @@ def parse_title(text: str | None) -> str:
 
 
 def parse_text(text: str | None) -> str:
-    """The text as it will be posted (trimmed), 1..TEXT_MAX characters."""
+    """The text as it will be posted (trimmed), 1..TEXT_MAX UTF-16 units (as Telegram counts)."""
     value = (text or "").strip()
     if not value:
         raise InvalidQuickReply("empty")
-    if len(value) > TEXT_MAX:
+    if utf16_len(value) > TEXT_MAX:
         raise InvalidQuickReply("too_long")
     return value
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from aiogram.methods import SendChatAction, SendDocument, SendMessage
 from aiogram.types import FSInputFile
 
 from bot.routers import backup
+from bot.texts import decimal, file_size
 from database.enums import Role
 from services import backup as backups
 from tests import factories
@@ -46,6 +48,33 @@ async def test_owner_gets_the_backup_as_a_document(harness, settings, tmp_path) 
     with gzip.open(path, "rb") as src:
         restored.write_bytes(src.read())
     assert restored.read_bytes()[:16] == b"SQLite format 3\x00"
+
+
+async def test_the_size_is_written_the_russian_way(ru_harness) -> None:
+    """Seen: «16.7 KB» in a Russian caption; Russian writes «16,7 КБ»."""
+    await ru_harness.feed(message_update(OWNER, "/backup"))
+    [sent] = ru_harness.bot.calls_of(SendDocument)
+    name = Path(sent.document.path).name
+    assert re.fullmatch(
+        rf"Резервная копия {name}: \d+(,\d)? (Б|КБ|МБ), целостность в порядке\.", sent.caption
+    ), sent.caption
+
+
+@pytest.mark.parametrize(
+    ("size", "russian", "english"),
+    [
+        (512, "512 Б", "512 B"),
+        (16.7 * 1024, "16,7 КБ", "16.7 KB"),
+        (1.2 * 1024**2, "1,2 МБ", "1.2 MB"),
+        (1023.97 * 1024, "1,0 МБ", "1.0 MB"),  # not «1024,0 КБ»
+        (3 * 1024**3, "3,0 ГБ", "3.0 GB"),
+    ],
+)
+def test_file_size_in_each_language(i18n, size: float, russian: str, english: str) -> None:
+    for locale, expected in (("ru", russian), ("en", english)):
+        with i18n.context(), i18n.use_locale(locale):
+            assert file_size(size) == expected
+            assert decimal(7.25, 2) == ("7,25" if locale == "ru" else "7.25")
 
 
 async def test_a_backup_too_large_to_send_says_where_it_is(harness, monkeypatch) -> None:

@@ -28,6 +28,7 @@ from tests import factories
 from tests.bot_harness import buttons
 from tests.conftest import OWNER_ID
 from tests.updates import callback_update, message_update, tg_user
+from utils.text import TEXT_LIMIT, utf16_len
 
 ADMIN = tg_user(2000, "Админ")
 PLAIN = tg_user(3000, "Пётр")
@@ -391,7 +392,27 @@ async def test_a_large_import_preview_is_summarised(harness, seeded, monkeypatch
     assert "21 of 21 known models will change" in text
     assert "Unknown models, not imported (300):" in text
     assert "Problems, rows skipped (300):" in text
-    assert "more." in text
+    assert "more lines." in text
+    assert await state_of(harness, ADMIN) == StockImport.preview.state
+
+
+async def test_an_import_preview_of_emoji_names_fits_in_a_message(
+    harness, seeded, monkeypatch
+) -> None:
+    """Telegram counts UTF-16 units: an emoji is two, so counting characters is not enough."""
+    emoji = "😀" * 80
+    rows = [[model, 500 + i] for i, model in enumerate(seeded)]
+    rows += [[f"{i:03d} {emoji}", 1] for i in range(300)]
+    rows += [[f"Bad {i}", f"{i:03d} {emoji}"] for i in range(300)]
+    payload = xlsx(["model", "quantity"], *rows)
+    serve_download(monkeypatch, payload)
+    await harness.feed(callback_update(ADMIN, AdminMenu(action="import").pack()))
+    await harness.feed(document_update(ADMIN, payload, name=f"{emoji}.xlsx"))
+    text = harness.last_reply(ADMIN.id).text
+    assert utf16_len(text) <= TEXT_LIMIT
+    assert "21 of 21 known models will change" in text
+    assert "Unknown models, not imported (300):" in text and "😀" in text
+    assert "Problems, rows skipped (300):" in text
     assert await state_of(harness, ADMIN) == StockImport.preview.state
 
 

@@ -96,7 +96,7 @@ async def test_order_during_a_ticket_keeps_the_ticket_draft_and_says_so(harness,
     await say(harness, USER, "/order")
     first, second = harness.replies(USER.id)
     assert first == TICKET_KEPT
-    assert f"Order for {CENTRAL}" in second  # then the order dialog, as asked
+    assert f"Cartridge order — {CENTRAL}" in second  # then the order dialog, as asked
     assert (await fsm(harness, USER))[0] == OrderDialog.cartridge.state
     kept = await draft_of(harness, USER, drafts.TICKET)
     assert kept["step"] == TicketDialog.description.state
@@ -187,7 +187,7 @@ async def test_continue_restores_every_field_and_the_step(harness, org, it) -> N
     assert "use the buttons" in await say(harness, USER, "да")
 
     text = await press(harness, USER, resume)
-    assert "Photos attached: 1" in text
+    assert "1 photo attached." in text
     assert await fsm(harness, USER) == (OrderDialog.photo.state, entered)
     assert await draft_of(harness, USER, drafts.ORDER) == {}  # one copy: the dialog's
 
@@ -201,7 +201,7 @@ async def test_continue_restores_every_field_and_the_step(harness, org, it) -> N
     assert "Category: IT help\nPriority: high\nSubject: Не печатает принтер\n" in offer
     assert "Description:\nПринтер в 305 кабинете\nпишет «замятие»\nFiles: 1\n" in offer
     text = await press(harness, USER, button(harness, USER, "Continue"))
-    assert "Files attached: 1" in text
+    assert "1 file attached." in text
     assert await fsm(harness, USER) == (TicketDialog.files.state, entered)
     # Forward from there: the summary has everything.
     text = await press(harness, USER, TicketStep(action="next"))
@@ -241,7 +241,7 @@ async def test_start_anew_discards_the_draft(harness, org) -> None:
     await say(harness, USER, "/my")
     await say(harness, USER, "/order")
     text = await press(harness, USER, button(harness, USER, "Start anew"))
-    assert f"Order for {CENTRAL}" in text and "Choose the cartridge type" in text
+    assert f"Cartridge order — {CENTRAL}" in text and "Choose the cartridge type" in text
     state, data = await fsm(harness, USER)
     assert state == OrderDialog.cartridge.state and data["lines"] == []
     assert await draft_of(harness, USER, drafts.ORDER) == {}

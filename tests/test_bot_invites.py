@@ -71,6 +71,21 @@ NO_LONGER_VALID = (
 )
 
 
+async def test_the_days_an_invite_lasts_take_the_russian_plural_form(harness, sessionmaker) -> None:
+    """Seen: «срок действия — 7 дн.»: now «действует 7 дней», «1 день», «3 дня»."""
+    branch_id = await seed(sessionmaker)
+    async with sessionmaker() as session:
+        (await users_repo.by_telegram_id(session, ADMIN.id)).language = "ru"
+        await session.commit()
+    for days, said in ((7, "7 дней"), (1, "1 день"), (3, "3 дня")):
+        harness.dp["invite_ttl_days"] = days
+        await make_invite(harness, ADMIN, branch_id, "user")
+        text = harness.last_reply(ADMIN.id).text
+        assert text.startswith(
+            f"Приглашение готово (роль: пользователь). Ссылка одноразовая и действует {said}:\n"
+        ), text
+
+
 # --- the maker's rights at the moment of use ----------------------------------------------------
 
 

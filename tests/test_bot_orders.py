@@ -22,7 +22,7 @@ from bot.keyboards.orders import (
 )
 from bot.routers.orders import OrderDialog
 from database.enums import RequestStatus, Role, UserStatus
-from database.models import Attachment, Branch, CartridgeType, Request, StockItem
+from database.models import Attachment, Branch, CartridgeType, Request, StockItem, User
 from database.seed import seed
 from emulator.validation import CALLBACK_DATA_LIMIT, formatted_text
 from services.orders import COMMENT_MAX, LINES_MAX
@@ -154,7 +154,7 @@ async def to_summary(harness, user, org) -> str:
 
 async def test_full_dialog_files_one_order_with_items_and_photo(harness, sessionmaker, org) -> None:
     text = await say(harness, USER, ORDER_TEXT)
-    assert f"Order for {CENTRAL}" in text
+    assert f"Cartridge order — {CENTRAL}" in text
     # The branch's fitting types first, with stock beside each, then "Other types…".
     assert labels(harness, USER)[:4] == [
         "106R03623 — 25 pcs",
@@ -183,7 +183,7 @@ async def test_full_dialog_files_one_order_with_items_and_photo(harness, session
     text = await say(harness, USER, "Нужно к пятнице")
     assert "attach photos" in text
     text = await say(harness, USER, None, photo=PHOTO)
-    assert "Photo received" in text and "Photos attached: 1" in text
+    assert "Photo received" in text and "1 photo attached." in text
     assert labels(harness, USER)[0] == "Done (1)"
 
     text = await press(harness, USER, OrderStep(action="next"))
@@ -235,7 +235,7 @@ async def test_back_on_every_step_keeps_what_was_entered(harness, org) -> None:
         assert {k: data[k] for k in kept} == kept
         return text
 
-    assert "Photos attached: 1" in await back(OrderDialog.photo)
+    assert "1 photo attached." in await back(OrderDialog.photo)
     assert "Your comment:\nНужно к пятнице" in await back(OrderDialog.comment)
     assert labels(harness, USER)[:2] == ["Keep the comment", "Remove the comment"]
     assert "1. CF226X (26X) × 3\n2. TK-3160 × 2" in await back(OrderDialog.cart)
@@ -246,7 +246,7 @@ async def test_back_on_every_step_keeps_what_was_entered(harness, org) -> None:
     # Back inside the type choice: from "Other types…" to the fitting list, then to the cart.
     await press(harness, USER, OrderCart(action="add"))
     await press(harness, USER, OrderTypes(view="all", page=1))
-    assert f"Order for {CENTRAL}" in await back(OrderDialog.cartridge)
+    assert f"Cartridge order — {CENTRAL}" in await back(OrderDialog.cartridge)
     assert "CF226X (26X) — 15 pcs" in labels(harness, USER)
     await press(harness, USER, OrderType(type_id=org["types"]["TN-2090"]))
     assert "Choose the cartridge type" in await back(OrderDialog.cartridge)
@@ -277,7 +277,9 @@ async def test_several_branches_pick_change_and_back(harness, sessionmaker, org)
     assert (await fsm(harness, MULTI))[0] == OrderDialog.branch.state
 
     text = await press(harness, MULTI, OrderBranch(branch_id=volga))
-    assert "Order for Филиал «Волга»" in text and "CF283A (83A) — 8 pcs" in labels(harness, MULTI)
+    assert "Cartridge order — Филиал «Волга»" in text and "CF283A (83A) — 8 pcs" in labels(
+        harness, MULTI
+    )
     text = await press(harness, MULTI, DialogNav(action="back"))
     assert "Now: Филиал «Волга»" in text
     assert "• Филиал «Волга»" in labels(harness, MULTI)
@@ -288,10 +290,10 @@ async def test_several_branches_pick_change_and_back(harness, sessionmaker, org)
     await press(harness, MULTI, OrderCart(action="branch"))
     assert (await fsm(harness, MULTI))[0] == OrderDialog.branch.state
     text = await press(harness, MULTI, DialogNav(action="back"))  # back to the cart
-    assert "Order for Филиал «Север»:\n1. TK-1170 × 1" in text
+    assert "Cartridge order — Филиал «Север»\n1. TK-1170 × 1" in text
     await press(harness, MULTI, OrderCart(action="branch"))
     text = await press(harness, MULTI, OrderBranch(branch_id=volga))
-    assert "Order for Филиал «Волга»:\n1. TK-1170 × 1" in text  # the cart is kept
+    assert "Cartridge order — Филиал «Волга»\n1. TK-1170 × 1" in text  # the cart is kept
 
     await press(harness, MULTI, OrderCart(action="next"))
     await press(harness, MULTI, OrderStep(action="next"))
@@ -299,6 +301,32 @@ async def test_several_branches_pick_change_and_back(harness, sessionmaker, org)
     await press(harness, MULTI, button(harness, MULTI, "Confirm"))
     [request] = await requests_in_db(sessionmaker)
     assert request.branch_id == volga
+
+
+async def test_the_order_dialog_reads_naturally_in_russian(harness, sessionmaker, org) -> None:
+    """Seen: «Заказ для филиала Филиал «Север»:» (branch names begin with «Филиал»),
+    «Прикреплено фото: 1», and a filed order worded unlike a filed ticket."""
+    async with sessionmaker() as session:
+        multi = await session.scalar(select(User).where(User.telegram_id == MULTI.id))
+        multi.language = "ru"
+        await session.commit()
+    await say(harness, MULTI, "/order")
+    text = await press(harness, MULTI, OrderBranch(branch_id=org["branches"]["Филиал «Север»"]))
+    assert text.startswith("Заказ картриджей — Филиал «Север»\n")
+    await press(harness, MULTI, OrderType(type_id=org["types"]["TK-1170"]))
+    text = await press(harness, MULTI, OrderQuantity(quantity=1))
+    assert text.startswith("Заказ картриджей — Филиал «Север»\n1. TK-1170 × 1\n")
+    await press(harness, MULTI, OrderCart(action="next"))
+    await press(harness, MULTI, OrderStep(action="next"))  # no comment
+    text = await say(harness, MULTI, None, photo=PHOTO)
+    assert text.endswith("\nПрикреплено 1 фото.")
+    await press(harness, MULTI, OrderStep(action="next"))
+    _, data = await fsm(harness, MULTI)
+    text = await press(harness, MULTI, OrderConfirm(token=data["token"]))
+    [request] = await requests_in_db(sessionmaker)
+    assert text.endswith(
+        f"\n\nЗаявка {request.number} оформлена. О каждом изменении придёт сообщение."
+    )
 
 
 async def test_cancel_leaves_the_dialog(harness, sessionmaker, org) -> None:
@@ -662,13 +690,13 @@ async def test_a_photo_at_the_comment_step_is_kept_as_the_first_photo(
     await press(harness, USER, OrderCart(action="next"))
     text = await say(harness, USER, None, photo=PHOTO, caption="Этикетка принтера")
     assert "it is the first photo attached to the order" in text
-    assert "Photos attached: 1" in text and labels(harness, USER)[0] == "Done (1)"
+    assert "1 photo attached." in text and labels(harness, USER)[0] == "Done (1)"
     state, data = await fsm(harness, USER)
     assert state == OrderDialog.photo.state
     assert data["photos"] == [{"id": "photo-big", "uid": "u-big"}]
     assert data["comment"] == "Этикетка принтера"  # the caption is the comment
     text = await say(harness, USER, None, photo=PHOTO)  # the same photo again: kept once
-    assert "already attached" in text and "Photos attached: 1" in text
+    assert "already attached" in text and "1 photo attached." in text
     summary = await press(harness, USER, OrderStep(action="next"))
     assert "Photos: 1" in summary and "Comment: Этикетка принтера" in summary
     await press(harness, USER, button(harness, USER, "Confirm"))
@@ -693,5 +721,5 @@ async def test_a_typed_branch_name_is_searched_at_the_branch_step(harness, org) 
     assert labels(harness, MULTI)[:2] == ["Филиал «Север»", "Филиал «Волга»"]
     assert (await fsm(harness, MULTI))[0] == OrderDialog.branch.state
     text = await press(harness, MULTI, OrderBranch(branch_id=volga))
-    assert "Order for Филиал «Волга»" in text
+    assert "Cartridge order — Филиал «Волга»" in text
     assert (await fsm(harness, MULTI))[1]["branch_id"] == volga != north

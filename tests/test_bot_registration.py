@@ -149,7 +149,7 @@ async def test_owner_approves_and_second_admin_is_told(harness, sessionmaker) ->
     approve = RolePick(user_id=pending.id, role="user", approve=True).pack()  # Approve as user
     await harness.feed(callback_update(owner, approve))
     assert harness.last_reply(OWNER_ID).text == (
-        "Registration of Петров Пётр approved by Owner.\nRole: User"
+        "Registration approved: Петров Пётр. Approved by: Owner.\nRole: User"
     )
     assert (await db_user(sessionmaker, NEWCOMER.id)).status == UserStatus.APPROVED
 
@@ -159,7 +159,9 @@ async def test_owner_approves_and_second_admin_is_told(harness, sessionmaker) ->
         RolePick(user_id=pending.id, role="executor", approve=True),
     ):
         await harness.feed(callback_update(tg_user(admin.telegram_id), late.pack()))
-        assert "already decided" in harness.last_reply(admin.telegram_id).text
+        assert harness.last_reply(admin.telegram_id).text == (
+            "Registration already approved: Петров Пётр. Approved by: Owner."
+        )
     assert (await db_user(sessionmaker, NEWCOMER.id)).status == UserStatus.APPROVED
 
     async with sessionmaker() as session:
@@ -173,6 +175,46 @@ async def test_owner_approves_and_second_admin_is_told(harness, sessionmaker) ->
             .all()
         )
     assert templates == ["registration.approved"]
+
+
+async def test_an_owner_without_a_user_row_is_named_as_the_approver(
+    ru_harness, sessionmaker
+) -> None:
+    """Seen: «Заявка на регистрацию (…) одобрена: .» — an owner who never sent /start has no
+    user row, and the approver's name came out empty. Now the name Telegram shows for them, in
+    one wording for approved, rejected and already decided."""
+    harness = ru_harness
+    async with sessionmaker() as session:
+        admin = await factories.user(session, 2000, role=Role.ADMIN, full_name="Админов А.")
+        first = await factories.user(
+            session, NEWCOMER.id, status=UserStatus.PENDING, full_name="Петров Пётр"
+        )
+        second = await factories.user(
+            session, 5001, status=UserStatus.PENDING, full_name="Сидоров Сидор"
+        )
+        await session.commit()
+    owner = tg_user(OWNER_ID, "Ольга")  # no /start: no user row
+
+    await harness.feed(
+        callback_update(owner, RolePick(user_id=first.id, role="user", approve=True).pack())
+    )
+    assert harness.last_reply(OWNER_ID).text == (
+        "Регистрация одобрена: Петров Пётр. Одобрил(а): Ольга.\nРоль: Пользователь"
+    )
+    await harness.feed(
+        callback_update(owner, RegistrationDecision(user_id=second.id, approve=False).pack())
+    )
+    assert harness.last_reply(OWNER_ID).text == (
+        "Регистрация отклонена: Сидоров Сидор. Отклонил(а): Ольга."
+    )
+    # Later presses: the decision is stored without a row to name, so no empty name either.
+    for pending, told in (
+        (first, "Регистрация уже одобрена: Петров Пётр."),
+        (second, "Регистрация уже отклонена: Сидоров Сидор."),
+    ):
+        late = RegistrationDecision(user_id=pending.id, approve=True).pack()
+        await harness.feed(callback_update(tg_user(admin.telegram_id), late))
+        assert harness.last_reply(admin.telegram_id).text == told
 
 
 async def test_forged_approval_by_a_plain_user_changes_nothing(harness, sessionmaker) -> None:
@@ -255,7 +297,8 @@ async def test_approval_offers_the_role_and_an_executors_categories(
         callback_update(owner, CategoriesSave(user_id=pending.id, approve=True).pack())
     )
     assert harness.last_reply(OWNER_ID).text == (
-        "Registration of Петров Пётр approved by Owner.\nRole: Storekeeper\nCategories: Cartridges"
+        "Registration approved: Петров Пётр. Approved by: Owner.\n"
+        "Role: Storekeeper\nCategories: Cartridges"
     )
     menus = harness.bot.calls_of(SetMyCommands)
     assert menus and menus[-1].scope.chat_id == NEWCOMER.id

@@ -120,6 +120,21 @@ async def test_stats_shows_the_last_seven_days(harness, world) -> None:
     assert labels == ["Today", "• 7 days", "30 days", "This month", "Custom dates"]
 
 
+async def test_stats_in_russian_say_the_90th_percentile_one_way(
+    harness, sessionmaker, world
+) -> None:
+    """Seen: «90% — в пределах 1 мин» next to «90% — за 3 мин»; and «не более 1098 дн.»."""
+    async with sessionmaker() as session:
+        (await users_repo.by_telegram_id(session, ADMIN.id)).language = "ru"
+        await session.commit()
+    text = await say(harness, ADMIN, "/stats")
+    assert "Принято: 1; время до принятия: в среднем 2 ч 15 мин, 90% — не дольше 2 ч 15 мин" in text
+    assert "Решено или выдано: 1; время решения: в среднем 3 д 4 ч, 90% — не дольше 3 д 4 ч" in text
+    await press(harness, ADMIN, StatsPeriod(period="custom"))
+    text = await say(harness, ADMIN, "31.02.2026")
+    assert "всего не более 1098 дней." in text
+
+
 async def test_executor_sees_their_share_and_own_numbers(harness, world) -> None:
     text = await say(harness, KEEPER, "/stats")
     assert "Requests of your categories and branches." in text

@@ -126,7 +126,7 @@ async def test_import_matches_without_the_alias_and_reports_an_ambiguous_one(
     await harness.feed(callback_update(ADMIN, AdminMenu(action="import").pack()))
     payload = xlsx(["model", "quantity"], ["CE285A", 30], ["85a", 31], ["83A", 7])
     text = await send_file(harness, monkeypatch, payload)
-    assert "1 of 1 known models will change." in text
+    assert "1 of 1 known model will change." in text
     assert "CE285A (85A): 12 → 30" in text
     assert 'row 3: the model "85a" is repeated, its first row counts' in text
     assert (

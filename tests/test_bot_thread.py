@@ -13,6 +13,7 @@ from bot.keyboards.thread import AnswerPick, ThreadReply
 from bot.outbox import RendererRegistry
 from bot.request_notifications import register_request_templates
 from bot.routers.thread import AnswerDialog, ThreadDialog
+from bot.thread_notifications import register_thread_templates
 from database.enums import Priority, RequestStatus, Role
 from database.models import (
     Attachment,
@@ -304,6 +305,50 @@ async def test_a_typed_message_answers_the_single_open_question(
     rendered = await renderers.render("request.message", row.payload, None)
     assert number in rendered.text and "Dell &lt;OptiPlex&gt;" in rendered.text
     assert await harness.state(REQUESTER.id).get_state() is None
+
+
+async def test_a_question_and_its_answer_are_relayed_in_one_shape(
+    harness, sessionmaker, i18n
+) -> None:
+    """Seen in Russian: «вопрос от Техников Сергей» (a name left in the nominative after «от»)
+    and «Заявка …: Иванов Иван: Есть…» (two colons). Both relays now say what came after the
+    number, then the name alone before the only colon, so a name is never inflected."""
+    rid = await setup(sessionmaker)
+    number = await ask(sessionmaker, rid, "Какой у вас ПК?")
+    await harness.feed(message_update(REQUESTER, "Dell <OptiPlex>"))
+    russian = RendererRegistry(default_language="ru")
+    register_request_templates(russian, i18n)
+    [question] = await relayed(sessionmaker, REQUESTER.id)
+    [answer] = await relayed(sessionmaker, TECH.id)
+    assert (await russian.render("request.message", question.payload, None)).text == (
+        f"Заявка {number} — вопрос\nТехников Т.: Какой у вас ПК?"
+    )
+    assert (await russian.render("request.message", answer.payload, None)).text == (
+        f"Заявка {number} — сообщение\nПетров &lt;П.&gt;: Dell &lt;OptiPlex&gt;"
+    )
+
+
+async def test_a_digest_of_messages_names_the_author_the_same_way(i18n) -> None:
+    """The digest of a requester's messages had «новые сообщения от Петров П.»: the same
+    shape as a single message now, the name alone before its colon."""
+    russian = RendererRegistry(default_language="ru")
+    register_request_templates(russian, i18n)
+    register_thread_templates(russian, i18n)
+    payload = {
+        "request_id": 5,
+        "number": "Т-2026-000005",
+        "author": "Петров <П.>",
+        "count": 3,
+        "entries": [{"text": "второе"}, {"text": "третье"}],
+    }
+    rendered = await russian.render("request.messages", payload, None)
+    assert rendered.text.split("\n")[:5] == [
+        "Заявка Т-2026-000005 — новые сообщения (3)",
+        "Более ранние (1) — в переписке.",
+        "Петров &lt;П.&gt;:",
+        "• второе",
+        "• третье",
+    ]
 
 
 async def test_a_photo_or_a_document_answers_the_single_open_question(

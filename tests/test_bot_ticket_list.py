@@ -27,7 +27,7 @@ FILTERS = [
     "New",
     "Accepted",
     "In progress",
-    "Waiting",
+    "Waiting for the requester",
     "Resolved / issued",
     "• All priorities",
     "Low",
@@ -119,6 +119,25 @@ async def test_the_list_shows_lines_buttons_and_filters(harness, sessionmaker) -
     assert "Т-2026-000001" in card.text and "&lt;b&gt;принтер" in card.text
 
 
+async def test_a_status_has_one_name_on_the_filter_the_line_and_the_card(
+    harness, sessionmaker
+) -> None:
+    """Seen: the filter said «Ожидает ответа» where the card and the list line said «ждёт
+    ответа заявителя», for the same status. The filter now takes the cards' name."""
+    [waiting] = await setup(sessionmaker, [{"status": S.WAITING, "assignee": True}])
+    async with sessionmaker() as session:
+        (await users_repo.by_telegram_id(session, TECH.id)).language = "ru"
+        await session.commit()
+    await harness.feed(callback_update(TECH, TicketList(status="waiting").pack()))
+    reply = edited(harness, TECH.id)
+    assert "Фильтр: Ждёт ответа заявителя · Все приоритеты" in reply.text
+    assert "• Ждёт ответа заявителя" in labels(reply)
+    assert "Т-2026-000001 · ждёт ответа заявителя — Тема 1" in reply.text
+    await harness.feed(callback_update(TECH, buttons(reply)[0][1]))
+    assert "Т-2026-000001</b> — ждёт ответа заявителя" in edited(harness, TECH.id).text
+    assert opened(reply) == [waiting]
+
+
 async def test_a_filter_press_edits_the_list(harness, sessionmaker) -> None:
     ids = await setup(
         sessionmaker,
@@ -139,7 +158,7 @@ async def test_a_filter_press_edits_the_list(harness, sessionmaker) -> None:
         "New",
         "Accepted",
         "In progress",
-        "Waiting",
+        "Waiting for the requester",
         "Resolved / issued",
         "All priorities",
         "Low",
@@ -150,11 +169,11 @@ async def test_a_filter_press_edits_the_list(harness, sessionmaker) -> None:
     assert harness.callback_answer().text is None
 
     # The status buttons keep the priority filter.
-    waiting = dict(buttons(reply))["Waiting"]
+    waiting = dict(buttons(reply))["Waiting for the requester"]
     assert TicketList.unpack(waiting) == TicketList(status="waiting", priority="high")
     await harness.feed(callback_update(TECH, waiting))
     reply = edited(harness, TECH.id)
-    assert "Filter: Waiting · High" in reply.text and opened(reply) == [ids[1]]
+    assert "Filter: Waiting for the requester · High" in reply.text and opened(reply) == [ids[1]]
 
     await harness.feed(callback_update(TECH, TicketList(status="done").pack()))
     reply = edited(harness, TECH.id)
@@ -208,7 +227,7 @@ async def test_arguments_set_the_filters(harness, sessionmaker) -> None:
         "/tickets критический в работе": ("Filter: In progress · Critical", ids[1:2]),
         "/tickets решённые высокий": ("Filter: Resolved / issued · High", ids[2:]),
         "/tickets выданные": ("Filter: Resolved / issued · All priorities", ids[2:]),
-        "/tickets waiting": ("Filter: Waiting · All priorities", []),
+        "/tickets waiting": ("Filter: Waiting for the requester · All priorities", []),
     }
     for command, (filters, expected) in cases.items():
         await harness.feed(message_update(TECH, command))

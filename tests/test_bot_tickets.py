@@ -13,7 +13,7 @@ from bot.callbacks import DialogNav
 from bot.keyboards.tickets import TicketCategory, TicketConfirm, TicketPriority, TicketStep
 from bot.routers.tickets import TicketDialog
 from database.enums import RequestKind, RequestStatus, UserStatus
-from database.models import Attachment, Branch, Category, Request
+from database.models import Attachment, Branch, Category, Request, User
 from database.seed import seed
 from emulator.validation import CALLBACK_DATA_LIMIT, formatted_text
 from services.tickets import DESCRIPTION_MAX, SUBJECT_MAX
@@ -148,11 +148,11 @@ async def test_full_dialog_files_one_ticket_with_attachments(harness, sessionmak
     text = await say(harness, USER, "Принтер в 305 кабинете\nпишет «замятие»")
     assert "attach photos and documents" in text and labels(harness, USER)[0] == "Skip"
     text = await say(harness, USER, None, photo=PHOTO)
-    assert "File received" in text and "Files attached: 1" in text
+    assert "File received" in text and "1 file attached." in text
     text = await say(harness, USER, None, document=DOCUMENT)
-    assert "Files attached: 2" in text and labels(harness, USER)[0] == "Done (2)"
+    assert "2 files attached." in text and labels(harness, USER)[0] == "Done (2)"
     await say(harness, USER, None, document=DOCUMENT)  # the same file again: not doubled
-    assert "Files attached: 2" in harness.last_reply(USER.id).text
+    assert "2 files attached." in harness.last_reply(USER.id).text
 
     text = await press(harness, USER, TicketStep(action="next"))
     assert "Category: IT help" in text and "Priority: high" in text
@@ -182,6 +182,33 @@ async def test_full_dialog_files_one_ticket_with_attachments(harness, sessionmak
     ]
 
 
+async def test_the_ticket_dialog_reads_naturally_in_russian(harness, sessionmaker, cats) -> None:
+    """Seen: «Прикреплено файлов: 1», lengths with a fixed noun form, and a filed ticket worded
+    unlike a filed order («подана… Вы будете получать…»). Numbers take the noun's form now."""
+    async with sessionmaker() as session:
+        user = await session.scalar(select(User).where(User.telegram_id == USER.id))
+        user.language = "ru"
+        await session.commit()
+    await say(harness, USER, "/ticket")
+    await press(harness, USER, TicketCategory(category_id=cats["it"]))
+    await press(harness, USER, TicketPriority(priority="normal"))
+    text = await say(harness, USER, "x" * (SUBJECT_MAX + 1))
+    assert f"В теме {SUBJECT_MAX + 1} символ, а допустимо не более {SUBJECT_MAX}." in text
+    text = await say(harness, USER, "x" * (SUBJECT_MAX + 2))
+    assert f"В теме {SUBJECT_MAX + 2} символа, а допустимо не более {SUBJECT_MAX}." in text
+    await say(harness, USER, "Не печатает принтер")
+    await say(harness, USER, "Принтер в 305 кабинете")
+    assert (await say(harness, USER, None, photo=PHOTO)).endswith("\nПрикреплён 1 файл.")
+    assert (await say(harness, USER, None, document=DOCUMENT)).endswith("\nПрикреплено 2 файла.")
+    await press(harness, USER, TicketStep(action="next"))
+    _, data = await fsm(harness, USER)
+    text = await press(harness, USER, TicketConfirm(token=data["token"]))
+    [request] = await requests_in_db(sessionmaker)
+    assert text.endswith(
+        f"\n\nЗаявка {request.number} оформлена. О каждом изменении придёт сообщение."
+    )
+
+
 async def test_back_on_every_step_keeps_what_was_entered(harness, sessionmaker, cats) -> None:
     await to_summary(harness, USER, cats)
     _, entered = await fsm(harness, USER)
@@ -195,7 +222,7 @@ async def test_back_on_every_step_keeps_what_was_entered(harness, sessionmaker, 
         assert {k: data[k] for k in keys} == kept
         return text
 
-    assert "Files attached: 2" in await back(TicketDialog.files)
+    assert "2 files attached." in await back(TicketDialog.files)
     assert "Now: Принтер в 305 кабинете" in await back(TicketDialog.description)
     assert "Now: Не печатает принтер" in await back(TicketDialog.subject)
     assert labels(harness, USER)[0] == "Keep it"

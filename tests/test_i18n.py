@@ -2,6 +2,10 @@
 
 Messages go out with HTML parse mode and are `.format()`-ed after translation, so a translation
 must keep the placeholders of its msgid and must not add `<`, `>` or `&`.
+
+A count in running text goes through `ngettext`: its entry has `msgid_plural` and every plural
+form of the language filled (three in Russian, two in English), each form with the placeholders
+of the msgid, since Russian uses its "one" form for 21 or 31 as well.
 """
 
 from __future__ import annotations
@@ -30,18 +34,22 @@ PLACEHOLDER = re.compile(r"\{\w+\}")
 COMMAND = re.compile(r"(?<![\w/])/[A-Za-z_{][\w{}]*")
 
 
-def _extract_code_msgids() -> dict[str, str]:
-    """msgid → "file:line" of its first use, extracted with the project's babel.cfg."""
+def _extract_code_msgids() -> tuple[dict[str, str], dict[str, str]]:
+    """msgid → "file:line" of its first use, extracted with the project's babel.cfg; and the
+    msgids used with `ngettext` → their plural msgid."""
     with (ROOT / "babel.cfg").open(encoding="utf-8") as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)
     found: dict[str, str] = {}
+    plurals: dict[str, str] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
         ROOT, method_map, options_map, keywords=KEYWORDS
     ):
         msgid = message[0] if isinstance(message, tuple) else message
         if msgid:
             found.setdefault(msgid, f"{filename}:{lineno}")
-    return found
+            if isinstance(message, tuple) and len(message) > 1 and message[1]:
+                plurals[msgid] = message[1]
+    return found, plurals
 
 
 def _read_catalog(locale: str) -> Catalog:
@@ -49,17 +57,35 @@ def _read_catalog(locale: str) -> Catalog:
         return read_po(po, locale=locale)
 
 
-CODE_MSGIDS = _extract_code_msgids()
+CODE_MSGIDS, CODE_PLURALS = _extract_code_msgids()
 CATALOGS = {locale: _read_catalog(locale) for locale in LOCALES}
+PLURAL_FORMS = {"ru": 3, "en": 2}
 
 
 def _entries(locale: str) -> list[Message]:
     return [m for m in CATALOGS[locale] if m.id]
 
 
+def _msgid(message: Message) -> str:
+    """The msgid (the singular one of a plural entry)."""
+    return message.id[0] if message.pluralizable else message.id
+
+
+def _pairs(message: Message) -> list[tuple[str, str]]:
+    """(source, translation) pairs to check: the msgid and msgstr; for a plural entry the
+    singular with the plural msgid, and each form with the msgid it stands for (in English the
+    first form is the singular; in Russian every form also counts 21, 22, 25…: the plural)."""
+    if not message.pluralizable:
+        return [(message.id, message.string)]
+    singular, plural = message.id[0], message.id[1]
+    forms = list(message.string) if isinstance(message.string, tuple | list) else [message.string]
+    sources = [singular, plural] if len(forms) == 2 else [plural] * len(forms)
+    return [(singular, plural), *zip(sources, forms, strict=True)]
+
+
 def _entry_params() -> list[pytest.param]:
     return [
-        pytest.param(locale, message, id=f"{locale}:{message.id[:40]}")
+        pytest.param(locale, message, id=f"{locale}:{_msgid(message)[:40]}")
         for locale in LOCALES
         for message in _entries(locale)
     ]
@@ -81,58 +107,79 @@ def test_code_has_translatable_strings() -> None:
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_every_code_msgid_is_in_catalog(locale: str) -> None:
-    catalog_ids = {m.id for m in _entries(locale)}
+    catalog = {_msgid(m): m for m in _entries(locale)}
     missing = sorted(
-        f"{msgid!r} ({where})" for msgid, where in CODE_MSGIDS.items() if msgid not in catalog_ids
+        f"{msgid!r} ({where})" for msgid, where in CODE_MSGIDS.items() if msgid not in catalog
     )
     assert not missing, (
         f"not in the {locale} catalogue (run pybabel extract + update, then translate):\n"
         + "\n".join(missing)
     )
+    # ngettext in the code ↔ a plural entry with the same msgid_plural; gettext ↔ a plain one
+    mismatched = sorted(
+        f"{msgid!r} ({where})"
+        for msgid, where in CODE_MSGIDS.items()
+        if (catalog[msgid].id[1] if catalog[msgid].pluralizable else None)
+        != CODE_PLURALS.get(msgid)
+    )
+    assert not mismatched, (
+        f"{locale} catalogue: plural or not (msgid_plural) differs from the code:\n"
+        + "\n".join(mismatched)
+    )
 
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_every_catalog_entry_is_complete(locale: str) -> None:
-    problems = [
-        f"{m.id!r}: {'fuzzy' if m.fuzzy else 'empty msgstr'}"
-        for m in _entries(locale)
-        if m.fuzzy or not m.string
-    ]
+    problems = []
+    for m in _entries(locale):
+        forms = list(m.string) if m.pluralizable else [m.string]
+        if m.fuzzy:
+            problems.append(f"{_msgid(m)!r}: fuzzy")
+        elif not all(forms):
+            problems.append(f"{_msgid(m)!r}: empty msgstr")
+        elif m.pluralizable and len(forms) != PLURAL_FORMS[locale]:
+            problems.append(f"{_msgid(m)!r}: {len(forms)} plural forms, not {PLURAL_FORMS[locale]}")
     assert not problems, f"{locale} catalogue:\n" + "\n".join(problems)
 
 
 def test_russian_msgstrs_are_translated() -> None:
-    untranslated = [
-        repr(m.id)
-        for m in _entries("ru")
-        if m.string == m.id
-        and any(ch.isalpha() for ch in PLACEHOLDER.sub("", m.id))  # words, not just {fields}
-        and m.id not in SAME_IN_RUSSIAN
-    ]
+    untranslated = []
+    for m in _entries("ru"):
+        english = set(m.id) if m.pluralizable else {m.id}
+        forms = list(m.string) if m.pluralizable else [m.string]
+        if (
+            any(form in english for form in forms)  # a form left as an English msgid
+            and any(ch.isalpha() for ch in PLACEHOLDER.sub("", _msgid(m)))  # words, not {fields}
+            and _msgid(m) not in SAME_IN_RUSSIAN
+        ):
+            untranslated.append(repr(_msgid(m)))
     assert not untranslated, "ru msgstr equals its English msgid:\n" + "\n".join(untranslated)
 
 
 @pytest.mark.parametrize(("locale", "message"), _entry_params())
 def test_msgstr_keeps_placeholders(locale: str, message: Message) -> None:
-    try:
-        translated = _fields(message.string)
-    except ValueError as exc:  # a lone brace: .format() would raise at runtime
-        pytest.fail(f"{locale} msgstr of {message.id!r} is not a valid format string: {exc}")
-    assert translated == _fields(message.id)
+    for source, translated in _pairs(message):
+        try:
+            fields = _fields(translated)
+        except ValueError as exc:  # a lone brace: .format() would raise at runtime
+            pytest.fail(f"{locale} msgstr of {source!r} is not a valid format string: {exc}")
+        assert fields == _fields(source)
 
 
 @pytest.mark.parametrize(("locale", "message"), _entry_params())
 def test_msgstr_adds_no_html_special_characters(locale: str, message: Message) -> None:
-    for char in HTML_SPECIAL:
-        assert message.string.count(char) <= message.id.count(char), (
-            f"{locale} msgstr adds {char!r}; messages are sent with HTML parse mode"
-        )
+    for source, translated in _pairs(message):
+        for char in HTML_SPECIAL:
+            assert translated.count(char) <= source.count(char), (
+                f"{locale} msgstr adds {char!r}; messages are sent with HTML parse mode"
+            )
 
 
 @pytest.mark.parametrize(("locale", "message"), _entry_params())
 def test_msgstr_keeps_commands_and_lines(locale: str, message: Message) -> None:
-    assert sorted(COMMAND.findall(message.string)) == sorted(COMMAND.findall(message.id))
-    assert message.string.count("\n") == message.id.count("\n")
+    for source, translated in _pairs(message):
+        assert sorted(COMMAND.findall(translated)) == sorted(COMMAND.findall(source))
+        assert translated.count("\n") == source.count("\n")
 
 
 def test_create_i18n_renders_both_languages() -> None:
@@ -143,3 +190,17 @@ def test_create_i18n_renders_both_languages() -> None:
     assert i18n.gettext("You are {role}. Commands:", locale="ru") == "Ваша роль: {role}. Команды:"
     with i18n.context():  # no explicit locale: the default one (ru)
         assert i18n.gettext("Approve") == "Одобрить"
+
+
+def test_plural_forms_follow_the_number_in_each_language() -> None:
+    i18n = create_i18n("ru")
+    one, many = "… and {count} more request", "… and {count} more requests"
+    russian = {n: i18n.gettext(one, many, n, locale="ru").format(count=n) for n in (1, 3, 5, 21)}
+    assert russian == {
+        1: "… и ещё 1 заявка",
+        3: "… и ещё 3 заявки",
+        5: "… и ещё 5 заявок",
+        21: "… и ещё 21 заявка",
+    }
+    assert i18n.gettext(one, many, 1, locale="en").format(count=1) == "… and 1 more request"
+    assert i18n.gettext(one, many, 2, locale="en").format(count=2) == "… and 2 more requests"

@@ -325,7 +325,12 @@ async def test_photo_template(registry) -> None:
     [
         ("take", "accepted", {}, "Request К-2026-000007 has been taken: Иванов <И.>"),
         ("assign", "accepted", {}, "Request К-2026-000007 has been assigned to Иванов <И.>"),
-        ("start", "in_progress", {}, "Request К-2026-000007 is being collected: Иванов <И.>"),
+        (
+            "start",
+            "in_progress",
+            {},
+            "Request К-2026-000007 is in progress: Иванов <И.> is collecting the order",
+        ),
         ("done", "done", {"can_confirm": True}, "Request К-2026-000007 has been issued."),
         (
             "auto_close",
@@ -363,6 +368,65 @@ async def test_status_template(registry, action, status, extra, expected) -> Non
         assert actions(message.reply_markup) == [CardAction.CONFIRM, CardAction.DISPUTE]
     else:
         assert message.reply_markup is None
+
+
+@pytest.fixture
+def russian(i18n) -> RendererRegistry:
+    registry = RendererRegistry(default_language="ru")
+    register_request_templates(registry, i18n)
+    return registry
+
+
+def status_payload(action: str, status: str, **extra) -> dict:
+    return {
+        "request_id": 7,
+        "number": "К-2026-000007",
+        "kind": "order",
+        "status": status,
+        "action": action,
+        "assignee": "Иванов <И.>",
+        **extra,
+    }
+
+
+async def test_collecting_an_order_is_in_progress_on_the_button_card_and_notice(
+    russian, i18n
+) -> None:
+    """Seen: «Начать сборку» put the order «в работе» while the requester read «Начата сборка
+    заявки …»: the button starts the collecting; the card and the notice both say «в работе»."""
+    message = await russian.render("request.status", status_payload("start", "in_progress"), None)
+    plain, _ = parse_html(message.text)
+    assert plain.splitlines()[0] == "Заявка К-2026-000007 в работе: Иванов <И.> собирает заказ"
+    with i18n.context(), i18n.use_locale("ru"):
+        handler = Viewer(category=True, handler=True)
+        assert labels(card_markup(make_view(status="accepted"), handler))[0] == "Начать сборку"
+        card, _ = parse_html(render_card(make_view(status="in_progress")))
+    assert card.startswith("Заявка К-2026-000007 — в работе\n")
+
+
+@pytest.mark.parametrize(("days", "said"), [(1, "1 дня"), (4, "4 дней"), (21, "21 дня")])
+async def test_days_take_the_russian_plural_form(russian, days: int, said: str) -> None:
+    """Seen: «в течение 4 дн.», an abbreviation standing in for the noun's form."""
+    payload = status_payload("auto_close", "closed", days=days)
+    plain, _ = parse_html((await russian.render("request.status", payload, None)).text)
+    assert plain.splitlines()[0] == (
+        f"Заявка К-2026-000007 закрыта автоматически: получение не подтверждено в течение {said}."
+    )
+
+
+def russian_plural(count: int, one: str, few: str, many: str) -> str:
+    if count % 10 == 1 and count % 100 != 11:
+        return one
+    return few if 2 <= count % 10 <= 4 and not 12 <= count % 100 <= 14 else many
+
+
+def test_lines_left_out_of_the_card_are_counted_in_russian(ru) -> None:
+    """Seen: «… и ещё 3» with no noun; the count now takes the noun in its form."""
+    lines = [{"model": f"M{i}" * 60, "quantity": 1, "stock": 0} for i in range(40)]
+    plain, _ = parse_html(render_card(make_view(lines=lines)))
+    [more] = [line for line in plain.splitlines() if line.startswith("… и ещё ")]
+    count = int(more.split()[3])
+    assert more == f"… и ещё {count} {russian_plural(count, 'позиция', 'позиции', 'позиций')}"
 
 
 async def test_low_stock_template(registry) -> None:
@@ -798,7 +862,7 @@ def test_a_long_remainder_stays_under_the_limit(en) -> None:
     assert utf16_len(text) <= TEXT_LIMIT
     assert plain.count("Still to issue:") == 1 and plain.count("… and") == 2
     shown = plain.count("× 19")  # each shown line's remainder
-    assert shown and f"… and {20 - shown} more" in plain.split("Still to issue:")[1]
+    assert shown and f"… and {20 - shown} more lines" in plain.split("Still to issue:")[1]
 
 
 def test_an_issued_order_offers_the_report_until_it_closes_by_itself(en) -> None:

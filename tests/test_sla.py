@@ -138,6 +138,7 @@ async def new_order(
         branch_id=author.branch_id,
         lines=[OrderLine(w.black.id, 1)],
         now=at,
+        max_open=100,  # a backlog of one author's orders, over the everyday cap
     )
     await session.commit()
     return created.request
@@ -760,7 +761,9 @@ async def test_three_levels_stay_single_messages_four_make_a_digest(
     assert len(await levels(sessionmaker)) == 2 * (3 + 5)
 
 
-async def test_a_digest_of_500_requests_fits_one_message(session, sessionmaker, renderers) -> None:
+async def test_a_digest_of_500_requests_fits_one_message(
+    session, sessionmaker, renderers, i18n
+) -> None:
     """500 orders overdue at once: each storekeeper's digest lists the oldest ones that fit in
     Telegram's 4,096 characters (UTF-16 units) and counts the rest."""
     w = await build_world(session)
@@ -796,7 +799,6 @@ async def test_a_digest_of_500_requests_fits_one_message(session, sessionmaker, 
 
     async with sessionmaker() as s:
         people = {u.telegram_id: u for u in await s.scalars(select(User))}
-    more = {"ru": "… и ещё {}", "en": "… and {} more"}
     for row in rows:
         person = people[row.chat_id]
         message = await renderers.render(row.template, row.payload, person)
@@ -806,7 +808,14 @@ async def test_a_digest_of_500_requests_fits_one_message(session, sessionmaker, 
         listed = [n for n in numbers if n in plain]
         assert listed == numbers[: len(listed)]  # the oldest first, none skipped
         assert 30 < len(listed) < 500
-        assert plain.endswith("\n" + more[person.language or "ru"].format(500 - len(listed)))
+        left = 500 - len(listed)
+        more = i18n.gettext(
+            "… and {count} more request",
+            "… and {count} more requests",
+            left,
+            locale=person.language or "ru",
+        ).format(count=left)
+        assert plain.endswith("\n" + more)
 
 
 # --- the query and the job ---------------------------------------------------------------------

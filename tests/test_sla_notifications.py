@@ -101,6 +101,23 @@ async def test_a_digest_lists_reminders_then_escalations(registry) -> None:
     )
 
 
+async def test_requests_left_out_of_a_digest_are_counted_in_russian(registry) -> None:
+    """Seen: «… и ещё 173» with no noun: now the noun follows in its form."""
+    items = [_item(n, branch="🏢" * 40) for n in range(1, 201)]
+    message = await registry.render(
+        "sla.digest", {"items": items}, User(telegram_id=1, language="ru")
+    )
+    lines = message.text.split("\n")
+    left = 200 - len([line for line in lines if line.startswith("К-2026-")])
+    if left % 10 == 1 and left % 100 != 11:
+        noun = "заявка"
+    elif 2 <= left % 10 <= 4 and not 12 <= left % 100 <= 14:
+        noun = "заявки"
+    else:
+        noun = "заявок"
+    assert lines[-1] == f"… и ещё {left} {noun}"
+
+
 async def test_a_long_digest_is_cut_in_utf16_units(registry) -> None:
     """Each 🏢 is one character but two UTF-16 units, as Telegram counts: the digest stays
     within 4,096 units and counts what it leaves out."""
@@ -111,7 +128,7 @@ async def test_a_long_digest_is_cut_in_utf16_units(registry) -> None:
     assert len(message.text) < utf16_len(message.text) <= TEXT_LIMIT
     lines = message.text.split("\n")
     shown = [line for line in lines if line.startswith("К-2026-")]
-    assert lines[-1] == f"… and {200 - len(shown)} more"
+    assert lines[-1] == f"… and {200 - len(shown)} more requests"
     assert lines[0] == "Reminder — requests past their deadlines: 200"
     assert len(build_calls(1, message)) == 1
 

@@ -11,9 +11,10 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.cards import status_name
 from bot.keyboards.request_lists import open_buttons, paging
 from bot.keyboards.tickets import PRIORITIES, priority_name
-from database.enums import RequestStatus
+from database.enums import RequestKind, RequestStatus
 from utils.ids import DbId, Page
 
 S = RequestStatus
@@ -37,16 +38,14 @@ class TicketListOpen(CallbackData, prefix="tlo"):
 
 
 def status_label(status: str | None) -> str:
-    """The status filter's button text (None: all statuses)."""
-    labels = {
-        None: _("All statuses"),
-        S.NEW: _("New"),
-        S.ACCEPTED: _("Accepted"),
-        S.IN_PROGRESS: _("In progress"),
-        S.WAITING: _("Waiting"),
-        S.DONE: _("Resolved / issued"),
-    }
-    return labels.get(status, status or "")
+    """The status filter's button text (None: all statuses): a status under the name the cards
+    give it (one name everywhere), done covering both kinds."""
+    if status is None:
+        return _("All statuses")
+    if status == S.DONE:
+        return _("Resolved / issued")
+    name = status_name(status, RequestKind.TICKET)
+    return name[:1].upper() + name[1:]
 
 
 def priority_label(priority: str | None) -> str:

@@ -5,16 +5,27 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.errors import Conflict, DomainError, NotFound, PermissionDenied
+from bot.cards import DEFAULT_TZ
+from services.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    TooManyOpenRequests,
+)
 from services.periods import InvalidPeriod
+from services.registration import ReapplyTooSoon
 from services.thread import InvalidMessage, ThreadClosed
 from services.workflow import ReopenExpired, reopen_days
+from utils.formatting import local_time
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +49,11 @@ class DomainErrorMiddleware(BaseMiddleware):
             logger.info(
                 "refused %s for user %s: %r", type(event).__name__, user.id if user else None, exc
             )
-            await _answer(event, _explain(exc))
+            await _answer(event, _explain(exc, data.get("tz")))
             return None
 
 
-def _explain(exc: DomainError) -> str:
+def _explain(exc: DomainError, tz: ZoneInfo | None = None) -> str:
     if isinstance(exc, PermissionDenied):
         return _("Sorry, you are not allowed to do this.")
     if isinstance(exc, NotFound):
@@ -54,12 +65,31 @@ def _explain(exc: DomainError) -> str:
     if isinstance(exc, InvalidMessage):
         return _("The message is empty, too long or has unsupported files; nothing was sent.")
     if isinstance(exc, ReopenExpired):
-        return _("A resolved request can be reopened within {days} days only.").format(
-            days=reopen_days()
-        )
+        return ngettext(
+            "A resolved request can be reopened within {days} day only.",
+            "A resolved request can be reopened within {days} days only.",
+            reopen_days(),
+        ).format(days=reopen_days())
+    if isinstance(exc, TooManyOpenRequests):
+        return too_many_open(exc)
+    if isinstance(exc, ReapplyTooSoon):
+        return reapply_later(exc, tz)
     if isinstance(exc, InvalidPeriod):
         return _("Please type the dates as DD.MM.YYYY or DD.MM.YYYY - DD.MM.YYYY.")
     return _("This cannot be done right now.")
+
+
+def too_many_open(exc: TooManyOpenRequests) -> str:
+    return _(
+        "You have {count} open requests — the most one may have at once. "
+        "See them with /my; a new one can be filed once some of them are resolved."
+    ).format(count=exc.count)
+
+
+def reapply_later(exc: ReapplyTooSoon, tz: ZoneInfo | None = None) -> str:
+    return _("Your registration was not approved. You may apply again from {time}.").format(
+        time=local_time(exc.at, tz or DEFAULT_TZ)
+    )
 
 
 async def _answer(event: TelegramObject, text: str) -> None:

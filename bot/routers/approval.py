@@ -134,10 +134,11 @@ async def _show_result(
         await _show_decided(query, session, result.user)
         return
     name = html.quote(result.user.full_name)
-    by = html.quote(actor.user.full_name if actor.user else "")
+    # An owner may have no user row: then the name Telegram shows for whoever pressed.
+    by = html.quote(actor.user.full_name if actor.user else query.from_user.full_name)
     if result.decision is Decision.APPROVED:
         lines = [
-            _("Registration of {name} approved by {by}.").format(name=name, by=by),
+            _("Registration approved: {name}. Approved by: {by}.").format(name=name, by=by),
             *role_summary(
                 result.user.role,
                 {c.kind for c in result.categories},
@@ -148,23 +149,29 @@ async def _show_result(
         await query.answer(_("Approved"))
     else:
         await query.message.edit_text(
-            _("Registration of {name} rejected by {by}.").format(name=name, by=by)
+            _("Registration rejected: {name}. Rejected by: {by}.").format(name=name, by=by)
         )
         await query.answer(_("Rejected"))
 
 
 async def _show_decided(query: CallbackQuery, session: AsyncSession, user: User) -> None:
+    name = html.quote(user.full_name)
     by = html.quote(await registration.decided_by_name(session, user))
-    await query.message.edit_text(
-        _("Registration of {name} was already decided ({status}) by {by}.").format(
-            name=html.quote(user.full_name), status=_status_name(user.status), by=by or "—"
+    approved = user.status == UserStatus.APPROVED
+    if by:
+        text = (
+            _("Registration already approved: {name}. Approved by: {by}.")
+            if approved
+            else _("Registration already rejected: {name}. Rejected by: {by}.")
         )
-    )
+    else:  # decided by an owner who has no user row
+        text = (
+            _("Registration already approved: {name}.")
+            if approved
+            else _("Registration already rejected: {name}.")
+        )
+    await query.message.edit_text(text.format(name=name, by=by))
     await query.answer(_("Already decided"), show_alert=False)
-
-
-def _status_name(status: str) -> str:
-    return {"approved": _("approved"), "rejected": _("rejected")}.get(status, status)
 
 
 async def _set_menu(bot: Bot, i18n: I18n, result: DecisionResult) -> None:

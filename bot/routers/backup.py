@@ -12,8 +12,9 @@ from aiogram.utils.chat_action import DEFAULT_INTERVAL, ChatActionSender
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.texts import file_size
 from services.actor import Actor
-from services.backup import BackupError, BackupUnsupported, backup, human_size
+from services.backup import BackupError, BackupUnsupported, backup
 from services.errors import PermissionDenied
 from utils.settings import Settings
 
@@ -51,7 +52,7 @@ async def backup_command(
             await message.answer(_("The backup failed: {error}").format(error=html.quote(str(exc))))
             return
         logger.info("backup by %s: %s", actor.telegram_id, result.path)
-        size = human_size(result.size)
+        size = file_size(result.size)
         if result.size < MAX_DOCUMENT_BYTES:
             await message.answer_document(
                 FSInputFile(result.path, filename=result.path.name),

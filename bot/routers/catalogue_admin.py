@@ -18,6 +18,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from aiohttp import ClientError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,9 +43,10 @@ from services import catalogue_admin as service
 from services import colours, stock_files
 from services.actor import Actor
 from services.catalogue_admin import DuplicateModel, ImportPlan, InvalidInput, PlanChange, TypeCard
+from utils.text import utf16_len
 
 SHOWN_MAX = 60  # characters of a model, printer list entry or cell value shown in a line
-PREVIEW_BUDGET = 3800  # characters of a preview, safely under Telegram's 4096
+PREVIEW_BUDGET = 3800  # UTF-16 units of a preview, safely under Telegram's 4096
 PREVIEW_CHANGES = 40
 PREVIEW_OTHERS = 15
 PRINTERS_SHOWN_MAX = 1500
@@ -92,13 +94,16 @@ def _printers_text(printers: list[str]) -> str:
     shown: list[str] = []
     used = 0
     for name in printers:
-        if used + len(name) > PRINTERS_SHOWN_MAX:
+        if used + utf16_len(name) > PRINTERS_SHOWN_MAX:
             break
         shown.append(name)
-        used += len(name) + 2
+        used += utf16_len(name) + 2
     text = html.quote("; ".join(shown))
     if len(shown) < len(printers):
-        text += " " + _("…and {count} more.").format(count=len(printers) - len(shown))
+        more = len(printers) - len(shown)
+        text += " " + ngettext(
+            "…and {count} more printer.", "…and {count} more printers.", more
+        ).format(count=more)
     return text
 
 
@@ -762,32 +767,37 @@ def _section(out: list[str], budget: int, title: str, lines: list[str], cap: int
         return budget
     out.append("")
     out.append(title)
-    budget -= len(title) + 2
+    budget -= utf16_len(title) + 2
     shown = 0
     for line in lines[:cap]:
-        if len(line) + 1 > budget - 60:  # keep room for the "…and N more" line
+        if utf16_len(line) + 1 > budget - 60:  # keep room for the "…and N more" line
             break
         out.append(line)
-        budget -= len(line) + 1
+        budget -= utf16_len(line) + 1
         shown += 1
     if shown < len(lines):
-        more = _("…and {count} more.").format(count=len(lines) - shown)
+        left = len(lines) - shown
+        more = ngettext("…and {count} more line.", "…and {count} more lines.", left).format(
+            count=left
+        )
         out.append(more)
-        budget -= len(more) + 1
+        budget -= utf16_len(more) + 1
     return budget
 
 
 def preview_text(plan: ImportPlan, file_name: str) -> str:
-    """The import preview, under PREVIEW_BUDGET characters whatever the file held."""
-    header = _("Import from {file}: {changes} of {rows} known models will change.").format(
-        file=_q(file_name), changes=len(plan.changes), rows=plan.rows
-    )
+    """The import preview, under PREVIEW_BUDGET UTF-16 units whatever the file held."""
+    header = ngettext(
+        "Import from {file}: {changes} of {rows} known model will change.",
+        "Import from {file}: {changes} of {rows} known models will change.",
+        plan.rows,
+    ).format(file=_q(file_name), changes=len(plan.changes), rows=plan.rows)
     if plan.changes:
         footer = _("Press Confirm import to apply these changes.")
     else:
         footer = _("Nothing to change. Send another file, or /cancel.")
     out = [header]
-    budget = PREVIEW_BUDGET - len(header) - len(footer) - 2
+    budget = PREVIEW_BUDGET - utf16_len(header) - utf16_len(footer) - 2
     changes = [f"{_q(c.model)}: {c.before} → {c.after}" for c in plan.changes]
     budget = _section(out, budget, _("Changes:"), changes, PREVIEW_CHANGES)
     unknown = [
@@ -873,7 +883,11 @@ async def import_confirmed(
     changes = [PlanChange.from_json(value) for value in data.get("changes", [])]
     file_name = data.get("file", "")
     applied = await service.apply_import(session, actor, changes, file_name)
-    done = _("Import from {file} applied: the stock of {count} models changed.")
+    done = ngettext(
+        "Import from {file} applied: the stock of {count} model changed.",
+        "Import from {file} applied: the stock of {count} models changed.",
+        applied,
+    )
     await _show(query, done.format(file=_q(file_name), count=applied))
 
 

@@ -10,6 +10,7 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import BranchPage, BranchPick, DialogNav, InviteRolePick
@@ -96,8 +97,10 @@ async def role_chosen(
     me = await bot.me()
     link = f"https://t.me/{me.username}?start={invite.token}"
     await query.message.edit_text(
-        _(
-            "Invite for a new {role} is ready. It works once and expires in {days} days:\n{link}"
+        ngettext(
+            "Invite for a new {role} is ready. It works once and expires in {days} day:\n{link}",
+            "Invite for a new {role} is ready. It works once and expires in {days} days:\n{link}",
+            invite_ttl_days,
         ).format(role=role_name(invite.role), days=invite_ttl_days, link=html.quote(link))
     )
     await query.answer()

@@ -38,6 +38,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import drafts
@@ -167,7 +168,7 @@ def _cartridge_back(data: dict) -> bool:
 
 async def _cartridge_screen(session: AsyncSession, data: dict, note: str = "") -> Screen:
     view = data.get("list") or {"view": "fit"}
-    head = _("Order for {branch}:").format(branch=quote_within(data["branch"], 200))
+    head = _("Cartridge order — {branch}").format(branch=quote_within(data["branch"], 200))
     if note:
         head = note + "\n\n" + head
     search_hint = _("You can also type part of a model or printer name to search.")
@@ -236,7 +237,9 @@ def _cart_screen(data: dict, note: str = "") -> Screen:
 
     def build(width: int, budget: int) -> str:
         parts = [note, ""] if note else []
-        parts.append(_("Order for {branch}:").format(branch=quote_within(data["branch"], 200)))
+        parts.append(
+            _("Cartridge order — {branch}").format(branch=quote_within(data["branch"], 200))
+        )
         parts += [_line(n, ln["model"], ln["qty"], width) for n, ln in enumerate(lines, 1)]
         parts.append("")
         parts.append(_("Add another cartridge type, change or remove a line, or press Next."))
@@ -271,7 +274,11 @@ def _photo_screen(data: dict, note: str = "") -> Screen:
         ).format(max=orders.PHOTOS_MAX)
     )
     if count:
-        parts.append(_("Photos attached: {count}.").format(count=count))
+        parts.append(
+            ngettext("{count} photo attached.", "{count} photos attached.", count).format(
+                count=count
+            )
+        )
     return "\n".join(parts), kb.photos(count)
 
 
@@ -836,9 +843,12 @@ async def comment_photo(message: Message, state: FSMContext) -> None:
         data["comment"] = caption
     elif caption:
         notes.append(
-            _(
+            ngettext(
+                "The caption is too long for a comment ({length} character, the limit is {max}) "
+                "and was not kept; press Back to type a shorter comment.",
                 "The caption is too long for a comment ({length} characters, the limit is {max}) "
-                "and was not kept; press Back to type a shorter comment."
+                "and was not kept; press Back to type a shorter comment.",
+                len(caption),
             ).format(length=len(caption), max=orders.COMMENT_MAX)
         )
     before = len(data.get("photos", []))
@@ -953,6 +963,7 @@ async def confirm(
     raw_state: str | None = None,
     order_max_quantity: int = DEFAULT_MAX_QUANTITY,
     tz: ZoneInfo | None = None,
+    max_open_requests: int = intake.DEFAULT_MAX_OPEN_REQUESTS,
 ) -> None:
     token = callback_data.token
     data = await state.get_data() if raw_state == OrderDialog.summary.state else {}
@@ -966,6 +977,7 @@ async def confirm(
             comment=data.get("comment", ""),
             photo_file_ids=[(p["id"], p["uid"]) for p in data.get("photos", [])],
             max_quantity=order_max_quantity,
+            max_open=max_open_requests,
         )
         await state.clear()
         request = result.request

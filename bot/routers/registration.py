@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from aiogram import F, Router, html
 from aiogram.filters import CommandObject, CommandStart, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
@@ -12,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import BranchPage, BranchPick, DialogNav
 from bot.keyboards.common import BRANCHES_PER_PAGE, branch_page
 from bot.keyboards.menu import main_menu
+from bot.middlewares.errors import reapply_later
 from bot.states import Registration
 from bot.texts import role_name
 from database.enums import UserStatus
@@ -34,6 +37,8 @@ async def start(
     session: AsyncSession,
     actor: Actor,
     owner_ids: frozenset[int],
+    reapply_cooldown_hours: float = registration.DEFAULT_REAPPLY_COOLDOWN_HOURS,
+    tz: ZoneInfo | None = None,
 ) -> None:
     await state.clear()
     if actor.is_owner:
@@ -63,6 +68,10 @@ async def start(
                 "You will get a message as soon as it is decided."
             )
         )
+        return
+    at = registration.reapply_at(user, reapply_cooldown_hours)
+    if at is not None:
+        await message.answer(reapply_later(registration.ReapplyTooSoon(at), tz))
         return
     intro = _("Welcome to the helpdesk! To get access, please register.")
     if user is not None and user.status == UserStatus.REJECTED:
@@ -172,6 +181,7 @@ async def branch_chosen(
     session: AsyncSession,
     actor: Actor,
     owner_ids: frozenset[int],
+    reapply_cooldown_hours: float = registration.DEFAULT_REAPPLY_COOLDOWN_HOURS,
 ) -> None:
     data = await state.get_data()
     user = await registration.submit(
@@ -182,6 +192,7 @@ async def branch_chosen(
         branch_id=callback_data.branch_id,
         language=actor.user.language if actor.user else None,
         owner_ids=owner_ids,
+        reapply_cooldown_hours=reapply_cooldown_hours,
     )
     await state.clear()
     await query.message.edit_text(

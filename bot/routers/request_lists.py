@@ -16,7 +16,7 @@ from aiogram import Router, html
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,7 +44,10 @@ def _cartridges(lines: list[CartridgeLine]) -> str:
     shown = ", ".join(f"{line.model} × {line.quantity}" for line in lines[:LINES_SHOWN])
     text = quote_within(shown or "—", SUMMARY_BUDGET)
     if len(lines) > LINES_SHOWN:
-        text = _("{lines} and {count} more").format(lines=text, count=len(lines) - LINES_SHOWN)
+        more = len(lines) - LINES_SHOWN
+        text = ngettext(
+            "{lines} and {count} more line", "{lines} and {count} more lines", more
+        ).format(lines=text, count=more)
     return text
 
 

@@ -21,6 +21,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -409,17 +410,24 @@ def _closing_markup(dialog: ClosingDialog, rid: int) -> InlineKeyboardMarkup:
 
 
 def _expired_text(view: dict) -> str:
+    days = workflow.reopen_days()
     if view["kind"] == RequestKind.ORDER:
-        text = _(
+        text = ngettext(
+            "Request {number} was issued more than {days} day ago and can no longer be "
+            "reported. Please place a new order.",
             "Request {number} was issued more than {days} days ago and can no longer be "
-            "reported. Please place a new order."
+            "reported. Please place a new order.",
+            days,
         )
     else:
-        text = _(
+        text = ngettext(
+            "Request {number} was resolved more than {days} day ago and can no longer be "
+            "reopened. Please file a new ticket.",
             "Request {number} was resolved more than {days} days ago and can no longer be "
-            "reopened. Please file a new ticket."
+            "reopened. Please file a new ticket.",
+            days,
         )
-    return _short(text.format(number=view["number"], days=workflow.reopen_days()))
+    return _short(text.format(number=view["number"], days=days))
 
 
 async def _open_closing(

@@ -16,7 +16,7 @@ from aiogram.filters import Command, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -258,9 +258,12 @@ async def dates_typed(
     try:
         period = parse_period(message.text or "")
     except InvalidPeriod:
-        note = _(
+        note = ngettext(
             "I could not read this period. Use real dates, the first not after the second, "
-            "at most {days} days in all."
+            "at most {days} day in all.",
+            "I could not read this period. Use real dates, the first not after the second, "
+            "at most {days} days in all.",
+            MAX_DAYS,
         ).format(days=MAX_DAYS)
         await show(message, _prompt(note))
         return

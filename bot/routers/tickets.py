@@ -33,7 +33,7 @@ from aiogram.filters import Command, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -160,7 +160,9 @@ def _files_screen(data: dict, note: str = "") -> Screen:
         ).format(max=ATTACHMENTS_MAX)
     )
     if count:
-        parts.append(_("Files attached: {count}.").format(count=count))
+        parts.append(
+            ngettext("{count} file attached.", "{count} files attached.", count).format(count=count)
+        )
     return "\n".join(parts), kb.attachments(count)
 
 
@@ -351,9 +353,11 @@ async def subject_typed(message: Message, state: FSMContext) -> None:
     text = (message.text or "").strip()
     data = await state.get_data()
     if len(text) > SUBJECT_MAX:
-        note = _("The subject is {length} characters long; at most {max} fit.").format(
-            length=len(text), max=SUBJECT_MAX
-        )
+        note = ngettext(
+            "The subject is {length} character long; at most {max} fit.",
+            "The subject is {length} characters long; at most {max} fit.",
+            len(text),
+        ).format(length=len(text), max=SUBJECT_MAX)
         await show(message, _subject_screen(data, note))
         return
     if not tickets.subject_ok(text):
@@ -389,9 +393,11 @@ async def description_typed(message: Message, state: FSMContext) -> None:
     text = (message.text or "").strip()
     data = await state.get_data()
     if not text or len(text) > DESCRIPTION_MAX:
-        note = _("The description is {length} characters long; at most {max} fit.").format(
-            length=len(text), max=DESCRIPTION_MAX
-        )
+        note = ngettext(
+            "The description is {length} character long; at most {max} fit.",
+            "The description is {length} characters long; at most {max} fit.",
+            len(text),
+        ).format(length=len(text), max=DESCRIPTION_MAX)
         await show(message, _description_screen(data, note))
         return
     data["description"] = text
@@ -498,6 +504,7 @@ async def confirm(
     actor: Actor,
     raw_state: str | None = None,
     tz: ZoneInfo | None = None,
+    max_open_requests: int = intake.DEFAULT_MAX_OPEN_REQUESTS,
 ) -> None:
     token = callback_data.token
     data = await state.get_data() if raw_state == TicketDialog.summary.state else {}
@@ -521,6 +528,7 @@ async def confirm(
                 )
                 for f in data.get("files", [])
             ],
+            max_open=max_open_requests,
         )
         await state.clear()
         request = result.request

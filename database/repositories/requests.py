@@ -54,6 +54,14 @@ async def by_id(session: AsyncSession, request_id: int) -> Request | None:
     return result.scalar_one_or_none()
 
 
+async def count_by_author(session: AsyncSession, author_id: int, statuses: Iterable[str]) -> int:
+    """How many requests of the author are in one of `statuses`."""
+    stmt = select(func.count(Request.id)).where(
+        Request.author_id == author_id, Request.status.in_(list(statuses))
+    )
+    return int(await session.scalar(stmt) or 0)
+
+
 async def add(session: AsyncSession, request: Request) -> Request:
     session.add(request)
     await session.flush()

@@ -108,7 +108,7 @@ async def file_ticket(emu: BotApiEmulator, url: str, priority: str) -> Request:
     await press(emu, USER, step, "Пропустить")
     summary = await emu.wait_for_message(USER.id, has_button("Подтвердить"))
     await press(emu, USER, summary, "Подтвердить")
-    await emu.wait_for_message(USER.id, lambda m: "подана" in m.text)
+    await emu.wait_for_message(USER.id, lambda m: "оформлена" in m.text)
     return await the_request(url)
 
 
@@ -274,7 +274,7 @@ async def test_an_order_short_of_stock_is_issued_in_part(
     card = await take(emu, KEEPER, await offer(emu, KEEPER, number), number)
     await press(emu, KEEPER, card, "Начать сборку")
     card = await emu.wait_for_message(KEEPER.id, has_button("Выдать"))
-    await emu.wait_for_message(USER.id, lambda m: f"Начата сборка заявки {number}" in m.text)
+    await emu.wait_for_message(USER.id, lambda m: f"Заявка {number} в работе" in m.text)
 
     # Issue: the stock is short, so the storekeeper is offered what is there.
     await press(emu, KEEPER, card, "Выдать")

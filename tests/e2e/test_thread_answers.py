@@ -37,7 +37,7 @@ async def waiting_ticket(emu: BotApiEmulator, url: str) -> tuple[Request, BotMes
     card = await emu.wait_for_message(TECH.id, has_button("Спросить заявителя"))
     await emu.wait_for_message(USER.id, lambda m: f"Начата работа по заявке {number}" in m.text)
     await write(emu, TECH, card, "Спросить заявителя", "Какая модель принтера?")
-    question = await emu.wait_for_message(USER.id, lambda m: "вопрос от" in m.text)
+    question = await emu.wait_for_message(USER.id, lambda m: " — вопрос\n" in m.text)
     assert number in question.text
     request = await the_request(url)
     assert request.status == RequestStatus.WAITING
@@ -54,7 +54,7 @@ async def test_a_typed_answer_reaches_the_technician(
     sent = await emu.wait_for_message(USER.id)
     assert sent.text == f"Ответ отправлен в заявку {number}."
     answer = await emu.wait_for_message(TECH.id, lambda m: "Kyocera" in m.text)
-    assert answer.text == f"Заявка {number}: Смирнова Анна: Kyocera FS-1040"
+    assert answer.text == f"Заявка {number} — сообщение\nСмирнова Анна: Kyocera FS-1040"
     assert (await the_request(database_url)).status == RequestStatus.IN_PROGRESS
     thread = await rows(
         database_url,
