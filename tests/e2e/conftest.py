@@ -17,7 +17,15 @@ ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456:TEST"
 OWNER = TgUser(1000, "Ольга", "Владимирова", "owner")
 
-pytestmark = pytest.mark.e2e
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder is `e2e` (`make test-fast` leaves them out with -m "not e2e";
+    a `pytestmark` in a conftest marks nothing)."""
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture
