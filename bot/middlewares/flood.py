@@ -20,10 +20,11 @@ from time import monotonic
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.exceptions import TelegramAPIError
 from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+
+from bot.middlewares.early_answer import answer, translated
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,10 @@ class FloodLimit(BaseMiddleware):
         if bucket is not None and not bucket.warned:
             bucket.warned = True
             logger.info("flood limit: user %s is over %d per %gs", user.id, self.limit, self.window)
-            await self._warn(event, user)
+            text = translated(
+                self.i18n, user, lambda: _("Too many messages in a row — please wait a little.")
+            )
+            await answer(event, text)
         return None
 
     def allow(self, user_id: int) -> bool:
@@ -108,18 +112,3 @@ class FloodLimit(BaseMiddleware):
             if bucket.last > now - self.window:
                 break
             del users[user_id]
-
-    async def _warn(self, update: Update, user: User) -> None:
-        locale = self.i18n.default_locale
-        if user.language_code in self.i18n.available_locales:
-            locale = user.language_code
-        with self.i18n.context(), self.i18n.use_locale(locale):
-            text = _("Too many messages in a row — please wait a little.")
-        message = update.message or update.edited_message
-        try:
-            if update.callback_query is not None:
-                await update.callback_query.answer(text, show_alert=True)
-            elif message is not None:
-                await message.answer(text)
-        except TelegramAPIError as exc:
-            logger.info("no flood notice to %s: %s", user.id, exc)

@@ -9,18 +9,16 @@ session, so it reads and writes nothing (no user row, no dialog state, no "unblo
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.enums import ChatType
-from aiogram.exceptions import TelegramAPIError
-from aiogram.types import Chat, Message, TelegramObject, Update, User
+from aiogram.types import Chat, Message, TelegramObject, Update
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-logger = logging.getLogger(__name__)
+from bot.middlewares.early_answer import answer, translated
 
 
 class PrivateChatsOnly(BaseMiddleware):
@@ -39,28 +37,16 @@ class PrivateChatsOnly(BaseMiddleware):
         if chat is None or chat.type == ChatType.PRIVATE or not isinstance(event, Update):
             return await handler(event, data)
         bot: Bot = data["bot"]
-        try:
-            if event.callback_query is not None:
-                await event.callback_query.answer(
-                    await self._line(bot, data.get("event_from_user")), show_alert=True
-                )
-            elif event.message is not None and await _addressed_command(bot, event.message):
-                await event.message.answer(await self._line(bot, data.get("event_from_user")))
-        except TelegramAPIError as exc:  # no rights to write there, a query too old: let it be
-            logger.info("no answer in chat %s (%s): %s", chat.id, chat.type, exc)
-        return None
-
-    async def _line(self, bot: Bot, user: User | None) -> str:
-        """The one line, in the user's Telegram language if the catalogue has it (the language
-        chosen with /lang is in the database, which a group update does not touch)."""
-        locale = self.i18n.default_locale
-        if user is not None and user.language_code in self.i18n.available_locales:
-            locale = user.language_code
-        me = await bot.me()
-        with self.i18n.context(), self.i18n.use_locale(locale):
-            return _("I work in private messages only — write to me directly: @{bot}").format(
-                bot=me.username
+        pressed = event.callback_query is not None
+        if pressed or (event.message is not None and await _addressed_command(bot, event.message)):
+            me = await bot.me()
+            line = translated(
+                self.i18n,
+                data.get("event_from_user"),
+                lambda: _("I work in private messages only — write to me directly: @{bot}"),
             )
+            await answer(event, line.format(bot=me.username))
+        return None
 
 
 async def _addressed_command(bot: Bot, message: Message) -> bool:
