@@ -126,3 +126,21 @@ async def test_state_written_after_a_reply_is_stored_before_the_next_one(
         await txn.finish()
     assert await stored_state(redis_url, 3960) == "Step:two"
     await redis_storage.close()
+
+
+async def test_one_message_reads_the_dialog_state_from_redis_once(harness, org) -> None:
+    """Each router with dialog steps re-reads the state (a dialog left earlier in the update
+    must not take the message): within one update that is one Redis read, not one each."""
+    await to_summary(harness, USER, org)
+    store = harness.dp.storage.store  # the RedisStorage behind CommitBoundStorage
+    reads: list[StorageKey] = []
+    real_get_state = store.get_state
+
+    async def counting(key: StorageKey) -> str | None:
+        reads.append(key)
+        return await real_get_state(key)
+
+    store.get_state = counting
+    await harness.feed(message_update(USER, "a typed word the summary does not expect"))
+    assert reads, "the state was not read at all"
+    assert len(reads) == len(set(reads)), reads

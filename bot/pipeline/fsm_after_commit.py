@@ -4,7 +4,9 @@ The database storage writes dialog state in the update's own transaction, so sta
 change it belongs to commit together. A store outside the database cannot join that
 transaction, so `CommitBoundStorage` holds the state an update writes and applies it to the
 store right after the update's database commit (each checkpoint before a Telegram call, and
-the end): reads within the update see the held values, and a rollback drops them.
+the end): reads within the update see the held values, and a rollback drops them. A state read
+from the store is kept for the rest of the update too, so the routers that re-read it (see
+bot.drafts.live_state) cost one Redis round trip per update, not one each.
 
 The one order that is safe when a crash falls between the two writes: database first. A crash
 after the commit and before the state is written leaves the old dialog step in the store, say
@@ -34,6 +36,7 @@ class _Held:
     """What one update wrote per key, not yet in the store (`_KEEP` = not written)."""
 
     entries: dict[StorageKey, list[Any]] = field(default_factory=dict)
+    read_states: dict[StorageKey, str | None] = field(default_factory=dict)  # as in the store
 
     def entry(self, key: StorageKey) -> list[Any]:
         return self.entries.setdefault(key, [_KEEP, _KEEP])  # [state, data JSON]
@@ -57,6 +60,7 @@ class CommitBoundStorage(BaseStorage):
         if held is None:
             return
         entries, held.entries = held.entries, {}
+        held.read_states.clear()
         for key, (state, data) in entries.items():
             if state is not _KEEP:
                 await self.store.set_state(key, state)
@@ -73,11 +77,15 @@ class CommitBoundStorage(BaseStorage):
 
     async def get_state(self, key: StorageKey) -> str | None:
         txn = current_transaction()
-        if txn is not None:
-            state = self._held(txn).entry(key)[0]
-            if state is not _KEEP:
-                return state
-        return await self.store.get_state(key)
+        if txn is None:
+            return await self.store.get_state(key)
+        held = self._held(txn)
+        state = held.entry(key)[0]
+        if state is not _KEEP:
+            return state
+        if key not in held.read_states:
+            held.read_states[key] = await self.store.get_state(key)
+        return held.read_states[key]
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         text = encode_data(data)  # refused now, as the database storage would
@@ -106,3 +114,4 @@ def _drop(session: Any, previous_transaction: Any) -> None:
     held: _Held | None = session.info.get(_HELD)
     if held is not None:
         held.entries.clear()
+        held.read_states.clear()
