@@ -207,6 +207,16 @@ async def card_action(
         await _after(query, session, actor, result, APPLIED[action], tz)
 
 
+async def _stale(query: CallbackQuery, card: Card, action: Action, tz: ZoneInfo | None) -> bool:
+    """When `action` no longer applies to the request (someone or something came first): say
+    so, show the card where it is now, and return True."""
+    if card.view["status"] in workflow.TRANSITIONS[action].sources:
+        return False
+    await query.answer(_stale_text(action, card.view), show_alert=True)
+    await _put(query, *_card_content(card, tz))
+    return True
+
+
 # --- the requester's cancel, confirmed -----------------------------------------------------
 
 
@@ -217,9 +227,7 @@ async def _ask_cancel(
     card = await people_queries.card(session, actor, rid)
     if not card.rights.author:
         raise PermissionDenied("cancel someone else's request")
-    if card.view["status"] not in workflow.TRANSITIONS[Action.CANCEL].sources:
-        await query.answer(_stale_text(Action.CANCEL, card.view), show_alert=True)
-        await _put(query, *_card_content(card, tz))
+    if await _stale(query, card, Action.CANCEL, tz):
         return
     extra = _("Cancel request {number}?").format(number=html.quote(card.view["number"]))
     builder = InlineKeyboardBuilder()
@@ -462,9 +470,7 @@ async def _done(
         return
     if not card.rights.handler:
         raise PermissionDenied(f"resolve {card.view['number']}")
-    if card.view["status"] not in workflow.TRANSITIONS[Action.DONE].sources:
-        await query.answer(_stale_text(Action.DONE, card.view), show_alert=True)
-        await _put(query, *_card_content(card, tz))
+    if await _stale(query, card, Action.DONE, tz):
         return
     await _open_closing(query, state, card, ClosingDialog.RESOLVE, tz)
 
@@ -483,9 +489,7 @@ async def _ask_requester(
     action = CLOSING_ACTIONS[dialog]
     if card.view["kind"] != workflow.KIND_ONLY[action] or not card.rights.author:
         raise PermissionDenied(f"{action} {card.view['number']}")
-    if card.view["status"] not in workflow.TRANSITIONS[action].sources:
-        await query.answer(_stale_text(action, card.view), show_alert=True)
-        await _put(query, *_card_content(card, tz))
+    if await _stale(query, card, action, tz):
         return
     if utcnow() > workflow.reopen_until(datetime.fromisoformat(card.view["done_at"])):
         await query.answer(_expired_text(card.view), show_alert=True)
@@ -569,9 +573,7 @@ async def _ask_assignee(
 ) -> None:
     people = await people_queries.assignable(session, actor, rid)  # supervisors only
     card = await people_queries.card(session, actor, rid)
-    if card.view["status"] not in workflow.TRANSITIONS[Action.ASSIGN].sources:
-        await query.answer(_stale_text(Action.ASSIGN, card.view), show_alert=True)
-        await _put(query, *_card_content(card, tz))
+    if await _stale(query, card, Action.ASSIGN, tz):
         return
     if not people:
         await query.answer(
@@ -643,9 +645,7 @@ async def _ask_reason(
     card = await people_queries.card(session, actor, rid)
     if not card.rights.reject:
         raise PermissionDenied("reject")
-    if card.view["status"] not in workflow.TRANSITIONS[Action.REJECT].sources:
-        await query.answer(_stale_text(Action.REJECT, card.view), show_alert=True)
-        await _put(query, *_card_content(card, tz))
+    if await _stale(query, card, Action.REJECT, tz):
         return
     extra = _(
         "Send the reason for rejecting request {number} in one message "
