@@ -17,6 +17,7 @@ from bot.callbacks import BranchPage, BranchPick, DialogNav, InviteRolePick
 from bot.keyboards.common import BRANCHES_PER_PAGE, branch_page
 from bot.keyboards.invites import INVITES_PER_PAGE, InviteListPage, InviteRevoke, invite_list
 from bot.keyboards.people import invite_roles
+from bot.screens import Screen, show
 from bot.states import InviteDialog
 from bot.texts import NONE, role_name, role_title
 from database.enums import Role
@@ -118,16 +119,9 @@ async def role_step_back(
 # --- /invites ----------------------------------------------------------------------------------
 
 
-async def _show_invites(
-    message: Message,
-    session: AsyncSession,
-    actor: Actor,
-    owner_ids: frozenset[int],
-    tz: ZoneInfo,
-    page: int,
-    *,
-    edit: bool,
-) -> None:
+async def _invites_screen(
+    session: AsyncSession, actor: Actor, owner_ids: frozenset[int], tz: ZoneInfo, page: int
+) -> Screen:
     result = await invites.live_page(
         session, actor, page=page, per_page=INVITES_PER_PAGE, owner_ids=owner_ids
     )
@@ -158,10 +152,7 @@ async def _show_invites(
         result.page,
         result.total,
     )
-    if edit:
-        await message.edit_text(text, reply_markup=markup)
-    else:
-        await message.answer(text, reply_markup=markup)
+    return text, markup
 
 
 async def invites_command(
@@ -172,7 +163,7 @@ async def invites_command(
     tz: ZoneInfo,
 ) -> None:
     actor.require(Role.ADMIN)
-    await _show_invites(message, session, actor, owner_ids, tz, 0, edit=False)
+    await show(message, await _invites_screen(session, actor, owner_ids, tz, 0))
 
 
 async def invites_page_turned(
@@ -184,8 +175,7 @@ async def invites_page_turned(
     tz: ZoneInfo,
 ) -> None:
     actor.require(Role.ADMIN)
-    await _show_invites(query.message, session, actor, owner_ids, tz, callback_data.page, edit=True)
-    await query.answer()
+    await show(query, await _invites_screen(session, actor, owner_ids, tz, callback_data.page))
 
 
 async def revoke_pressed(
@@ -197,7 +187,8 @@ async def revoke_pressed(
     tz: ZoneInfo,
 ) -> None:
     revoked = await invites.revoke(session, actor, callback_data.invite_id)
-    await _show_invites(query.message, session, actor, owner_ids, tz, callback_data.page, edit=True)
+    text, markup = await _invites_screen(session, actor, owner_ids, tz, callback_data.page)
+    await query.message.edit_text(text, reply_markup=markup)  # the answer below says what happened
     if revoked:
         await query.answer(_("Invite revoked: its link registers nobody any more."))
     else:
