@@ -33,9 +33,8 @@ from aiogram.types import Message
 
 from database.models import utcnow
 from services.drafts import DRAFT_DAYS, destiny
-
-ORDER = "order"
-TICKET = "ticket"
+from services.drafts import ORDER as ORDER  # the dialogs with drafts, as the routers name them
+from services.drafts import TICKET as TICKET
 
 
 @dataclass(frozen=True)

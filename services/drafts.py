@@ -16,7 +16,9 @@ from database.repositories import fsm as fsm_repo
 
 DRAFT_DAYS = 7
 DESTINY_PREFIX = "draft_"
-DIALOGS = ("order", "ticket")
+ORDER = "order"
+TICKET = "ticket"
+DIALOGS = (ORDER, TICKET)  # the dialogs that keep drafts
 
 
 def destiny(dialog: str) -> str:
