@@ -23,6 +23,28 @@ POSTGRES_URL = os.environ.get(
 )
 
 
+POSTGRES_MISSING = "PostgreSQL not reachable"
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter):
+    """One visible line, after the short summary, when the PostgreSQL half of the database
+    tests did not run."""
+    yield
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if POSTGRES_MISSING in str(report.longrepr)
+    ]
+    if skipped:
+        terminalreporter.write_line(
+            f"{len(skipped)} database tests skipped: {POSTGRES_MISSING} at {POSTGRES_URL} "
+            "(only SQLite was tested; CI=true makes this a failure)",
+            yellow=True,
+            bold=True,
+        )
+
+
 async def _postgres_available(url: str) -> str | None:
     engine = create_engine(url)
     try:
@@ -30,7 +52,7 @@ async def _postgres_available(url: str) -> str | None:
             await conn.execute(text("SELECT 1"))
         return None
     except Exception as exc:  # any failure means: skip the PostgreSQL cases
-        return f"PostgreSQL not reachable at {url}: {type(exc).__name__}"
+        return f"{POSTGRES_MISSING} at {url}: {type(exc).__name__}"
     finally:
         await engine.dispose()
 

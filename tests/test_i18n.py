@@ -83,14 +83,6 @@ def _pairs(message: Message) -> list[tuple[str, str]]:
     return [(singular, plural), *zip(sources, forms, strict=True)]
 
 
-def _entry_params() -> list[pytest.param]:
-    return [
-        pytest.param(locale, message, id=f"{locale}:{_msgid(message)[:40]}")
-        for locale in LOCALES
-        for message in _entries(locale)
-    ]
-
-
 def _fields(text: str) -> Counter[str]:
     """The `{...}` replacement fields of a str.format template, as a multiset."""
     fields: Counter[str] = Counter()
@@ -156,30 +148,55 @@ def test_russian_msgstrs_are_translated() -> None:
     assert not untranslated, "ru msgstr equals its English msgid:\n" + "\n".join(untranslated)
 
 
-@pytest.mark.parametrize(("locale", "message"), _entry_params())
-def test_msgstr_keeps_placeholders(locale: str, message: Message) -> None:
-    for source, translated in _pairs(message):
-        try:
-            fields = _fields(translated)
-        except ValueError as exc:  # a lone brace: .format() would raise at runtime
-            pytest.fail(f"{locale} msgstr of {source!r} is not a valid format string: {exc}")
-        assert fields == _fields(source)
+def _problems(locale: str, check) -> list[str]:
+    """`check(source, translated)` → a problem or None, for every pair of every entry."""
+    found = []
+    for message in _entries(locale):
+        for source, translated in _pairs(message):
+            problem = check(source, translated)
+            if problem:
+                found.append(f"{source[:60]!r}: {problem}")
+    return found
 
 
-@pytest.mark.parametrize(("locale", "message"), _entry_params())
-def test_msgstr_adds_no_html_special_characters(locale: str, message: Message) -> None:
-    for source, translated in _pairs(message):
-        for char in HTML_SPECIAL:
-            assert translated.count(char) <= source.count(char), (
-                f"{locale} msgstr adds {char!r}; messages are sent with HTML parse mode"
-            )
+def _placeholders_differ(source: str, translated: str) -> str | None:
+    try:
+        fields = _fields(translated)
+    except ValueError as exc:  # a lone brace: .format() would raise at runtime
+        return f"not a valid format string: {exc}"
+    return None if fields == _fields(source) else f"fields {dict(fields)} ≠ {dict(_fields(source))}"
 
 
-@pytest.mark.parametrize(("locale", "message"), _entry_params())
-def test_msgstr_keeps_commands_and_lines(locale: str, message: Message) -> None:
-    for source, translated in _pairs(message):
-        assert sorted(COMMAND.findall(translated)) == sorted(COMMAND.findall(source))
-        assert translated.count("\n") == source.count("\n")
+def _adds_html(source: str, translated: str) -> str | None:
+    added = [ch for ch in HTML_SPECIAL if translated.count(ch) > source.count(ch)]
+    return f"adds {added} (messages are sent with HTML parse mode)" if added else None
+
+
+def _commands_or_lines_differ(source: str, translated: str) -> str | None:
+    if sorted(COMMAND.findall(translated)) != sorted(COMMAND.findall(source)):
+        return f"commands {COMMAND.findall(translated)} ≠ {COMMAND.findall(source)}"
+    if translated.count("\n") != source.count("\n"):
+        return f"{translated.count(chr(10))} line breaks, not {source.count(chr(10))}"
+    return None
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize(
+    "check", [_placeholders_differ, _adds_html, _commands_or_lines_differ], ids=lambda c: c.__name__
+)
+def test_every_msgstr_is_safe_to_format_and_send(locale: str, check) -> None:
+    """One test per rule and language; a failure lists every entry that breaks the rule."""
+    problems = _problems(locale, check)
+    assert not problems, f"{locale} catalogue:\n" + "\n".join(problems)
+
+
+def test_the_rules_catch_a_broken_translation() -> None:
+    assert _placeholders_differ("{count} left", "осталось {n}")
+    assert _placeholders_differ("{count} left", "осталось {count")
+    assert _adds_html("Hi", "<b>Привет</b>")
+    assert _commands_or_lines_differ("Use /new", "Нажмите /neu")
+    assert _commands_or_lines_differ("a\nb", "а б")
+    assert not _placeholders_differ("{count} left", "осталось {count}")
 
 
 def test_create_i18n_renders_both_languages() -> None:
