@@ -14,10 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from database.enums import RequestKind, RequestStatus, Role
 from database.models import Request, User, utcnow
 from database.repositories import people_queries as people_repo
-from database.repositories import requests as requests_repo
 from services.actor import Actor
-from services.errors import NotFound
-from services.requests import can_view
+from services.requests import visible
 from services.thread import FINAL_STATUSES, may_post
 from services.views import request_view
 from services.workflow import TRANSITIONS, Action, Who, may, reopen_days
@@ -65,20 +63,11 @@ async def rights(
     )
 
 
-async def _visible(session: AsyncSession, actor: Actor, request_id: int) -> Request:
-    request = await requests_repo.by_id(session, request_id)
-    if request is None:
-        raise NotFound("request")
-    if not await can_view(session, actor, request):
-        raise NotFound("request")  # as for a missing id: whether it exists is not told
-    return request
-
-
 async def card(
     session: AsyncSession, actor: Actor, request_id: int, *, now: datetime | None = None
 ) -> Card:
     """The card data and the viewer's rights; refused for anyone who may not see it."""
-    request = await _visible(session, actor, request_id)
+    request = await visible(session, actor, request_id)
     view = await request_view(session, request.id)
     return Card(view, await rights(session, actor, request, now=now))
 
@@ -88,7 +77,7 @@ async def assignable(session: AsyncSession, actor: Actor, request_id: int) -> li
     branch's own executor (as `workflow.apply(..., Action.ASSIGN)` accepts them), never its
     requester."""
     actor.require(Role.SUPERVISOR)
-    request = await _visible(session, actor, request_id)
+    request = await visible(session, actor, request_id)
     return await people_repo.request_handlers(
         session, request.category_id, request.branch_id, excluding_id=request.author_id
     )

@@ -56,13 +56,18 @@ async def can_view(session: AsyncSession, actor: Actor, request: Request) -> boo
     return await routing.serves(session, actor.user, request.category_id, request.branch_id)
 
 
+async def visible(session: AsyncSession, actor: Actor | None, request_id: int) -> Request:
+    """The request, if the actor may see it. A request they may not see raises the `NotFound`
+    a missing id raises: no answer, to a view, a button or a message, tells whether it exists."""
+    request = await requests_repo.by_id(session, request_id)
+    if request is None or actor is None or not await can_view(session, actor, request):
+        raise NotFound("request")
+    return request
+
+
 async def view(session: AsyncSession, actor: Actor, request_id: int) -> dict:
     """The card data of a request the actor may see; refused for anyone else."""
-    request = await requests_repo.by_id(session, request_id)
-    if request is None:
-        raise NotFound("request")
-    if not await can_view(session, actor, request):
-        raise NotFound("request")  # as for a missing id: whether it exists is not told
+    request = await visible(session, actor, request_id)
     return await request_view(session, request.id)
 
 

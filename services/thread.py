@@ -35,7 +35,7 @@ from services import routing, workflow
 from services.actor import Actor
 from services.errors import DomainError, NotFound, PermissionDenied
 from services.notifications import notify, notify_grouped
-from services.requests import can_view
+from services.requests import visible
 from services.tickets import ATTACHMENTS_MAX, FILE_NAME_MAX, TicketFile, attachment, valid_file
 from services.workflow import Action, Who
 
@@ -89,9 +89,7 @@ async def post(
     question: bool = False,
 ) -> RequestMessage:
     """Store the message in the request's thread and relay it to the other side."""
-    request = await requests_repo.by_id(session, request_id)
-    if request is None:
-        raise NotFound("request")
+    request = await visible(session, actor, request_id)
     if not await may_post(session, actor, request):
         raise PermissionDenied(f"thread of {request.number}")
     if request.status in FINAL_STATUSES:
@@ -178,9 +176,7 @@ def is_staff(actor: Actor | None) -> bool:
 
 async def reply_target(session: AsyncSession, actor: Actor | None, request_id: int) -> Request:
     """The request the actor is about to write to (refused now rather than after typing)."""
-    request = await requests_repo.by_id(session, request_id)
-    if request is None:
-        raise NotFound("request")
+    request = await visible(session, actor, request_id)
     if not await may_post(session, actor, request):
         raise PermissionDenied(f"thread of {request.number}")
     if request.status in FINAL_STATUSES:
@@ -241,21 +237,12 @@ class History:
     messages: list[HistoryMessage]
 
 
-async def _visible(session: AsyncSession, actor: Actor, request_id: int) -> Request:
-    request = await requests_repo.by_id(session, request_id)
-    if request is None:
-        raise NotFound("request")
-    if not await can_view(session, actor, request):
-        raise PermissionDenied("request of someone else")
-    return request
-
-
 async def history(
     session: AsyncSession, actor: Actor, request_id: int, *, limit: int = HISTORY_LIMIT
 ) -> History:
     """The thread of a request the actor may see (its newest `limit` messages, with authors and
     files); refused for anyone else."""
-    request = await _visible(session, actor, request_id)
+    request = await visible(session, actor, request_id)
     total = await thread_repo.count(session, request.id)
     rows = await thread_repo.newest(session, request.id, limit) if total else []
     files = await thread_repo.files_of(session, [message.id for message, _name in rows])
@@ -275,7 +262,7 @@ async def history(
 async def send_files(session: AsyncSession, actor: Actor, request_id: int) -> int:
     """Queue every photo and document of a request the actor may see (its own and its
     thread's) to the actor, through the outbox; how many were queued."""
-    request = await _visible(session, actor, request_id)
+    request = await visible(session, actor, request_id)
     files = await requests_repo.attachments(session, request.id)
     for f in files:
         if f.kind == "photo":

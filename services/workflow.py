@@ -39,6 +39,7 @@ from services import handover, routing, sla, stock
 from services.actor import Actor
 from services.errors import DomainError, NotFound, PermissionDenied
 from services.notifications import notify
+from services.requests import visible
 from services.views import request_view
 
 S = RequestStatus
@@ -230,7 +231,11 @@ async def apply(
     """
     now = now or utcnow()
     reason, note = reason.strip(), note.strip()
-    request = await requests_repo.by_id(session, request_id)
+    request = (
+        await requests_repo.by_id(session, request_id)
+        if actor is None
+        else await visible(session, actor, request_id)  # unseen answers as missing does
+    )
     if request is None:
         raise NotFound("request")
     rule = TRANSITIONS[action]

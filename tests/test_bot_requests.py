@@ -385,9 +385,9 @@ async def test_requester_cancels_a_new_request(harness, sessionmaker) -> None:
     card = edited(harness, REQUESTER.id)
     assert "— new" in card.text and labels(card) == ["Cancel request", "Reply"]
     assert (await load(sessionmaker, rid)).status == RequestStatus.NEW
-    # A forged «Yes» from someone else is refused on the server.
+    # A forged «Yes» from someone else is refused on the server, as if it did not exist.
     await harness.feed(callback_update(OTHER_USER, CancelAnswer(request_id=rid, yes=True).pack()))
-    assert "not allowed" in harness.callback_answer().text
+    assert "no longer exists" in harness.callback_answer().text
     assert (await load(sessionmaker, rid)).status == RequestStatus.NEW
 
     await harness.feed(callback_update(REQUESTER, act(CardAction.CANCEL, rid)))

@@ -244,7 +244,7 @@ async def test_reply_over_telegrams_limit_is_refused_with_a_reason(harness, sess
 
 # --- an answer typed outside any dialog -------------------------------------------------------
 
-REFUSED = "Sorry, you are not allowed to do this."
+NOT_SEEN = "This no longer exists or was not found."  # as a missing request answers
 
 
 async def actor_of(session, tg: User) -> Actor:
@@ -449,7 +449,7 @@ async def test_a_forged_choice_is_refused(harness, sessionmaker) -> None:
 
     forged = AnswerPick(message_id=kept, request_id=foreign).pack()
     await harness.feed(callback_update(REQUESTER, forged))
-    assert harness.callback_answer().text == REFUSED
+    assert harness.callback_answer().text == NOT_SEEN
     assert await thread_texts(sessionmaker, foreign) == ["А у вас?"]
     assert await status_of(sessionmaker, foreign) == RequestStatus.WAITING
     assert await relayed(sessionmaker, TECH.id) == []
