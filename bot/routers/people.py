@@ -29,6 +29,7 @@ from bot.callbacks import (
     RegistrationDecision,
     RolePick,
 )
+from bot.command_args import Args
 from bot.commands import set_chat_menu
 from bot.keyboards.people import PEOPLE_PER_PAGE, category_picker, people_page, role_picker
 from bot.states import RolePicker
@@ -138,7 +139,7 @@ async def role_command(
     i18n: I18n,
 ) -> None:
     actor.require(Role.ADMIN)
-    args = (command.args or "").split()
+    args = Args.of(command).words
     if not args or not users.is_reference(args[0]):
         search = " ".join(args)
         await state.set_state(RolePicker.person)
@@ -465,7 +466,7 @@ async def _set_active(
     active: bool,
 ) -> None:
     actor.require(Role.ADMIN)
-    ref = (command.args or "").strip()
+    ref = Args.of(command).text
     try:
         target = await users.find(session, ref) if ref else None
     except users.AmbiguousUsername as exc:

@@ -12,6 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import BranchPage, BranchPick, DialogNav
+from bot.command_args import Args
 from bot.keyboards.common import BRANCHES_PER_PAGE, branch_page
 from bot.keyboards.menu import main_menu
 from bot.middlewares.errors import reapply_later
@@ -90,7 +91,7 @@ async def start_with_invite(
     actor: Actor,
     owner_ids: frozenset[int],
 ) -> None:
-    token = command.args or ""
+    token = Args.of(command).text
     if actor.is_owner or not invites.looks_like_token(token):
         await start(message, state, session, actor, owner_ids)
         return

@@ -20,6 +20,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.command_args import Args
 from bot.keyboards.quick_replies import picks
 from bot.keyboards.thread import (
     AnswerDrop,
@@ -38,7 +39,7 @@ from services import quick_replies, thread
 from services.actor import Actor
 from services.errors import NotFound
 from services.tickets import TicketFile
-from utils.ids import MAX_ID, parse_id
+from utils.ids import MAX_ID
 
 CANCEL_WORDS = frozenset({"отмена", "cancel"})  # /cancel itself: bot.routers.common
 
@@ -183,9 +184,9 @@ async def reply_not_supported(message: Message) -> None:
 async def reply_command(
     message: Message, command: CommandObject, session: AsyncSession, actor: Actor
 ) -> None:
-    number, _sep, text = (command.args or "").strip().partition(" ")
-    request_id = parse_id(number)
-    if request_id is None or not text.strip():
+    args = Args.of(command)
+    request_id, text = args.id(0), args.rest(1)
+    if request_id is None or not text:
         await message.answer(html.quote(_("Usage: /reply <request id> <text>")))
         return
     await message.answer(_sent(await _post(session, actor, request_id, text, [])))

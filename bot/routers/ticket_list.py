@@ -18,6 +18,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.command_args import Args
 from bot.keyboards.ticket_list import (
     TicketList,
     TicketListOpen,
@@ -157,7 +158,7 @@ async def tickets_command(
 ) -> None:
     actor.require(Role.EXECUTOR)  # a plain user is refused before their words are read
     try:
-        status, priority = parse_filters(command.args if command else None)
+        status, priority = parse_filters(Args.of(command).text)
     except UnknownWord as exc:
         await message.answer(_usage(exc.word))
         return
