@@ -11,9 +11,10 @@ from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_decimal
 
-from database.enums import RequestKind, Role
+from database.enums import RequestKind, Role, UserStatus
 from database.models import Category
 from services import colours
+from services.actor import Actor
 
 NONE = "—"
 
@@ -161,3 +162,13 @@ def registration_request(
 
 
 LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}
+
+
+def not_registered(actor: Actor | None) -> str | None:
+    """What someone without an approved registration is told instead of "not allowed": to
+    register, or that approval is pending; None for an approved person."""
+    if actor is not None and actor.is_approved:
+        return None
+    if actor is not None and actor.user is not None and actor.user.status == UserStatus.PENDING:
+        return _("Your registration is waiting for an administrator's approval.")
+    return _("To use the helpdesk, please register first: send /start.")

@@ -449,7 +449,7 @@ async def test_plain_user_is_refused_everywhere(harness, seeded, sessionmaker) -
     assert await count(sessionmaker, AuditLog, AuditLog.action.like("cartridge.%")) == 0
 
     await harness.feed(message_update(tg_user(9999), "/admin"))  # not even registered
-    assert "not allowed" in harness.last_reply(9999).text
+    assert "please register first" in harness.last_reply(9999).text
 
 
 async def test_a_demoted_admin_mid_dialog_is_refused(harness, seeded, sessionmaker) -> None:

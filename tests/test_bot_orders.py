@@ -582,13 +582,13 @@ async def test_stale_or_forged_confirm_is_refused(harness, sessionmaker, org) ->
     # A plain user who is not in the dialog cannot use it either.
     stranger = tg_user(4000)
     await harness.feed(callback_update(stranger, OrderConfirm(token=victim_token).pack()))
-    assert "not allowed" in alert(harness)
+    assert "please register first" in alert(harness)
 
 
 async def test_only_approved_users_can_order(harness, sessionmaker, org) -> None:
     stranger = tg_user(4000)
     text = await say(harness, stranger, ORDER_TEXT)
-    assert "Only registered users can order cartridges. Send /start to register." == text
+    assert text == "To use the helpdesk, please register first: send /start."
     assert await fsm(harness, stranger) == (None, {})
     assert "register" in await say(harness, stranger, "/order")
 

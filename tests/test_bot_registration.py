@@ -74,9 +74,9 @@ async def test_unknown_user_registers_and_waits_for_approval(harness, sessionmak
     assert [(m.chat_id, m.template) for m in queued] == [(OWNER_ID, "registration.request")]
     assert harness.outbox_wakes, "the sender was not woken after the commit"
 
-    # Until approved the user reaches nothing.
+    # Until approved the user reaches nothing, and is told why.
     await harness.feed(message_update(NEWCOMER, "/invite"))
-    assert "not allowed" in harness.last_reply(NEWCOMER.id).text
+    assert "waiting for an administrator's approval" in harness.last_reply(NEWCOMER.id).text
     await harness.feed(message_update(NEWCOMER, "hello"))
     assert "waiting for an administrator" in harness.last_reply(NEWCOMER.id).text
     await harness.feed(message_update(NEWCOMER, "/start"))

@@ -382,9 +382,13 @@ async def test_nothing_in_the_period_sends_no_file(harness, sessionmaker, world,
 
 
 async def test_executors_users_and_strangers_are_refused(harness, world) -> None:
-    for user in (EXEC, USER, tg_user(9999)):
+    for user, said in (
+        (EXEC, "Sorry, you are not allowed to do this."),
+        (USER, "Sorry, you are not allowed to do this."),
+        (tg_user(9999), "To use the helpdesk, please register first: send /start."),
+    ):
         text = await say(harness, user, "/report")
-        assert text == "Reports are for supervisors and administrators.", user.id
+        assert text == said, user.id
         assert (await fsm(harness, user))[0] is None
 
 
@@ -488,7 +492,7 @@ async def test_others_are_answered_while_a_report_builds(
 
     # Meanwhile the bot answers others, and the supervisor too, at once.
     text = await say(harness, EXEC, "/report")
-    assert text == "Reports are for supervisors and administrators."
+    assert text == "Sorry, you are not allowed to do this."
     await to_summary(harness)
     await harness.feed(callback_update(SUP, ReportBuild().pack()))
     assert alert_text(harness) == (

@@ -333,7 +333,7 @@ async def test_cancel_leaves_the_dialog(harness, sessionmaker, cats) -> None:
 async def test_only_approved_users_can_file_tickets(harness, sessionmaker, cats) -> None:
     stranger = tg_user(4100)
     text = await say(harness, stranger, TICKET_TEXT)
-    assert text == "Only registered users can file tickets. Send /start to register."
+    assert text == "To use the helpdesk, please register first: send /start."
     assert await fsm(harness, stranger) == (None, {})
     assert "register" in await say(harness, stranger, "/ticket")
     async with sessionmaker() as session:

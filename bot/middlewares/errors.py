@@ -14,6 +14,8 @@ from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cards import DEFAULT_TZ
+from bot.texts import not_registered
+from services.actor import Actor
 from services.errors import (
     Conflict,
     DomainError,
@@ -42,6 +44,7 @@ class DomainErrorMiddleware(BaseMiddleware):
         try:
             return await handler(event, data)
         except DomainError as exc:
+            text = _explain(exc, data.get("tz"), data.get("actor"))  # before rows expire
             session: AsyncSession | None = data.get("session")
             if session is not None:
                 await session.rollback()
@@ -49,13 +52,13 @@ class DomainErrorMiddleware(BaseMiddleware):
             logger.info(
                 "refused %s for user %s: %r", type(event).__name__, user.id if user else None, exc
             )
-            await _answer(event, _explain(exc, data.get("tz")))
+            await _answer(event, text)
             return None
 
 
-def _explain(exc: DomainError, tz: ZoneInfo | None = None) -> str:
+def _explain(exc: DomainError, tz: ZoneInfo | None = None, actor: Actor | None = None) -> str:
     if isinstance(exc, PermissionDenied):
-        return _("Sorry, you are not allowed to do this.")
+        return not_registered(actor) or _("Sorry, you are not allowed to do this.")
     if isinstance(exc, NotFound):
         return _("This no longer exists or was not found.")
     if isinstance(exc, Conflict):

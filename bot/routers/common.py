@@ -31,7 +31,7 @@ from bot.keyboards.people import languages
 from bot.routers import orders, thread, tickets
 from bot.routers.orders import OrderDialog
 from bot.routers.tickets import TicketDialog
-from bot.texts import LANGUAGE_NAMES, role_name
+from bot.texts import LANGUAGE_NAMES, not_registered, role_name
 from database.enums import Role, UserStatus
 from services import users
 from services.actor import Actor
@@ -39,7 +39,12 @@ from services.actor import Actor
 
 async def help_command(message: Message, actor: Actor) -> None:
     if actor.user is not None and actor.user.status == UserStatus.PENDING:
-        await message.answer(_("Your registration is waiting for an administrator's approval."))
+        await message.answer(
+            _(
+                "Your registration is waiting for an administrator's approval. You will get a "
+                "message once it is decided; meanwhile /lang changes the language."
+            )
+        )
         return
     if not actor.is_approved:
         await message.answer(
@@ -56,7 +61,7 @@ async def help_command(message: Message, actor: Actor) -> None:
 
 async def lang_command(message: Message, actor: Actor, i18n: I18n) -> None:
     if actor.user is None:
-        await message.answer(_("Send /start first."))
+        await message.answer(not_registered(actor))
         return
     await message.answer(_("Choose your language:"), reply_markup=languages(i18n.current_locale))
 
@@ -70,7 +75,7 @@ async def language_chosen(
     bot: Bot,
 ) -> None:
     if actor.user is None:
-        await query.answer(_("Send /start first."), show_alert=True)
+        await query.answer(not_registered(actor), show_alert=True)
         return
     await users.set_language(session, actor.user, callback_data.code)
     with i18n.use_locale(callback_data.code):

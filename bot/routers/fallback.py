@@ -7,19 +7,15 @@ from aiogram import Router, html
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from database.enums import UserStatus
+from bot.texts import not_registered
 from services.actor import Actor
 
 
 async def unexpected_message(message: Message, actor: Actor | None = None) -> None:
-    if actor is None or not actor.is_approved:
-        if actor is not None and actor.user is not None and actor.user.status == UserStatus.PENDING:
-            text = _("Your registration is waiting for an administrator's approval.")
-        else:
-            text = _("To use the helpdesk, please register first: send /start.")
-    elif message.text and message.text.startswith("/"):
+    text = not_registered(actor)  # registering comes first
+    if text is None and message.text and message.text.startswith("/"):
         text = _("Unknown command. /help lists the commands you can use.")
-    else:
+    elif text is None:
         text = html.quote(
             _(
                 "I did not understand that. To write into a request, press Reply under the "

@@ -66,7 +66,7 @@ from bot.screens import (
     use_the_buttons,
     utf16_len,
 )
-from database.enums import RequestKind, UserStatus
+from database.enums import RequestKind, Role
 from services import catalogue, intake, orders, org
 from services.actor import Actor
 from services.orders import DEFAULT_MAX_QUANTITY, OrderLine
@@ -376,13 +376,7 @@ async def start_order(
     actor: Actor,
     tz: ZoneInfo = DEFAULT_TZ,
 ) -> None:
-    if not actor.is_approved:
-        if actor.user is not None and actor.user.status == UserStatus.PENDING:
-            text = _("Your registration is waiting for an administrator's approval.")
-        else:
-            text = _("Only registered users can order cartridges. Send /start to register.")
-        await message.answer(text)
-        return
+    actor.require(Role.USER)  # refused: told to register, or that approval is pending
     if await state.get_state() in OrderDialog:
         data = await state.get_data()
         if data.get("lines") and data.get("branch_id"):

@@ -178,9 +178,7 @@ async def _go(
 
 
 async def report_command(message: Message, state: FSMContext, actor: Actor) -> None:
-    if not actor.at_least(Role.SUPERVISOR):
-        await message.answer(_("Reports are for supervisors and administrators."))
-        return
+    actor.require(Role.SUPERVISOR)
     await state.clear()
     await _go(message, state, ReportDialog.period, {}, _period_screen({}))
 

@@ -59,7 +59,7 @@ from bot.screens import (
     show,
     use_the_buttons,
 )
-from database.enums import RequestKind, UserStatus
+from database.enums import RequestKind, Role
 from services import intake, tickets
 from services.actor import Actor
 from services.tickets import ATTACHMENTS_MAX, DESCRIPTION_MAX, SUBJECT_MAX, TicketFile
@@ -239,13 +239,7 @@ async def start_ticket(
     actor: Actor,
     tz: ZoneInfo = DEFAULT_TZ,
 ) -> None:
-    if not actor.is_approved:
-        if actor.user is not None and actor.user.status == UserStatus.PENDING:
-            text = _("Your registration is waiting for an administrator's approval.")
-        else:
-            text = _("Only registered users can file tickets. Send /start to register.")
-        await message.answer(text)
-        return
+    actor.require(Role.USER)  # refused: told to register, or that approval is pending
     step = await state.get_state()
     if step in TicketDialog and step != TicketDialog.draft.state:
         # Pressing TICKET again must not throw away what was entered: show where the user is.
