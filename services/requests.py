@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import OPEN_STATUSES, Priority, RequestKind, RequestStatus, Role
@@ -12,6 +11,7 @@ from database.models import Branch, Category, Request
 from database.repositories import org as org_repo
 from database.repositories import requests as requests_repo
 from database.repositories import users as users_repo
+from database.repositories.requests import ListFilter
 from services import routing
 from services.actor import Actor
 from services.errors import DomainError, NotFound
@@ -71,10 +71,10 @@ async def view(session: AsyncSession, actor: Actor, request_id: int) -> dict:
     return await request_view(session, request.id)
 
 
-async def _page(session: AsyncSession, conditions: list, page: int) -> RequestPage:
+async def _page(session: AsyncSession, where: ListFilter, page: int) -> RequestPage:
     page = max(page, 0)
     rows, total = await requests_repo.page(
-        session, conditions=conditions, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+        session, where=where, offset=page * PAGE_SIZE, limit=PAGE_SIZE
     )
     return RequestPage(rows, page, total, await _lines(session, rows))
 
@@ -88,29 +88,22 @@ async def _lines(session: AsyncSession, rows: list[Request]) -> dict[int, list[C
 async def mine(session: AsyncSession, actor: Actor, *, active: bool, page: int) -> RequestPage:
     """The requester's own requests, newest first: active ones or finished ones."""
     actor.require(Role.USER)
-    return await _page(
-        session,
-        [Request.author_id == actor.user_id, requests_repo.open_condition(active)],
-        page,
-    )
+    return await _page(session, ListFilter(author_id=actor.user_id, open=active), page)
 
 
 async def assigned(session: AsyncSession, actor: Actor, *, page: int) -> RequestPage:
     """`/my`: open requests the executor has taken."""
     actor.require(Role.EXECUTOR)
-    return await _page(
-        session,
-        [Request.assignee_id == actor.user_id, requests_repo.open_condition(True)],
-        page,
-    )
+    return await _page(session, ListFilter(assignee_id=actor.user_id, open=True), page)
 
 
 async def queue(session: AsyncSession, actor: Actor, *, page: int) -> RequestPage:
     """New, untaken requests of the executor's categories (all categories for supervisors)."""
     actor.require(Role.EXECUTOR)
-    conditions = [Request.status == RequestStatus.NEW, Request.archived.is_(False)]
-    conditions += await _served(session, actor)
-    return await _page(session, conditions, page)
+    where = ListFilter(
+        status=RequestStatus.NEW, not_archived=True, share=await _served(session, actor)
+    )
+    return await _page(session, where, page)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,17 +130,15 @@ async def share(session: AsyncSession, actor: Actor) -> Share:
     )
 
 
-async def _served(session: AsyncSession, actor: Actor) -> list:
+async def _served(session: AsyncSession, actor: Actor) -> requests_repo.Share | None:
     """The executor's share: their categories and the branches they are the own executor of
-    (no condition for supervisors and above)."""
+    (None for supervisors and above: everything)."""
     if actor.at_least(Role.SUPERVISOR):
-        return []
-    category_ids = await users_repo.category_ids(session, actor.user_id)
-    branch_ids = await users_repo.own_branch_ids(session, actor.user_id)
-    mine = Request.category_id.in_(category_ids)
-    if branch_ids:  # the branch's own executor gets the branch's requests too
-        mine = or_(mine, Request.branch_id.in_(branch_ids))
-    return [mine]
+        return None
+    return requests_repo.Share(
+        await users_repo.category_ids(session, actor.user_id),
+        await users_repo.own_branch_ids(session, actor.user_id),
+    )
 
 
 # --- /tickets -----------------------------------------------------------------------------
@@ -185,14 +176,15 @@ async def tickets(
         raise InvalidFilter(f"no such status in the ticket list: {status!r}")
     if priority is not None and priority not in PRIORITIES:
         raise InvalidFilter(f"no such priority: {priority!r}")
-    conditions = [Request.archived.is_(False), requests_repo.open_condition(True)]
-    if status is not None:
-        conditions.append(Request.status == status)
-    if priority is not None:
-        conditions.append(Request.priority == priority)
-    conditions += await _served(session, actor)
+    where = ListFilter(
+        open=True,
+        status=status,
+        priority=priority,
+        not_archived=True,
+        share=await _served(session, actor),
+    )
     rows, page, total = await requests_repo.ranked_page(
-        session, conditions=conditions, page=page, limit=PAGE_SIZE
+        session, where=where, page=page, limit=PAGE_SIZE
     )
     names = await requests_repo.user_names(session, (r.assignee_id for r in rows))
     return TicketPage(rows, page, total, await _lines(session, rows), status, priority, names)

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import Priority, RequestKind, RequestStatus, Role
 from database.models import Attachment, Category, Request, utcnow
 from database.repositories import audit
+from database.repositories import org as org_repo
 from database.repositories import requests as requests_repo
 from services import intake, sla
 from services.actor import Actor
@@ -54,12 +54,7 @@ class InvalidTicket(DomainError):
 
 async def categories(session: AsyncSession) -> list[Category]:
     """Active ticket categories, in sort order."""
-    result = await session.scalars(
-        select(Category)
-        .where(Category.is_active.is_(True), Category.kind == RequestKind.TICKET)
-        .order_by(Category.sort_order, Category.id)
-    )
-    return list(result)
+    return await org_repo.active_categories_of_kind(session, RequestKind.TICKET)
 
 
 def _replay(existing: Request, actor: Actor) -> CreatedTicket:

@@ -49,6 +49,16 @@ async def active_categories(session: AsyncSession) -> list[Category]:
     return list(result.scalars())
 
 
+async def active_categories_of_kind(session: AsyncSession, kind: str) -> list[Category]:
+    """Active categories of one kind (order / ticket), in sort order."""
+    result = await session.scalars(
+        select(Category)
+        .where(Category.is_active.is_(True), Category.kind == kind)
+        .order_by(Category.sort_order, Category.id)
+    )
+    return list(result)
+
+
 async def category_by_code(session: AsyncSession, code: str) -> Category | None:
     result = await session.execute(select(Category).where(Category.code == code))
     return result.scalar_one_or_none()

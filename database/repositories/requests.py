@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -110,14 +111,60 @@ async def attachments(session: AsyncSession, request_id: int) -> list[Attachment
     return list(result.scalars())
 
 
+@dataclass(frozen=True, slots=True)
+class Share:
+    """The requests an executor serves: their categories, and the branches they are the own
+    executor of."""
+
+    category_ids: Sequence[int]
+    branch_ids: Sequence[int]
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilter:
+    """Which requests a list shows; None: no condition. `open`: open ones (True) or finished
+    ones (False); `share`: those an executor serves (None for supervisors and above: all)."""
+
+    author_id: int | None = None
+    assignee_id: int | None = None
+    open: bool | None = None
+    status: str | None = None
+    priority: str | None = None
+    not_archived: bool = False
+    share: Share | None = None
+
+    def conditions(self) -> list[Any]:
+        found: list[Any] = []
+        if self.author_id is not None:
+            found.append(Request.author_id == self.author_id)
+        if self.assignee_id is not None:
+            found.append(Request.assignee_id == self.assignee_id)
+        if self.open is not None:
+            found.append(open_condition(self.open))
+        if self.status is not None:
+            found.append(Request.status == self.status)
+        if self.priority is not None:
+            found.append(Request.priority == self.priority)
+        if self.not_archived:
+            found.append(Request.archived.is_(False))
+        if self.share is not None:
+            served = [
+                Request.category_id.in_(self.share.category_ids),
+                Request.branch_id.in_(self.share.branch_ids),
+            ]
+            found.append(or_(*served) if self.share.branch_ids else served[0])
+        return found
+
+
 async def page(
     session: AsyncSession,
     *,
-    conditions: Sequence[Any],
+    where: ListFilter,
     offset: int,
     limit: int,
     newest_first: bool = True,
 ) -> tuple[list[Request], int]:
+    conditions = where.conditions()
     total = await session.scalar(select(func.count()).select_from(Request).where(*conditions))
     order = Request.id.desc() if newest_first else Request.id
     result = await session.execute(
@@ -163,10 +210,11 @@ def priority_rank() -> Any:
 
 
 async def ranked_page(
-    session: AsyncSession, *, conditions: Sequence[Any], page: int, limit: int
+    session: AsyncSession, *, where: ListFilter, page: int, limit: int
 ) -> tuple[list[Request], int, int]:
     """A page by priority (critical first), then oldest first; a page past the end gives the
     last one. Returns the rows, the page actually shown and the total."""
+    conditions = where.conditions()
     total = int(
         await session.scalar(select(func.count()).select_from(Request).where(*conditions)) or 0
     )
