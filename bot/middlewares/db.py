@@ -23,8 +23,9 @@ class DbSessionMiddleware(BaseMiddleware):
     update's inbox row (`inbox_entry` from the worker) is marked done with its first change.
 
     It also holds the per-user event isolation lock around the whole update, commits included:
-    a second tap by the same user waits until the first one's changes are committed. The FSM
-    storage and the repositories join this session through `current_session`.
+    a second tap by the same user waits until the first one's changes are committed. Handlers
+    get the session as `session` and pass it to services; the FSM storage, which aiogram calls
+    without it, finds it through `database.session_context.current_session`.
     """
 
     def __init__(
