@@ -7,7 +7,8 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from aiogram.methods import SendMessage
+from aiogram.methods import AnswerCallbackQuery, SendMessage
+from aiogram.types import Chat
 from sqlalchemy import select
 from sqlalchemy import update as sql_update
 
@@ -18,7 +19,7 @@ from database.repositories import inbox as inbox_repo
 from services import archive, users
 from tests import factories
 from tests.conftest import OWNER_ID
-from tests.updates import message_update, tg_user
+from tests.updates import callback_update, message_update, tg_user
 
 ANNA = tg_user(5001, "Анна")
 BORIS = tg_user(5002, "Борис")
@@ -257,3 +258,42 @@ async def test_the_archive_job_forgets_updates_handled_a_week_ago(sessionmaker) 
         assert await archive.forget_handled_updates(session, eight_days_on) == 1
         await session.commit()
     assert set(await rows(sessionmaker)) == {recent.update_id, parked.update_id}
+
+
+async def test_group_messages_are_stored_without_their_content(harness, sessionmaker) -> None:
+    """The inbox keeps of a group update only what the private-chats gate needs: the command
+    addressed to the bot is still answered with its one line, the text, caption, names and
+    button data are not written."""
+    group = Chat(id=-100500, type="supergroup", title="Офис")
+    said = message_update(ANNA, "/view_7 зарплаты отдела: см. вложение")
+    said = said.model_copy(update={"message": said.message.model_copy(update={"chat": group})})
+    chatter = message_update(BORIS, "Пароль от Wi-Fi: kotik2026")
+    chatter = chatter.model_copy(
+        update={"message": chatter.message.model_copy(update={"chat": group})}
+    )
+    pressed = callback_update(VERA, "rq:take:7")
+    query = pressed.callback_query
+    pressed = pressed.model_copy(
+        update={
+            "callback_query": query.model_copy(
+                update={"message": query.message.model_copy(update={"chat": group})}
+            )
+        }
+    )
+    inbox = processor(harness, sessionmaker)
+
+    await inbox.accept([said, chatter, pressed])
+    await inbox.idle()
+
+    stored = {row.update_id: row for row in (await rows(sessionmaker)).values()}
+    for secret in ("зарплаты", "вложение", "kotik2026", "Анна", "Борис", "Вера", "rq:take"):
+        assert not any(secret in row.payload for row in stored.values()), secret
+    assert all(row.status == InboxStatus.DONE for row in stored.values())
+    assert [c.text for c in harness.bot.calls_of(SendMessage)] == [  # in the sender's language
+        "Я работаю только в личных сообщениях — напишите мне лично: @helpdesk_bot"
+    ]
+    answer = harness.bot.calls_of(AnswerCallbackQuery)
+    assert len(answer) == 1 and answer[0].callback_query_id == query.id
+    # a private message is stored whole: its handler needs all of it
+    private = message_update(ANNA, "Аннова Анна")
+    assert "Аннова Анна" in inbox_item(private).payload

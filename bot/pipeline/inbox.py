@@ -16,12 +16,14 @@ refusing the reply) is logged and the update counts as done.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import traceback
 from collections.abc import Callable, Sequence
 
 from aiogram import Bot, Dispatcher
 from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
+from aiogram.enums import ChatType
 from aiogram.types import Update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -49,8 +51,61 @@ def chat_key(update: Update) -> int:
 
 
 def inbox_item(update: Update) -> InboxItem:
-    payload = update.model_dump_json(exclude_unset=True, exclude_none=True, by_alias=True)
-    return InboxItem(update.update_id, chat_key(update), payload)
+    return InboxItem(update.update_id, chat_key(update), stored_payload(update))
+
+
+def stored_payload(update: Update) -> str:
+    """The update as JSON for the inbox. Of an update from a group, supergroup or channel only
+    message or button press, only what the private-chats gate answers from is kept
+    (`bot.middlewares.private_chats`): ids, the chat, the sender's id and language, and the
+    command word; no text, caption, media, names or button data is written to the database
+    (the bot asks Telegram for messages and button presses only)."""
+    context = UserContextMiddleware.resolve_event_context(update)
+    private = context.chat is None or context.chat.type == ChatType.PRIVATE
+    if private or (update.message is None and update.callback_query is None):
+        return update.model_dump_json(exclude_unset=True, exclude_none=True, by_alias=True)
+    sender = context.user
+    person = (
+        {
+            "id": sender.id,
+            "is_bot": sender.is_bot,
+            "first_name": "",
+            "language_code": sender.language_code,
+        }
+        if sender is not None
+        else None
+    )
+    chat = {"id": context.chat.id, "type": context.chat.type}
+    kept: dict = {"update_id": update.update_id}
+    if update.callback_query is not None:
+        query = update.callback_query
+        message = query.message
+        kept["callback_query"] = {
+            "id": query.id,
+            "from": person,
+            "chat_instance": query.chat_instance,
+            "message": {"message_id": message.message_id, "date": 0, "chat": chat}
+            if message is not None
+            else None,
+        }
+    elif update.message is not None:
+        message = update.message
+        word = (message.text or "").split(maxsplit=1)[0:1]
+        command = word[0] if word and word[0].startswith("/") else None
+        kept["message"] = {
+            "message_id": message.message_id,
+            "date": 0,
+            "chat": chat,
+            "from": person,
+            "text": command,
+        }
+    return json.dumps(_without_none(kept), ensure_ascii=False)
+
+
+def _without_none(value):
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    return value
 
 
 class InboxProcessor:
