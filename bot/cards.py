@@ -346,15 +346,18 @@ def card_buttons(
     status = view["status"]
     order = view.get("kind", RequestKind.ORDER) == RequestKind.ORDER
     rows: list[list[InlineKeyboardButton]] = []
+    # an order issued in part is finished, never called off (workflow.PartlyIssued)
+    may_call_off = not any(line.get("issued") for line in view.get("lines") or [])
     if status == S.NEW:
         if viewer.category:
-            row = [_button(_("Reject"), CardAction.REJECT, rid)]
+            row = [_button(_("Reject"), CardAction.REJECT, rid)] if may_call_off else []
             if not viewer.author:  # nobody takes their own request
                 row.insert(0, _button(_("Take"), CardAction.TAKE, rid))
-            rows.append(row)
+            if row:
+                rows.append(row)
         if viewer.supervisor:
             rows.append([_button(_("Assign"), CardAction.ASSIGN, rid)])
-        if viewer.author:
+        if viewer.author and may_call_off:
             rows.append([_button(_("Cancel request"), CardAction.CANCEL, rid)])
     elif status in (S.ACCEPTED, S.IN_PROGRESS, S.WAITING):
         if viewer.handler:
@@ -364,7 +367,7 @@ def card_buttons(
             elif _allowed(Action.DONE, status):  # waiting too, if the table allows it
                 label = _("Issue") if order else _("Mark resolved")
                 rows.append([_button(label, CardAction.DONE, rid)])
-            if _allowed(Action.REJECT, status):
+            if _allowed(Action.REJECT, status) and may_call_off:
                 rows.append([_button(_("Reject"), CardAction.REJECT, rid)])
         if viewer.supervisor and _allowed(Action.ASSIGN, status):
             rows.append([_button(_("Reassign"), CardAction.ASSIGN, rid)])

@@ -122,6 +122,11 @@ class ReasonRequired(DomainError):
     characters)."""
 
 
+class PartlyIssued(DomainError):
+    """Cancel or Reject of an order some of which has been issued: the cartridges left the
+    stock, so it can only be finished (the rest issued), not called off."""
+
+
 class NoteTooLong(DomainError):
     """The note of what was done is longer than NOTE_MAX characters."""
 
@@ -247,6 +252,10 @@ async def apply(
         raise PermissionDenied(f"{action} on {request.number}: not for a {request.kind}")
     if request.status not in rule.sources:
         return TransitionResult(Outcome.STALE, request)
+    if action in (Action.CANCEL, Action.REJECT) and await requests_repo.issued_in_part(
+        session, request.id
+    ):
+        raise PartlyIssued(request.number)
     if action in (Action.REJECT, *REQUESTER_REASON) and not 1 <= len(reason) <= REASON_MAX:
         raise ReasonRequired
     if len(note) > NOTE_MAX:

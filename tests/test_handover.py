@@ -285,3 +285,31 @@ async def test_an_assignee_who_is_the_requester_is_refused(session) -> None:
         with pytest.raises(PermissionDenied):
             await apply(session, w.supervisor, own, action)
     assert (await fresh(session, own)).status == S.ACCEPTED
+
+
+async def test_an_order_issued_in_part_and_returned_is_finished_never_called_off(session) -> None:
+    """The storekeeper issued one of two cartridges and was demoted: the order is back in the
+    queue, but what left the stock stays issued, so neither the requester's Cancel nor a
+    storekeeper's Reject may close it; a storekeeper takes it and issues the rest."""
+    from services import stock as stock_service
+    from services.workflow import PartlyIssued, issue_available
+
+    w = await build_world(session)
+    request = await new_order(session, w)  # two black cartridges
+    await stock_service.adjust(session, act(w.admin), w.black.id, quantity=1, comment="test")
+    await apply(session, w.store1, request, Action.TAKE)
+    await issue_available(session, act(w.store1), request.id)
+    await users.set_role(session, act(w.admin), w.store1, Role.USER, None, owner_ids=OWNERS)
+    assert (await fresh(session, request)).status == RequestStatus.NEW
+
+    with pytest.raises(PartlyIssued):
+        await apply(session, w.requester, request, Action.CANCEL)
+    with pytest.raises(PartlyIssued):
+        await apply(session, w.store2, request, Action.REJECT, reason="нет на складе")
+    assert (await fresh(session, request)).status == RequestStatus.NEW
+
+    await stock_service.adjust(session, act(w.admin), w.black.id, quantity=1, comment="test")
+    await apply(session, w.store2, request, Action.TAKE)
+    result = await apply(session, w.store2, request, Action.DONE)
+    assert result.outcome is Outcome.DONE and result.request.status == RequestStatus.DONE
+    assert await stock(session, w) == 0

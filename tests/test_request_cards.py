@@ -175,6 +175,19 @@ def test_buttons_follow_status_and_rights(en, status, viewer, expected) -> None:
     assert actions(card_markup(make_view(status=status), viewer)) == expected
 
 
+def test_an_order_issued_in_part_offers_no_cancel_or_reject(en) -> None:
+    """Cartridges of it left the stock: it is finished, never called off (workflow.PartlyIssued),
+    also when it went back to the queue."""
+    lines = [{"model": "CE285A", "quantity": 2, "stock": 0, "issued": 1}]
+    queued = make_view(status="new", lines=lines)
+    staff = Viewer(category=True, supervisor=True)
+    assert actions(card_markup(queued, staff)) == [CardAction.TAKE, CardAction.ASSIGN]
+    assert actions(card_markup(queued, Viewer(author=True))) == []
+    handler = Viewer(category=True, handler=True)
+    in_work = make_view(status="in_progress", lines=lines)
+    assert actions(card_markup(in_work, handler)) == [CardAction.DONE]
+
+
 def test_button_labels(en) -> None:
     view = make_view()
     assert labels(card_markup(view, Viewer(category=True, supervisor=True))) == [

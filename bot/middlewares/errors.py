@@ -26,7 +26,7 @@ from services.errors import (
 from services.periods import InvalidPeriod
 from services.registration import ReapplyTooSoon
 from services.thread import InvalidMessage, ThreadClosed
-from services.workflow import ReopenExpired, reopen_days
+from services.workflow import PartlyIssued, ReopenExpired, reopen_days
 from utils.formatting import local_time
 
 logger = logging.getLogger(__name__)
@@ -67,6 +67,11 @@ def _explain(exc: DomainError, tz: ZoneInfo | None = None, actor: Actor | None =
         return _("This request is finished: its conversation takes no more messages.")
     if isinstance(exc, InvalidMessage):
         return _("The message is empty, too long or has unsupported files; nothing was sent.")
+    if isinstance(exc, PartlyIssued):
+        return _(
+            "Part of this order has already been issued, so it can no longer be cancelled or "
+            "rejected: the rest is issued when it is in stock."
+        )
     if isinstance(exc, ReopenExpired):
         return ngettext(
             "A resolved request can be reopened within {days} day only.",
