@@ -17,7 +17,8 @@
   (`can_confirm`) with Confirm receipt and Not all / wrong items, a resolved ticket with the
   handler's `note`, Confirm resolution and Reopen, both saying `until` when (then it closes by
   itself); an auto-close says it was not confirmed within `days`; a partial issue lists what
-  was `issued` and what is `remaining`;
+  was `issued` and what is `remaining`; `returned`: back in the queue from `assignee`
+  (`services.handover`);
 - `request.message` {request_id, number, author, text, files, question}: a message of the
   request's thread, with a Reply button (the first file is sent as a photo or document with the
   text as its caption);
@@ -247,6 +248,11 @@ def request_status(p: dict[str, Any], tz: ZoneInfo) -> RenderedMessage:
         text = _("Request {number} has been rejected. Reason: {reason}")
     elif action == "cancel":
         text = _("Request {number} has been cancelled.")
+    elif action == "returned":
+        text = _(
+            "Request {number} is back in the queue: {assignee} no longer handles it. Another "
+            "executor will take it."
+        )
     else:
         text = _("Request {number}: {status}.")
     until = p.get("until")

@@ -9,10 +9,11 @@ back to `new` with no assignee, the same compare-and-set as every transition of
 `services.workflow`. The stamps of the first acceptance stay, as a reassignment keeps them; the
 waiting time is counted as when the requester answers.
 
-Each moved request gets an audit row (`request.returned`, with the reason) and goes out again
-exactly as on filing (`services.intake.route_new`: its branch's own executor or its category's
-executors, else the managers); the managers (`routing.managers`) get one notice per change
-listing every request that went back. Requests already done keep their assignee: the work was
+Each moved request gets an audit row (`request.returned`, with the reason), its requester one
+line that it is back in the queue (not why), and it goes out again exactly as on filing
+(`services.intake.route_new`: its branch's own executor or its category's executors, else the
+managers); the managers (`routing.managers`) get one notice per change listing every request
+that went back. Requests already done keep their assignee: the work was
 done, and only the requester's confirmation is awaited.
 """
 
@@ -31,7 +32,7 @@ from database.repositories import audit
 from database.repositories import requests as requests_repo
 from services import intake, routing, sla
 from services.actor import Actor
-from services.notifications import notify_many
+from services.notifications import notify, notify_many
 
 S = RequestStatus
 IN_WORK = (S.ACCEPTED, S.IN_PROGRESS, S.WAITING)  # assigned and not finished
@@ -137,7 +138,26 @@ async def _return(
         after={"status": request.status, "assignee_id": None, "reason": reason},
     )
     await intake.route_new(session, request)
+    await _tell_requester(session, request, before["assignee_id"])
     return request
+
+
+async def _tell_requester(session: AsyncSession, request: Request, former_id: int) -> None:
+    """One line to the requester: who had it, and that another executor will take it (not
+    why: a change of someone's role is not the requester's business)."""
+    author = await session.get(User, request.author_id)
+    former = await session.get(User, former_id)
+    if author is None:
+        return
+    payload = {
+        "request_id": request.id,
+        "number": request.number,
+        "kind": request.kind,
+        "status": request.status,
+        "action": "returned",
+        "assignee": former.full_name if former is not None else "",
+    }
+    await notify(session, author.telegram_id, "request.status", payload, request_id=request.id)
 
 
 async def _tell_managers(

@@ -122,6 +122,14 @@ async def test_demoted_storekeeper_loses_the_order_they_took(
     async with sessionmaker() as session:
         log = await session.scalar(select(AuditLog).where(AuditLog.action == "request.returned"))
     assert log.object_id == rid and log.after["reason"] == "demoted"
+    # The requester hears that it is back in the queue, but not why.
+    statuses = await outbox(sessionmaker, REQUESTER.id, "request.status")
+    told = await renderers.render("request.status", statuses[-1].payload, None)
+    assert told.text.startswith(
+        f"Request {number} is back in the queue: Иванов И. no longer handles it. "
+        "Another executor will take it."
+    )
+    assert "role" not in told.text
 
     # The other storekeeper takes it from the queue.
     await harness.feed(callback_update(KEEPER2, act(CardAction.TAKE, rid)))
