@@ -148,9 +148,10 @@ async def test_full_dialog_files_one_ticket_with_attachments(harness, sessionmak
     text = await say(harness, USER, "Принтер в 305 кабинете\nпишет «замятие»")
     assert "attach photos and documents" in text and labels(harness, USER)[0] == "Skip"
     text = await say(harness, USER, None, photo=PHOTO)
-    assert "File received" in text and "1 file attached." in text
+    assert "Photo received" in text and "1 file attached." in text
     text = await say(harness, USER, None, document=DOCUMENT)
-    assert "2 files attached." in text and labels(harness, USER)[0] == "Done (2)"
+    assert "File received" in text and "2 files attached." in text
+    assert labels(harness, USER)[0] == "Done (2)"
     await say(harness, USER, None, document=DOCUMENT)  # the same file again: not doubled
     assert "2 files attached." in harness.last_reply(USER.id).text
 

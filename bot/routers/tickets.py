@@ -457,7 +457,8 @@ async def file_received(message: Message, state: FSMContext) -> None:
     files.append(new)
     data["files"] = files
     await state.set_data(data)
-    await show(message, _files_screen(data, _("File received.")))
+    received = _("Photo received.") if new["kind"] == "photo" else _("File received.")
+    await show(message, _files_screen(data, received))
 
 
 async def file_not_file(message: Message, state: FSMContext) -> None:
