@@ -100,9 +100,9 @@ async def test_registration_approval_and_menus(
         "Отклонить",
     ]
 
-    # Until approved the newcomer reaches nothing.
+    # Until approved the newcomer reaches nothing, and is told why.
     await emu.send_message(NEWCOMER, "/invite")
-    await emu.wait_for_message(NEWCOMER.id, lambda m: "нет прав" in m.text)
+    await emu.wait_for_message(NEWCOMER.id, lambda m: "ожидает одобрения" in m.text)
 
     await emu.press_button(OWNER, request, text="Одобрить как пользователя")
     await emu.wait_for_message(OWNER.id, lambda m: "одобрена: " in m.text and m.edited)
