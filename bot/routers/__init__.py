@@ -19,6 +19,7 @@ def build_routers() -> list[Router]:
         orders,
         people,
         quick_replies,
+        quick_reply_send,
         registration,
         reports,
         request_lists,
@@ -40,6 +41,7 @@ def build_routers() -> list[Router]:
             ("thread", thread),
             ("stats", stats),
             ("reports", reports),
+            ("quick_reply_send", quick_reply_send),
             ("quick_replies", quick_replies),
             ("orders", orders),
             ("tickets", tickets),
@@ -68,6 +70,7 @@ def build_routers() -> list[Router]:
         ticket_list.build(),
         with_dialogs["stats"],
         with_dialogs["reports"],
+        with_dialogs["quick_reply_send"],  # executors answering with a quick reply
         with_dialogs["quick_replies"],
         with_dialogs["orders"],
         with_dialogs["tickets"],

@@ -36,6 +36,7 @@ from bot.keyboards.catalogue_admin import (
     TypeListPage,
     TypePick,
 )
+from bot.middlewares.access import for_role
 from bot.texts import colour_name, current_locale
 from database.enums import Role
 from integrations import xlsx_stock
@@ -216,7 +217,6 @@ async def _send_card(
 
 
 async def admin_command(message: Message, state: FSMContext, actor: Actor) -> None:
-    actor.require(Role.ADMIN)
     await state.clear()
     await message.answer(_("Administration. Choose a section:"), reply_markup=kb.admin_menu())
 
@@ -264,7 +264,6 @@ async def menu_pressed(
     session: AsyncSession,
     actor: Actor,
 ) -> None:
-    actor.require(Role.ADMIN)
     await state.clear()
     action = callback_data.action
     if action == "types":
@@ -288,7 +287,6 @@ async def list_page(
     session: AsyncSession,
     actor: Actor,
 ) -> None:
-    actor.require(Role.ADMIN)
     await state.clear()
     section = STOCK if callback_data.section == STOCK else CATALOGUE
     await _show(query, *await _list_text_and_markup(session, actor, section, callback_data.page))
@@ -301,7 +299,6 @@ async def type_picked(
     session: AsyncSession,
     actor: Actor,
 ) -> None:
-    actor.require(Role.ADMIN)
     await state.clear()
     section = STOCK if callback_data.section == STOCK else CATALOGUE
     await _show(query, *await _card_text_and_markup(session, actor, section, callback_data.type_id))
@@ -314,7 +311,6 @@ async def type_action(
     session: AsyncSession,
     actor: Actor,
 ) -> None:
-    actor.require(Role.ADMIN)
     await state.clear()
     type_id = callback_data.type_id
     action = callback_data.action
@@ -389,7 +385,6 @@ async def _refuse_command(message: Message) -> None:
 async def add_model_typed(
     message: Message, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
-    actor.require(Role.ADMIN)
     if _command_typed(message):
         await _refuse_command(message)
         return
@@ -414,7 +409,6 @@ def _duplicate_hint(exc: DuplicateModel) -> str:
 
 
 async def add_vendor_typed(message: Message, state: FSMContext, actor: Actor) -> None:
-    actor.require(Role.ADMIN)
     if _command_typed(message):
         await _refuse_command(message)
         return
@@ -428,7 +422,6 @@ async def add_vendor_typed(message: Message, state: FSMContext, actor: Actor) ->
 
 
 async def add_colour_typed(message: Message, state: FSMContext, actor: Actor) -> None:
-    actor.require(Role.ADMIN)
     if _command_typed(message):
         await _refuse_command(message)
         return
@@ -445,7 +438,6 @@ async def colour_picked(
     query: CallbackQuery, callback_data: ColourPick, state: FSMContext, actor: Actor
 ) -> None:
     """A colour button: its code is stored; "other…" asks for the colour's name."""
-    actor.require(Role.ADMIN)
     code = callback_data.code
     if code == colours.OTHER:
         step = CatalogueAdd.colour_other
@@ -463,7 +455,6 @@ async def colour_picked(
 
 
 async def add_printers_typed(message: Message, state: FSMContext, actor: Actor) -> None:
-    actor.require(Role.ADMIN)
     if _command_typed(message):
         await _refuse_command(message)
         return
@@ -479,7 +470,6 @@ async def add_printers_typed(message: Message, state: FSMContext, actor: Actor) 
 async def add_threshold_typed(
     message: Message, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
-    actor.require(Role.ADMIN)
     if _command_typed(message):
         await _refuse_command(message)
         return
@@ -511,7 +501,6 @@ async def add_threshold_typed(
 async def add_step_back(
     query: CallbackQuery, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
-    actor.require(Role.ADMIN)
     current = await state.get_state()
     if current == CatalogueAdd.colour_other.state:
         step = CatalogueAdd.colour
@@ -540,7 +529,6 @@ async def _edited(
 async def edit_model_typed(
     message: Message, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
-    actor.require(Role.ADMIN)
     if _command_typed(message):
         await _refuse_command(message)
         return
@@ -561,7 +549,6 @@ async def edit_model_typed(
 async def edit_printers_typed(
     message: Message, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
-    actor.require(Role.ADMIN)
     if _command_typed(message):
         await _refuse_command(message)
         return
@@ -578,7 +565,6 @@ async def edit_printers_typed(
 async def edit_threshold_typed(
     message: Message, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
-    actor.require(Role.ADMIN)
     if _command_typed(message):
         await _refuse_command(message)
         return
@@ -596,7 +582,6 @@ async def edit_step_back(
     query: CallbackQuery, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
     """Back from an edit (or a stock step started from a card): the card again."""
-    actor.require(Role.ADMIN)
     data = await state.get_data()
     section = STOCK if await state.get_state() == StockEdit.amount.state else CATALOGUE
     await state.clear()
@@ -629,7 +614,6 @@ def _reason_prompt() -> str:
 async def amount_typed(
     message: Message, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
-    actor.require(Role.ADMIN)
     if _command_typed(message):
         await _refuse_command(message)
         return
@@ -666,7 +650,6 @@ def _amount_hint(exc: InvalidInput, mode: str, current: service.StockChange) -> 
 async def reason_typed(
     message: Message, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
-    actor.require(Role.ADMIN)
     if _command_typed(message):
         await _refuse_command(message)
         return
@@ -702,7 +685,6 @@ async def reason_typed(
 async def reason_step_back(
     query: CallbackQuery, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
-    actor.require(Role.ADMIN)
     data = await state.get_data()
     current = await service.current_stock(session, actor, data["type_id"])
     await state.set_state(StockEdit.amount)
@@ -825,7 +807,6 @@ def preview_text(plan: ImportPlan, file_name: str) -> str:
 async def import_file_sent(
     message: Message, state: FSMContext, session: AsyncSession, actor: Actor, bot: Bot
 ) -> None:
-    actor.require(Role.ADMIN)
     document = message.document
     file_name = document.file_name or "file.xlsx"
     too_large = xlsx_stock.XlsxStockError("too_large")
@@ -862,7 +843,6 @@ async def import_file_sent(
 
 
 async def import_wrong_content(message: Message, actor: Actor) -> None:
-    actor.require(Role.ADMIN)
     await message.answer(_("Please send the .xlsx file as a document, or /cancel."))
 
 
@@ -873,7 +853,6 @@ async def import_confirmed(
     session: AsyncSession,
     actor: Actor,
 ) -> None:
-    actor.require(Role.ADMIN)
     data = await state.get_data()
     current = await state.get_state()
     if current != StockImport.preview.state or data.get("token") != callback_data.token:
@@ -892,7 +871,6 @@ async def import_confirmed(
 
 
 async def import_step_back(query: CallbackQuery, state: FSMContext, actor: Actor) -> None:
-    actor.require(Role.ADMIN)
     if await state.get_state() == StockImport.preview.state:
         await state.set_data({})
         await state.set_state(StockImport.file)
@@ -905,7 +883,6 @@ async def import_step_back(query: CallbackQuery, state: FSMContext, actor: Actor
 async def template_pressed(query: CallbackQuery, session: AsyncSession, actor: Actor) -> None:
     """The stock import template: every model with its colour and stock, sent as .xlsx (the
     dialog state stays: pressed on the import step, the filled file is awaited as before)."""
-    actor.require(Role.ADMIN)
     data = await stock_files.template(
         session, actor, language=current_locale(), colour_name=colour_name
     )
@@ -924,19 +901,17 @@ async def template_pressed(query: CallbackQuery, session: AsyncSession, actor: A
 
 
 async def text_expected(message: Message, actor: Actor) -> None:
-    actor.require(Role.ADMIN)
     await message.answer(_("Please send the answer as a text message, or /cancel."))
 
 
 async def buttons_expected(message: Message, actor: Actor) -> None:
-    actor.require(Role.ADMIN)
     await message.answer(_("Please use the buttons above, or send /cancel."))
 
 
 def build() -> Router:
     # Filters are async (StateFilter, MagicData, callback factories): a bare state or magic
     # filter would run in a worker thread for every update.
-    router = Router(name="catalogue_admin")
+    router = for_role(Router(name="catalogue_admin"), Role.ADMIN)
     router.message.register(admin_command, Command("admin"))
     router.callback_query.register(menu_pressed, AdminMenu.filter())
     router.callback_query.register(list_page, TypeListPage.filter())

@@ -17,6 +17,7 @@ from bot.callbacks import BranchPage, BranchPick, DialogNav, InviteRolePick
 from bot.keyboards.common import BRANCHES_PER_PAGE, branch_page
 from bot.keyboards.invites import INVITES_PER_PAGE, InviteListPage, InviteRevoke, invite_list
 from bot.keyboards.people import invite_roles
+from bot.middlewares.access import for_role
 from bot.screens import Screen, show
 from bot.states import InviteDialog
 from bot.texts import NONE, role_name, role_title
@@ -42,7 +43,6 @@ async def _show_branches(message: Message, session: AsyncSession, page: int, *, 
 async def invite_command(
     message: Message, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
-    actor.require(Role.ADMIN)
     await state.clear()
     await state.set_state(InviteDialog.branch)
     await _show_branches(message, session, 0, edit=False)
@@ -51,7 +51,6 @@ async def invite_command(
 async def page_turned(
     query: CallbackQuery, callback_data: BranchPage, session: AsyncSession, actor: Actor
 ) -> None:
-    actor.require(Role.ADMIN)
     await _show_branches(query.message, session, callback_data.page, edit=True)
     await query.answer()
 
@@ -59,7 +58,6 @@ async def page_turned(
 async def branch_chosen(
     query: CallbackQuery, callback_data: BranchPick, state: FSMContext, actor: Actor
 ) -> None:
-    actor.require(Role.ADMIN)
     await state.update_data(branch_id=callback_data.branch_id)
     await state.set_state(InviteDialog.role)
     roles = invites.invitable_roles(actor)
@@ -110,7 +108,6 @@ async def role_chosen(
 async def role_step_back(
     query: CallbackQuery, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
-    actor.require(Role.ADMIN)
     await state.set_state(InviteDialog.branch)
     await _show_branches(query.message, session, 0, edit=True)
     await query.answer()
@@ -162,7 +159,6 @@ async def invites_command(
     owner_ids: frozenset[int],
     tz: ZoneInfo,
 ) -> None:
-    actor.require(Role.ADMIN)
     await show(message, await _invites_screen(session, actor, owner_ids, tz, 0))
 
 
@@ -174,7 +170,6 @@ async def invites_page_turned(
     owner_ids: frozenset[int],
     tz: ZoneInfo,
 ) -> None:
-    actor.require(Role.ADMIN)
     await show(query, await _invites_screen(session, actor, owner_ids, tz, callback_data.page))
 
 
@@ -203,7 +198,7 @@ async def unexpected_text(message: Message) -> None:
 
 
 def build() -> Router:
-    router = Router(name="invites")
+    router = for_role(Router(name="invites"), Role.ADMIN)
     router.message.register(invite_command, Command("invite"))
     router.message.register(invites_command, Command("invites"))
     router.callback_query.register(invites_page_turned, InviteListPage.filter())

@@ -28,9 +28,11 @@ from bot.keyboards.menu import (
     TICKET,
     TICKETS,
 )
+from bot.middlewares.access import for_role
 from bot.routers import catalogue_admin, common, orders, request_lists, ticket_list, tickets
 from bot.routers.orders import OrderDialog
 from bot.routers.tickets import TicketDialog
+from database.enums import Role
 
 
 class MenuButton(Filter):
@@ -50,7 +52,7 @@ class MenuButton(Filter):
 
 
 def build() -> Router:
-    router = Router(name="menu")
+    router = for_role(Router(name="menu"))  # a button's own role flag, where it has one
     buttons = (
         (ORDER, orders.start_order),
         (TICKET, tickets.start_ticket),
@@ -70,5 +72,6 @@ def build() -> Router:
         leaving.leave, leaving.InDialogWithoutDraft(commands=False), MenuButton(*labels)
     )
     for label, handler in buttons:
-        router.message.register(handler, MenuButton(label))
+        role = Role.ADMIN if label is ADMIN else None  # as the router of /admin declares
+        router.message.register(handler, MenuButton(label), flags={"role": role})
     return router

@@ -32,6 +32,7 @@ from bot.callbacks import (
 from bot.command_args import Args
 from bot.commands import set_chat_menu
 from bot.keyboards.people import PEOPLE_PER_PAGE, category_picker, people_page, role_picker
+from bot.middlewares.access import for_role
 from bot.states import RolePicker
 from bot.texts import (
     category_name,
@@ -107,7 +108,6 @@ async def category_toggled(
     session: AsyncSession,
     actor: Actor,
 ) -> None:
-    actor.require(Role.ADMIN)
     data = await picker_data(callback_data, state)
     categories = await org.categories(session)
     if callback_data.category_id not in {c.id for c in categories}:
@@ -138,7 +138,6 @@ async def role_command(
     bot: Bot,
     i18n: I18n,
 ) -> None:
-    actor.require(Role.ADMIN)
     args = Args.of(command).words
     if not args or not users.is_reference(args[0]):
         search = " ".join(args)
@@ -286,7 +285,6 @@ async def search_typed(
     actor: Actor,
     owner_ids: frozenset[int],
 ) -> None:
-    actor.require(Role.ADMIN)
     search = message.text.strip()
     await state.set_data({"search": search, "page": 0})
     await _show_people(message, session, actor, owner_ids, search, 0, edit=False)
@@ -300,7 +298,6 @@ async def page_turned(
     actor: Actor,
     owner_ids: frozenset[int],
 ) -> None:
-    actor.require(Role.ADMIN)
     search = (await state.get_data()).get("search", "")
     page = await _show_people(
         query.message, session, actor, owner_ids, search, callback_data.page, edit=True
@@ -465,7 +462,6 @@ async def _set_active(
     owner_ids: frozenset[int],
     active: bool,
 ) -> None:
-    actor.require(Role.ADMIN)
     ref = Args.of(command).text
     try:
         target = await users.find(session, ref) if ref else None
@@ -506,7 +502,7 @@ async def activate_command(
 
 
 def build() -> Router:
-    router = Router(name="people")
+    router = for_role(Router(name="people"), Role.ADMIN)
     router.message.register(role_command, Command("role"))
     router.message.register(deactivate_command, Command("deactivate"))
     router.message.register(activate_command, Command("activate"))

@@ -42,7 +42,7 @@ from bot.keyboards.quick_replies import (
     QuickListPage,
     QuickStep,
 )
-from bot.routers import quick_reply_send
+from bot.middlewares.access import for_role
 from bot.screens import BACK, Screen, alert, quote_within, show, use_the_buttons
 from database.enums import Role
 from services import quick_replies as service
@@ -215,7 +215,6 @@ def _is_command(message: Message) -> bool:
 async def quick_command(
     message: Message, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
-    actor.require(Role.ADMIN)
     await state.clear()
     await show(message, await _list_screen(session, actor, 0))
 
@@ -227,7 +226,6 @@ async def list_page(
     session: AsyncSession,
     actor: Actor,
 ) -> None:
-    actor.require(Role.ADMIN)
     await state.clear()
     await show(query, await _list_screen(session, actor, callback_data.page))
 
@@ -235,7 +233,6 @@ async def list_page(
 async def delete_pressed(
     query: CallbackQuery, callback_data: QuickDelete, session: AsyncSession, actor: Actor
 ) -> None:
-    actor.require(Role.ADMIN)
     entry = await service.get(session, actor, callback_data.reply_id)
     text = _("Delete the quick reply {title}? Executors will no longer see it.").format(
         title=f"<b>{quote_within(entry.title, SHOWN_TITLE)}</b>"
@@ -247,7 +244,6 @@ async def delete_pressed(
 async def delete_confirmed(
     query: CallbackQuery, callback_data: QuickDelete, session: AsyncSession, actor: Actor
 ) -> None:
-    actor.require(Role.ADMIN)
     entry = await service.get(session, actor, callback_data.reply_id)
     await service.remove(session, actor, entry.id)
     lead = _("Quick reply {title} deleted.").format(
@@ -262,7 +258,6 @@ async def delete_confirmed(
 async def add_started(
     query: CallbackQuery, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
-    actor.require(Role.ADMIN)
     found = await service.categories(session, actor)
     data = {
         "categories": [{"id": c.id, "ru": c.name_ru, "en": c.name_en} for c in found],
@@ -279,7 +274,6 @@ async def edit_started(
     session: AsyncSession,
     actor: Actor,
 ) -> None:
-    actor.require(Role.ADMIN)
     entry = await service.get(session, actor, callback_data.reply_id)
     data = {
         "reply_id": entry.id,
@@ -295,7 +289,6 @@ async def edit_started(
 async def category_chosen(
     query: CallbackQuery, callback_data: QuickCategory, state: FSMContext, actor: Actor
 ) -> None:
-    actor.require(Role.ADMIN)
     data = await state.get_data()
     chosen = callback_data.category_id
     if chosen != ALL_CATEGORIES and not any(c["id"] == chosen for c in data["categories"]):
@@ -306,7 +299,6 @@ async def category_chosen(
 
 
 async def title_typed(message: Message, state: FSMContext, actor: Actor) -> None:
-    actor.require(Role.ADMIN)
     data = await state.get_data()
     if _is_command(message):
         await show(
@@ -322,13 +314,11 @@ async def title_typed(message: Message, state: FSMContext, actor: Actor) -> None
 
 
 async def title_not_text(message: Message, state: FSMContext, actor: Actor) -> None:
-    actor.require(Role.ADMIN)
     note = _("Please send the title as a text message.")
     await show(message, _title_screen(await state.get_data(), note))
 
 
 async def text_typed(message: Message, state: FSMContext, actor: Actor) -> None:
-    actor.require(Role.ADMIN)
     data = await state.get_data()
     if _is_command(message):
         await show(
@@ -344,14 +334,12 @@ async def text_typed(message: Message, state: FSMContext, actor: Actor) -> None:
 
 
 async def text_not_text(message: Message, state: FSMContext, actor: Actor) -> None:
-    actor.require(Role.ADMIN)
     note = _("Please send the text of the quick reply as a text message.")
     await show(message, _text_screen(await state.get_data(), note))
 
 
 async def kept(query: CallbackQuery, state: FSMContext, actor: Actor, raw_state: str) -> None:
     """Keep it: the value entered before stays, on to the next step."""
-    actor.require(Role.ADMIN)
     data = await state.get_data()
     form = _form(data)
     if raw_state == form.title.state:
@@ -369,7 +357,6 @@ async def kept(query: CallbackQuery, state: FSMContext, actor: Actor, raw_state:
 async def step_back(
     query: CallbackQuery, state: FSMContext, session: AsyncSession, actor: Actor, raw_state: str
 ) -> None:
-    actor.require(Role.ADMIN)
     data = await state.get_data()
     form = _form(data)
     if raw_state == form.summary.state:
@@ -386,7 +373,6 @@ async def step_back(
 async def saved(
     query: CallbackQuery, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
-    actor.require(Role.ADMIN)
     data = await state.get_data()
     await state.clear()  # first: a second tap (serialised per user) finds nothing to save
     title = f"<b>{quote_within(data['title'], SHOWN_TITLE)}</b>"
@@ -419,8 +405,7 @@ def build() -> Router:
     # filter is synchronous, and aiogram runs synchronous filters in a thread.
     s, e = QuickReplyAdd, QuickReplyEdit
     text = MagicData(F.event.text)
-    router = Router(name="quick_replies")
-    router.include_router(quick_reply_send.build())
+    router = for_role(Router(name="quick_replies"), Role.ADMIN)
     router.message.register(quick_command, Command("quick"))
     router.callback_query.register(list_page, QuickListPage.filter())
     router.callback_query.register(delete_pressed, QuickDelete.filter(~F.confirm))
