@@ -1,20 +1,28 @@
-"""Shared by the intake of new requests (orders, tickets): routing of the new card."""
+"""The one path by which a new request (order or ticket) is filed: the open-request cap, exactly
+once per confirmation token, numbering, the audit row and routing of the new card.
+
+`services.orders` and `services.tickets` check what is particular to their kind and build the
+row; `file_once` does the rest."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import RequestStatus, Role
-from database.models import Request
+from database.models import Attachment, Request
+from database.repositories import audit
 from database.repositories import requests as requests_repo
 from services import routing
 from services.actor import Actor, role_level
 from services.errors import PermissionDenied, TooManyOpenRequests
 from services.notifications import notify
 from services.views import request_view
+from utils.formatting import NUMBER_PREFIXES, request_number
 
 TOKEN_MAX = 64  # Request.client_token
 DEFAULT_MAX_OPEN_REQUESTS = 20  # settings.max_open_requests
@@ -32,6 +40,64 @@ async def check_open_limit(session: AsyncSession, actor: Actor, max_open: int) -
     count = await requests_repo.count_by_author(session, actor.user_id, UNRESOLVED)
     if count >= max_open:
         raise TooManyOpenRequests(count, max_open)
+
+
+@dataclass(frozen=True, slots=True)
+class Filed:
+    request: Request
+    created: bool  # False: the token's request from before (a double tap, a redelivery)
+
+
+def earlier(existing: Request | None, actor: Actor) -> Filed | None:
+    """The request a confirmation token already created, as a replay; only its author may get
+    it back (anyone else's token is a forged button)."""
+    if existing is None:
+        return None
+    if existing.author_id != actor.user_id:
+        raise PermissionDenied("someone else's request")
+    return Filed(existing, created=False)
+
+
+async def file_once(
+    session: AsyncSession,
+    actor: Actor,
+    request: Request,
+    *,
+    attachments: Sequence[Attachment] = (),
+    audit_after: dict[str, Any],
+    photos: Sequence[str] = (),
+    documents: Sequence[dict[str, Any]] = (),
+) -> Filed:
+    """Number and insert `request` (its `client_token`, `kind` and `created_at` set), once per
+    token: the unique index on the token turns a concurrent duplicate into a replay, and the
+    savepoint undoes the number too, so a replay leaves no gap. Then its attachments, the
+    `request.created` audit row and the card to its handlers (`route_new`)."""
+    year = request.created_at.year
+    try:
+        async with session.begin_nested():
+            sequence = await requests_repo.next_sequence(
+                session, NUMBER_PREFIXES[request.kind], year
+            )
+            request.number = request_number(request.kind, year, sequence)
+            request = await requests_repo.add(session, request)
+    except IntegrityError:
+        existing = await requests_repo.by_client_token(session, request.client_token)
+        if existing is None:
+            raise
+        return earlier(existing, actor)
+    for attachment in attachments:
+        attachment.request_id = request.id
+        session.add(attachment)
+    await audit.add(
+        session,
+        actor_id=actor.user_id,
+        action="request.created",
+        object_type="request",
+        object_id=request.id,
+        after={"number": request.number, **audit_after},
+    )
+    await route_new(session, request, photos=photos, documents=documents)
+    return Filed(request, created=True)
 
 
 async def replay(

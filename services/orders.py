@@ -5,19 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import Priority, RequestKind, RequestStatus, Role
 from database.models import Attachment, Request, RequestItem, utcnow
-from database.repositories import audit
 from database.repositories import catalogue as catalogue_repo
 from database.repositories import org as org_repo
 from database.repositories import requests as requests_repo
 from services import intake, sla
 from services.actor import Actor
 from services.errors import DomainError, NotFound, PermissionDenied
-from utils.formatting import request_number
 
 CATEGORY = "cartridges"
 COMMENT_MAX = 1000
@@ -33,12 +30,6 @@ FILE_UNIQUE_ID_MAX = 64  # Attachment.file_unique_id
 class OrderLine:
     cartridge_type_id: int
     quantity: int
-
-
-@dataclass(frozen=True, slots=True)
-class CreatedOrder:
-    request: Request
-    created: bool  # False: this confirmation had already created it (double tap, redelivery)
 
 
 class InvalidOrder(DomainError):
@@ -66,12 +57,6 @@ async def _may_order_for(session: AsyncSession, actor: Actor, branch_id: int) ->
     return branch_id in await ordering_branches(session, actor)
 
 
-def _replay(existing: Request, actor: Actor) -> CreatedOrder:
-    if existing.author_id != actor.user_id:
-        raise PermissionDenied("someone else's order")
-    return CreatedOrder(existing, created=False)
-
-
 async def create(
     session: AsyncSession,
     actor: Actor,
@@ -84,7 +69,7 @@ async def create(
     max_quantity: int = DEFAULT_MAX_QUANTITY,
     max_open: int = intake.DEFAULT_MAX_OPEN_REQUESTS,
     now: datetime | None = None,
-) -> CreatedOrder:
+) -> intake.Filed:
     """Create the order once per `client_token`; the same token again returns the same order.
 
     Exactly once also under concurrency: on SQLite the token check and the insert run under
@@ -93,9 +78,9 @@ async def create(
     """
     if not client_token or len(client_token) > intake.TOKEN_MAX:
         raise InvalidOrder("client token")
-    existing = await requests_repo.by_client_token(session, client_token)
-    if existing is not None:
-        return _replay(existing, actor)
+    replayed = intake.earlier(await requests_repo.by_client_token(session, client_token), actor)
+    if replayed is not None:
+        return replayed
     actor.require(Role.USER)
     if actor.user is None:
         raise PermissionDenied("only registered users order")
@@ -134,58 +119,38 @@ async def create(
         priority=Priority.NORMAL,
         created_at=now,
     )
-    try:
-        # The savepoint undoes the number too: a replay leaves no gap in the numbering.
-        async with session.begin_nested():
-            sequence = await requests_repo.next_sequence(session, "К", now.year)
-            request = await requests_repo.add(
-                session,
-                Request(
-                    number=request_number(RequestKind.ORDER, now.year, sequence),
-                    kind=RequestKind.ORDER,
-                    category_id=category.id,
-                    priority=Priority.NORMAL,
-                    status=RequestStatus.NEW,
-                    branch_id=branch_id,
-                    author_id=actor.user_id,
-                    description=comment.strip(),
-                    client_token=client_token,
-                    created_at=now,
-                    updated_at=now,
-                    accept_due_at=due["accept_due_at"],
-                    resolve_due_at=due["resolve_due_at"],
-                    items=[
-                        RequestItem(cartridge_type_id=ln.cartridge_type_id, quantity=ln.quantity)
-                        for ln in lines
-                    ],
-                ),
-            )
-    except IntegrityError:
-        existing = await requests_repo.by_client_token(session, client_token)
-        if existing is None:
-            raise
-        return _replay(existing, actor)
-    for file_id, file_unique_id in photo_file_ids:
-        session.add(
-            Attachment(
-                request_id=request.id,
-                kind="photo",
-                file_id=file_id,
-                file_unique_id=file_unique_id,
-                uploaded_by_id=actor.user_id,
-            )
+    request = Request(
+        kind=RequestKind.ORDER,
+        category_id=category.id,
+        priority=Priority.NORMAL,
+        status=RequestStatus.NEW,
+        branch_id=branch_id,
+        author_id=actor.user_id,
+        description=comment.strip(),
+        client_token=client_token,
+        created_at=now,
+        updated_at=now,
+        accept_due_at=due["accept_due_at"],
+        resolve_due_at=due["resolve_due_at"],
+        items=[
+            RequestItem(cartridge_type_id=ln.cartridge_type_id, quantity=ln.quantity)
+            for ln in lines
+        ],
+    )
+    photos = [
+        Attachment(
+            kind="photo", file_id=file_id, file_unique_id=unique_id, uploaded_by_id=actor.user_id
         )
-    await audit.add(
+        for file_id, unique_id in photo_file_ids
+    ]
+    return await intake.file_once(
         session,
-        actor_id=actor.user_id,
-        action="request.created",
-        object_type="request",
-        object_id=request.id,
-        after={
-            "number": request.number,
+        actor,
+        request,
+        attachments=photos,
+        audit_after={
             "branch_id": branch_id,
             "lines": [[ln.cartridge_type_id, ln.quantity] for ln in lines],
         },
+        photos=[file_id for file_id, _ in photo_file_ids],
     )
-    await intake.route_new(session, request, photos=[fid for fid, _ in photo_file_ids])
-    return CreatedOrder(request, created=True)

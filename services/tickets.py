@@ -7,18 +7,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import Priority, RequestKind, RequestStatus, Role
 from database.models import Attachment, Category, Request, utcnow
-from database.repositories import audit
 from database.repositories import org as org_repo
 from database.repositories import requests as requests_repo
 from services import intake, sla
 from services.actor import Actor
 from services.errors import DomainError, NotFound, PermissionDenied
-from utils.formatting import request_number
 
 SUBJECT_MAX = 100
 SUBJECT_SIGNS_MIN = 3  # letters or digits: a subject of emoji or punctuation only says nothing
@@ -42,12 +39,6 @@ class TicketFile:
     file_size: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CreatedTicket:
-    request: Request
-    created: bool  # False: this confirmation had already created it (double tap, redelivery)
-
-
 class InvalidTicket(DomainError):
     """The ticket breaks a rule the dialog should have enforced (stale or forged input)."""
 
@@ -57,14 +48,12 @@ async def categories(session: AsyncSession) -> list[Category]:
     return await org_repo.active_categories_of_kind(session, RequestKind.TICKET)
 
 
-def _replay(existing: Request, actor: Actor) -> CreatedTicket:
-    if existing.author_id != actor.user_id:
-        raise PermissionDenied("someone else's ticket")
-    return CreatedTicket(existing, created=False)
-
-
 def attachment(
-    f: TicketFile, *, request_id: int, uploaded_by_id: int | None, message_id: int | None = None
+    f: TicketFile,
+    *,
+    request_id: int | None,
+    uploaded_by_id: int | None,
+    message_id: int | None = None,
 ) -> Attachment:
     """The stored row of a file sent with a ticket or with a message in its thread."""
     return Attachment(
@@ -109,7 +98,7 @@ async def create(
     files: Sequence[TicketFile] = (),
     max_open: int = intake.DEFAULT_MAX_OPEN_REQUESTS,
     now: datetime | None = None,
-) -> CreatedTicket:
+) -> intake.Filed:
     """Create the ticket once per `client_token`; the same token again returns the same ticket.
 
     Exactly once as in `services.orders.create`: the token is checked first, and the unique
@@ -118,9 +107,9 @@ async def create(
     """
     if not client_token or len(client_token) > intake.TOKEN_MAX:
         raise InvalidTicket("client token")
-    existing = await requests_repo.by_client_token(session, client_token)
-    if existing is not None:
-        return _replay(existing, actor)
+    replayed = intake.earlier(await requests_repo.by_client_token(session, client_token), actor)
+    if replayed is not None:
+        return replayed
     actor.require(Role.USER)
     if actor.user is None:
         raise PermissionDenied("only registered users create tickets")
@@ -151,52 +140,32 @@ async def create(
         created_at=now,
     )
     branch_id = actor.user.branch_id
-    try:
-        async with session.begin_nested():
-            sequence = await requests_repo.next_sequence(session, "Т", now.year)
-            request = await requests_repo.add(
-                session,
-                Request(
-                    number=request_number(RequestKind.TICKET, now.year, sequence),
-                    kind=RequestKind.TICKET,
-                    category_id=category.id,
-                    priority=priority,
-                    status=RequestStatus.NEW,
-                    branch_id=branch_id,
-                    author_id=actor.user_id,
-                    subject=subject,
-                    description=description,
-                    client_token=client_token,
-                    created_at=now,
-                    updated_at=now,
-                    accept_due_at=due["accept_due_at"],
-                    resolve_due_at=due["resolve_due_at"],
-                ),
-            )
-    except IntegrityError:
-        existing = await requests_repo.by_client_token(session, client_token)
-        if existing is None:
-            raise
-        return _replay(existing, actor)
-    for f in files:
-        session.add(attachment(f, request_id=request.id, uploaded_by_id=actor.user_id))
-    await audit.add(
+    request = Request(
+        kind=RequestKind.TICKET,
+        category_id=category.id,
+        priority=priority,
+        status=RequestStatus.NEW,
+        branch_id=branch_id,
+        author_id=actor.user_id,
+        subject=subject,
+        description=description,
+        client_token=client_token,
+        created_at=now,
+        updated_at=now,
+        accept_due_at=due["accept_due_at"],
+        resolve_due_at=due["resolve_due_at"],
+    )
+    return await intake.file_once(
         session,
-        actor_id=actor.user_id,
-        action="request.created",
-        object_type="request",
-        object_id=request.id,
-        after={
-            "number": request.number,
+        actor,
+        request,
+        attachments=[attachment(f, request_id=None, uploaded_by_id=actor.user_id) for f in files],
+        audit_after={
             "branch_id": branch_id,
             "category_id": category.id,
             "priority": str(priority),
             "attachments": len(files),
         },
-    )
-    await intake.route_new(
-        session,
-        request,
         photos=[f.file_id for f in files if f.kind == "photo"],
         documents=[
             {"file_id": f.file_id, "file_name": f.file_name[:FILE_NAME_MAX]}
@@ -204,4 +173,3 @@ async def create(
             if f.kind == "document"
         ],
     )
-    return CreatedTicket(request, created=True)

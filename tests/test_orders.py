@@ -27,7 +27,7 @@ from database.models import (
 from database.repositories import requests as requests_repo
 from database.repositories import users as users_repo
 from database.seed import seed
-from services import orders
+from services import intake, orders
 from services.actor import Actor
 from services.errors import NotFound, PermissionDenied
 from services.orders import InvalidOrder, OrderLine
@@ -101,7 +101,7 @@ async def order(
     branch: Branch | None = None,
     lines: list[OrderLine] | None = None,
     **kw,
-) -> orders.CreatedOrder:
+) -> intake.Filed:
     return await orders.create(
         session,
         act(by or w.requester),
@@ -389,7 +389,7 @@ async def test_concurrent_confirmations_create_one_request(sessionmaker, monkeyp
 
         monkeypatch.setattr(requests_repo, "by_client_token", both_look_first)
 
-    async def confirm() -> orders.CreatedOrder:
+    async def confirm() -> intake.Filed:
         async with sessionmaker() as session:
             requester = await session.get(User, w.requester.id)
             result = await orders.create(

@@ -23,7 +23,7 @@ from database.models import (
 )
 from database.repositories import users as users_repo
 from database.seed import seed
-from services import orders, tickets
+from services import intake, orders, tickets
 from services.actor import Actor
 from services.errors import NotFound, PermissionDenied
 from services.orders import OrderLine
@@ -80,7 +80,7 @@ async def ticket(
     by: User | None = None,
     category: str = "it",
     **kw,
-) -> tickets.CreatedTicket:
+) -> intake.Filed:
     params = {
         "category_id": w.cats[category].id,
         "priority": Priority.NORMAL,
