@@ -4,8 +4,9 @@ A request belongs to a period when it was filed on one of its local days (`servi
 archived requests count like any other. Breaches: the accept deadline is breached when the
 request was taken after it (or, never taken, was closed or is still waiting to be taken past it);
 the resolve deadline when the request was done after it, closed unresolved after it, went
-waiting already late, or is still open past it. Waiting time has already moved `resolve_due_at`
-(`services.sla.leave_waiting`), so it never counts as late.
+waiting already late, or is still open past it (`database.repositories.sla_terms`, which also
+says how this differs from "overdue now" of `/stats` and the SLA scan). Waiting time has already
+moved `resolve_due_at` (`services.sla.leave_waiting`), so it never counts as late.
 
 The export streams: rows come from the database in batches (`BATCH`), and each batch is shaped
 and written by a worker thread while the event loop is free, so neither memory nor the event

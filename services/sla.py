@@ -8,7 +8,8 @@ is filed (`accept_due_at`, `resolve_due_at`, counted from `created_at`); time sp
 for the requester does not count: leaving `waiting` pushes `resolve_due_at` by the working time
 spent there (`leave_waiting`).
 
-Levels. `scan` runs every minute or so. For each open request whose deadline has passed:
+Levels. `scan` runs every minute or so. For each open request whose deadline has passed
+(overdue as `database.repositories.sla_terms` defines it, the same as `/stats` counts):
 
 - accept deadline passed and still `new` → **reminder** to the executors the request was routed
   to (the branch's own executor, else the category's executors);
@@ -56,6 +57,7 @@ from database.enums import RequestKind, Role
 from database.models import Request
 from database.repositories import org as org_repo
 from database.repositories import sla as sla_repo
+from database.repositories import sla_terms
 from database.repositories import users as users_repo
 from database.repositories.sla import ACCEPT, ESCALATION, REMINDER, RESOLVE
 from services import routing
@@ -423,13 +425,15 @@ async def scan(
                 resolve_due_at=None if row.resolve_due_at else resolve_due,
             )
             report.deadlines_set += 1
+        # Overdue as `due_query` selects it (`sla_terms`), asked again per deadline: the row
+        # does not say which one matched, and a deadline may have been computed just now.
         checks = (
-            (ACCEPT, accept_due, sla_repo.ACCEPT_STATUSES, 0),
-            (RESOLVE, resolve_due, sla_repo.RESOLVE_STATUSES, row.waiting_seconds or 0),
+            (ACCEPT, accept_due, sla_terms.is_accept_overdue, 0),
+            (RESOLVE, resolve_due, sla_terms.is_resolve_overdue, row.waiting_seconds or 0),
         )
         due_now: list[_Notice] = []
-        for deadline, due_at, statuses, paused_seconds in checks:
-            if row.status not in statuses or now < due_at:
+        for deadline, due_at, is_overdue, paused_seconds in checks:
+            if not is_overdue(row.status, due_at, now):
                 continue
             late = calendar.working_time_between(due_at, now)
             target = calendar.working_time_between(row.created_at, due_at)

@@ -5,7 +5,7 @@ categories and of the branches whose own executor they are. "My numbers" count t
 assigned to the reader, whatever their category.
 
 - now: open requests (`OPEN_STATUSES`, not archived) by status and by priority; overdue ones
-  as the SLA scan decides it (`database.repositories.stats.overdue`);
+  as the SLA scan decides it (`database.repositories.sla_terms.overdue`);
 - the period (local days, `services.periods`): requests filed in it by status, by branch (the
   top `TOP_BRANCHES`, the rest summed up) and by category; time to accept
   (`accepted_at - created_at`) over the requests accepted in it, time to resolve

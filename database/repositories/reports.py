@@ -4,10 +4,10 @@ Never commits: the caller owns the transaction. Every query takes `where`, the c
 the requests to report (`filed`). Portable SQL only (SQLite and PostgreSQL): joins, GROUP BY,
 CASE and COALESCE; no correlated subqueries, no query per row.
 
-Breaches (`lateness`): the accept deadline is breached when the request was taken after it (or,
-never taken, was closed or is still waiting to be taken past `now`); the resolve deadline when
-the request was done after it, closed unresolved after it, went waiting already late, or is
-still open past `now`.
+Breaches (`lateness`, defined in `sla_terms`): the accept deadline is breached when the request
+was taken after it (or, never taken, was closed or is still waiting to be taken past `now`); the
+resolve deadline when the request was done after it, closed unresolved after it, went waiting
+already late, or is still open past `now`.
 
 The rows of the export are streamed (`request_rows`, `line_rows`): read `batch` rows at a time
 from a server-side cursor, so memory does not grow with the number of rows. Their times are
@@ -21,7 +21,7 @@ from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Select, case, func, literal, select
+from sqlalchemy import DateTime, Select, case, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
@@ -30,6 +30,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from database.models import Branch, CartridgeType, Category, Request, RequestItem, User
+from database.repositories.sla_terms import accept_breached, resolve_breached
 
 
 class naive_utc(FunctionElement[datetime]):
@@ -71,17 +72,12 @@ def filed(
 
 
 def lateness(now: datetime) -> tuple[Any, Any]:
-    """1 when the accept / resolve deadline was breached (as of `now` for open requests)."""
-    at_now = literal(now, Request.created_at.type)
-
-    def late(due: Any, *finished: Any) -> Any:
-        return case((due.is_not(None) & (func.coalesce(*finished, at_now) > due), 1), else_=0)
-
-    accept = late(Request.accept_due_at, Request.accepted_at, Request.closed_at)
-    resolve = late(
-        Request.resolve_due_at, Request.done_at, Request.closed_at, Request.waiting_since
+    """1 when the accept / resolve deadline was breached (as of `now` for open requests):
+    `sla_terms.accept_breached`, `sla_terms.resolve_breached`."""
+    return (
+        case((accept_breached(now), 1), else_=0),
+        case((resolve_breached(now), 1), else_=0),
     )
-    return accept, resolve
 
 
 async def counts(session: AsyncSession, where: Sequence[Any], now: datetime) -> list[Row]:

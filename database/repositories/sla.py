@@ -29,8 +29,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from database.enums import OPEN_STATUSES, RequestStatus
+from database.enums import OPEN_STATUSES
 from database.models import Request, SlaNotification, SlaPolicy
+
+# The statuses in which each deadline runs, and what "overdue" means, live in `sla_terms`;
+# the statuses are re-exported here for the readers that know them from this module.
+from database.repositories.sla_terms import ACCEPT_STATUSES as ACCEPT_STATUSES
+from database.repositories.sla_terms import RESOLVE_STATUSES as RESOLVE_STATUSES
+from database.repositories.sla_terms import accept_overdue, resolve_overdue
 
 ACCEPT = "accept"
 RESOLVE = "resolve"
@@ -43,11 +49,6 @@ OPEN = Request.status.in_([literal_column(f"'{s.value}'") for s in OPEN_STATUSES
 # (`ix_requests_unarchived_final`: `archived = 0` / `NOT archived`): the planner then has one
 # partial index for these queries, the one sized by open requests. Same rows (NOT NULL column).
 NOT_ARCHIVED = Request.archived.is_not(True)
-
-# Statuses in which each deadline still runs. `waiting` pauses the resolve clock (the time is
-# added to the deadline when the request leaves it); `done` has met it.
-ACCEPT_STATUSES = (RequestStatus.NEW,)
-RESOLVE_STATUSES = (RequestStatus.NEW, RequestStatus.ACCEPTED, RequestStatus.IN_PROGRESS)
 
 Level = tuple[int, str, str]  # (request_id, deadline, level)
 
@@ -111,24 +112,18 @@ def _sent(request_id: object, deadline: str, level: str) -> object:
 
 
 def due_query(now: datetime) -> Select:
-    """Requests whose deadline has passed at `now` and whose escalation for it is not yet sent,
-    and requests with no deadlines yet (filed before SLA existed, or by a path that did not set
-    them); only where a deadline still runs (`RESOLVE_STATUSES`, which include the accept
-    ones). `OPEN` comes first: it is what lets the planner use the partial index."""
+    """Requests overdue at `now` (`sla_terms.accept_overdue`, `sla_terms.resolve_overdue`)
+    whose escalation for that deadline is not yet sent, and requests with no deadlines yet
+    (filed before SLA existed, or by a path that did not set them); only where a deadline still
+    runs (`RESOLVE_STATUSES`, which include the accept ones). `OPEN` comes first: it is what
+    lets the planner use the partial index."""
     return select(*SCAN_COLUMNS).where(
         OPEN,
         Request.status.in_(RESOLVE_STATUSES),
         NOT_ARCHIVED,
         or_(
-            and_(
-                Request.status.in_(ACCEPT_STATUSES),
-                Request.accept_due_at <= now,
-                ~_sent(Request.id, ACCEPT, ESCALATION),
-            ),
-            and_(
-                Request.resolve_due_at <= now,
-                ~_sent(Request.id, RESOLVE, ESCALATION),
-            ),
+            and_(accept_overdue(now), ~_sent(Request.id, ACCEPT, ESCALATION)),
+            and_(resolve_overdue(now), ~_sent(Request.id, RESOLVE, ESCALATION)),
             Request.accept_due_at.is_(None),
             Request.resolve_due_at.is_(None),
         ),

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import RequestKind
 from database.models import Branch, Category, Request, RequestItem
-from database.repositories.sla import ACCEPT_STATUSES, NOT_ARCHIVED, OPEN, RESOLVE_STATUSES
+from database.repositories.sla import NOT_ARCHIVED, OPEN
+from database.repositories.sla_terms import overdue
 
 
 def scope(category_ids: Sequence[int], branch_ids: Sequence[int]) -> list[Any]:
@@ -33,16 +34,6 @@ def assigned(user_id: int) -> list[Any]:
     return [Request.assignee_id == user_id]
 
 
-def overdue(now: datetime) -> Any:
-    """Overdue as the SLA scan decides it (`services/sla.py`): a deadline has passed (`<= now`)
-    while it still runs: the accept one while the request is new, the resolve one while it is
-    not done and not waiting for the requester."""
-    return or_(
-        and_(Request.status.in_(ACCEPT_STATUSES), Request.accept_due_at <= now),
-        and_(Request.status.in_(RESOLVE_STATUSES), Request.resolve_due_at <= now),
-    )
-
-
 def _between(column: Any, start: datetime, end: datetime) -> Any:
     return and_(column >= start, column < end)
 
@@ -52,7 +43,8 @@ def _count_if(condition: Any) -> Any:
 
 
 async def open_now(session: AsyncSession, where: Sequence[Any], now: datetime) -> list[Row]:
-    """Open requests now: rows (status, priority, count, overdue)."""
+    """Open requests now: rows (status, priority, count, overdue); overdue as the SLA scan
+    decides it (`sla_terms.overdue`)."""
     result = await session.execute(
         select(
             Request.status,
@@ -167,7 +159,7 @@ async def assigned_counts(
     session: AsyncSession, user_id: int, start: datetime, end: datetime, now: datetime
 ) -> Row:
     """Of the requests assigned to the user: (taken, open, overdue) — accepted in the period,
-    open now, overdue now."""
+    open now, overdue now (`sla_terms.overdue`)."""
     is_open = and_(OPEN, NOT_ARCHIVED)
     result = await session.execute(
         select(
