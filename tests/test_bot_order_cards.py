@@ -138,7 +138,7 @@ async def test_what_is_left_to_issue_is_on_every_card(harness, sessionmaker) -> 
         assert f"• {SHORT_MODEL} × 20 (issued: 6)" in text, where
         assert text.count("Still to issue:") == 1 and REMAINDER in text, (where, text)
     assert parse_html(cards["keeper /view"].text)[0].endswith(REMAINDER)
-    assert labels(cards["keeper /view"])[:2] == ["Issue", "Reject"]
+    assert labels(cards["keeper /view"])[:2] == ["Issue", "Reply"]  # no Reject once issued in part
 
     # The rest arrives and is issued: nothing is left to say.
     async with sessionmaker() as session:

@@ -295,7 +295,8 @@ async def test_an_order_short_of_stock_is_issued_in_part(
     assert "• Cartridge 057 × 8 (выдано: 5)" in lines(card)
     assert "• TK-1170 × 1 (выдано: 1)" in lines(card)
     assert card.text.endswith("\n\nОсталось выдать:\n• Cartridge 057 × 3")
-    assert labels(card) == ["Выдать", "Отклонить", "Ответить", "Спросить заявителя"]
+    # issued in part: finished, never called off, so no «Отклонить»
+    assert labels(card) == ["Выдать", "Ответить", "Спросить заявителя"]
 
     # The requester is told what came and what remains.
     told = await emu.wait_for_message(USER.id, lambda m: "выдана часть" in m.text)
@@ -312,7 +313,7 @@ async def test_an_order_short_of_stock_is_issued_in_part(
 
     # /view_<id>: the same card, with what is left.
     for who, buttons in (
-        (KEEPER, ["Выдать", "Отклонить", "Ответить", "Спросить заявителя"]),
+        (KEEPER, ["Выдать", "Ответить", "Спросить заявителя"]),
         (USER, ["Ответить"]),  # nothing to confirm yet
     ):
         await emu.send_message(who, f"/view_{rid}")
