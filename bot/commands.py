@@ -25,6 +25,7 @@ def _catalogue() -> list[tuple[Role, str, str]]:
         (Role.USER, "lang", _("Change language")),
         (Role.USER, "cancel", _("Leave the current dialog")),
         (Role.USER, "my", _("My requests / my work")),
+        (Role.USER, "status", _("My open requests and their deadlines")),
         (Role.EXECUTOR, "queue", _("New requests waiting to be taken")),
         (Role.EXECUTOR, "stats", _("Statistics: open, overdue, speed")),
         (Role.EXECUTOR, "tickets", _("Open tickets: filter by status and priority")),

@@ -26,6 +26,7 @@ def build_routers() -> list[Router]:
         request_view,
         requests,
         stats,
+        status,
         thread,
         ticket_list,
         tickets,
@@ -65,6 +66,7 @@ def build_routers() -> list[Router]:
         with_dialogs["requests"],
         request_lists.build(),
         request_view.build(),
+        status.build(),
         with_dialogs["thread"],
         # Commands that work in the middle of any dialog's text step.
         ticket_list.build(),
