@@ -25,6 +25,9 @@
 - `request.returned` {name, reason, categories, requests: [{id, number}]}: to the managers, once
   per change of a person: the requests in their hands that went back to the queue and why
   (`services.handover.Reason`), a `/view_<id>` each;
+- `request.after_hours` {request_id, number, opens_at, work_start, work_end, work_days}: to the
+  requester of a request filed outside working time, once: the working hours and when it will
+  be looked at ("мы ответим с 09:00 понедельника (07.12)");
 - `stock.low` {model, quantity, threshold}.
 """
 
@@ -40,12 +43,13 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from babel.dates import get_day_names
 
 from bot.cards import DEFAULT_TZ, Viewer, card_markup, render_card, status_name
 from bot.keyboards.requests import CardAction, RequestAct
 from bot.keyboards.thread import ThreadReply
 from bot.outbox.renderers import RenderedMessage, RendererRegistry, localized
-from bot.texts import payload_category_names
+from bot.texts import current_locale, payload_category_names
 from database.enums import RequestKind
 from services.handover import Reason
 from services.workflow import reopen_days
@@ -73,6 +77,7 @@ def register_request_templates(
     add("request.status", lambda p: request_status(p, zone))
     add("request.message", request_message)
     add("request.returned", request_returned)
+    add("request.after_hours", request_after_hours)
     add("stock.low", stock_low)
 
 
@@ -320,6 +325,51 @@ def request_returned(p: dict[str, Any]) -> RenderedMessage:
         f"• {html.quote(r['number'])} — /view_{int(r['id'])}" for r in p.get("requests") or []
     ]
     return RenderedMessage(text="\n".join(lines))
+
+
+def _days(work_days: list[int]) -> str:
+    """ISO weekdays as short names, runs joined by a dash: пн–пт; пн, ср, пт."""
+    names = get_day_names("abbreviated", locale=current_locale())
+    runs: list[list[int]] = []
+    for day in sorted(work_days):
+        if runs and day == runs[-1][-1] + 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ", ".join(
+        names[run[0] - 1] if len(run) == 1 else f"{names[run[0] - 1]}–{names[run[-1] - 1]}"
+        for run in runs
+    )
+
+
+def _opening(opens: datetime) -> str:
+    """When the request will be looked at: the weekday in the form the sentence needs."""
+    phrases = (
+        _("from {time} on Monday ({date})"),
+        _("from {time} on Tuesday ({date})"),
+        _("from {time} on Wednesday ({date})"),
+        _("from {time} on Thursday ({date})"),
+        _("from {time} on Friday ({date})"),
+        _("from {time} on Saturday ({date})"),
+        _("from {time} on Sunday ({date})"),
+    )
+    return phrases[opens.weekday()].format(
+        time=opens.strftime("%H:%M"), date=opens.strftime("%d.%m")
+    )
+
+
+def request_after_hours(p: dict[str, Any]) -> RenderedMessage:
+    text = _(
+        "Request {number} has been received. Working hours: {days} {start}–{end}; we will "
+        "answer {when}."
+    ).format(
+        number=html.quote(p["number"]),
+        days=_days(p.get("work_days") or [1, 2, 3, 4, 5]),
+        start=p["work_start"],
+        end=p["work_end"],
+        when=_opening(datetime.fromisoformat(p["opens_at"])),
+    )
+    return RenderedMessage(text=text)
 
 
 def stock_low(p: dict[str, Any]) -> RenderedMessage:

@@ -17,7 +17,8 @@ from database.enums import RequestStatus, Role
 from database.models import Attachment, Request
 from database.repositories import audit
 from database.repositories import requests as requests_repo
-from services import routing
+from database.repositories import users as users_repo
+from services import routing, sla
 from services.actor import Actor, role_level
 from services.errors import PermissionDenied, TooManyOpenRequests
 from services.notifications import notify
@@ -97,7 +98,38 @@ async def file_once(
         after={"number": request.number, **audit_after},
     )
     await route_new(session, request, photos=photos, documents=documents)
+    await _reply_after_hours(session, request)
     return Filed(request, created=True)
+
+
+AFTER_HOURS_TEMPLATE = "request.after_hours"
+
+
+async def _reply_after_hours(session: AsyncSession, request: Request) -> None:
+    """Filed outside working time (an evening, a weekend, a holiday of the calendar): one line
+    to its author saying when it will be looked at. Once per request: only a new request gets
+    here, never a replay."""
+    calendar = sla.current_config().calendar
+    if calendar.is_working(request.created_at):
+        return
+    author = await users_repo.by_id(session, request.author_id)
+    if author is None:
+        return
+    opens = calendar.next_working_moment(request.created_at).astimezone(calendar.tz)
+    await notify(
+        session,
+        author.telegram_id,
+        AFTER_HOURS_TEMPLATE,
+        {
+            "request_id": request.id,
+            "number": request.number,
+            "opens_at": opens.isoformat(),
+            "work_start": calendar.work_start.strftime("%H:%M"),
+            "work_end": calendar.work_end.strftime("%H:%M"),
+            "work_days": sorted(calendar.work_days),
+        },
+        request_id=request.id,
+    )
 
 
 async def replay(

@@ -60,6 +60,12 @@ NOTIFICATIONS: tuple[Notification, ...] = (
         ("services.intake",),
     ),
     Notification(
+        "request.after_hours",
+        "a request is filed outside working time (evening, weekend, holiday)",
+        "its requester, once: the working hours and when it will be looked at",
+        ("services.intake",),
+    ),
+    Notification(
         "request.photo",
         "a new request has photos (sent before its card), or someone asks for a request's files",
         "the recipients of the card; the person who asked",
