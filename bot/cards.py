@@ -39,8 +39,8 @@ from zoneinfo import ZoneInfo
 from aiogram import html
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.keyboards.requests import CardAction, RequestAct, RequestFiles, RequestThread
@@ -48,12 +48,13 @@ from bot.keyboards.thread import ThreadReply
 from bot.keyboards.tickets import priority_name
 from bot.screens import quote_within
 from bot.sla_notifications import lateness
+from bot.texts import current_locale
 from database.enums import Priority, RequestKind, RequestStatus
 from database.models import utcnow
 from services.views import ACCEPT, late_minutes
 from services.workflow import TRANSITIONS, Action, reopen_until
 from utils.formatting import local_time
-from utils.text import TEXT_LIMIT, utf16_len
+from utils.text import TEXT_LIMIT, cut, utf16_len
 
 if TYPE_CHECKING:
     from services.people_queries import Rights
@@ -103,16 +104,9 @@ def status_name(status: str, kind: str = RequestKind.ORDER) -> str:
     return names.get(status, status)
 
 
-def _locale() -> str:
-    try:
-        return get_i18n().current_locale
-    except LookupError:
-        return "ru"
-
-
 def category_name(view: dict[str, Any]) -> str:
     category = view.get("category") or {}
-    return category.get(_locale()) or category.get("ru") or category.get("code") or ""
+    return category.get(current_locale()) or category.get("ru") or category.get("code") or ""
 
 
 def user_link(name: str, telegram_id: int | None, username: str | None = None) -> str:
@@ -122,10 +116,6 @@ def user_link(name: str, telegram_id: int | None, username: str | None = None) -
     if username:
         link += f" (@{html.quote(username)})"
     return link
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
 
 
 def _line(line: dict[str, Any], issued: bool) -> str:
@@ -225,7 +215,7 @@ def card_text(
     now = now or utcnow()
     description = full_description(view)
     whole = html.quote(description)
-    shown = html.quote(_cut(description, DESCRIPTION_MAX))
+    shown = html.quote(cut(description, DESCRIPTION_MAX))
     lines = list(view.get("lines") or [])
     shown_lines = len(lines)
     while True:

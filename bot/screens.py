@@ -8,7 +8,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import DialogNav
-from utils.text import TEXT_LIMIT, utf16_len  # noqa: F401  (re-exported: the one measure)
+from utils.text import TEXT_LIMIT, cut, utf16_len  # noqa: F401  (re-exported: the one measure)
 
 Screen = tuple[str, InlineKeyboardMarkup | None]
 BACK = DialogNav.filter(F.action == "back")
@@ -19,15 +19,13 @@ def quote_within(text: str, budget: int) -> str:
     quoted = html.quote(text)
     if utf16_len(quoted) <= budget:
         return quoted
-    parts: list[str] = []
-    used = 1  # the ellipsis
-    for char in text:
-        piece = html.quote(char)
-        used += utf16_len(piece)
-        if used > budget:
-            break
-        parts.append(piece)
-    return "".join(parts).rstrip() + "…"
+    if budget < 1:
+        return "…"
+    return html.quote(cut(text, budget, size=_quoted_len))
+
+
+def _quoted_len(text: str) -> int:
+    return utf16_len(html.quote(text))
 
 
 async def show(event: Message | CallbackQuery, screen: Screen) -> None:

@@ -17,6 +17,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.outbox.renderers import RenderedMessage, RendererRegistry, localized
 from bot.request_notifications import reply_markup, request_message
+from utils.text import cut
 
 DIGEST_TEMPLATE = "request.messages"
 LINE_MAX = 500  # characters of each listed message (the conversation has it whole)
@@ -46,7 +47,7 @@ def request_messages(p: dict[str, Any]) -> RenderedMessage:
     lines.append(f"{html.quote(p.get('author') or '—')}:")
     for entry in entries:
         text = entry.get("text") or ""
-        line = html.quote(text if len(text) <= LINE_MAX else text[: LINE_MAX - 1] + "…")
+        line = html.quote(cut(text, LINE_MAX))
         files = entry.get("files") or []
         if files:
             names = ", ".join(html.quote(f.get("file_name") or "") or "🖼" for f in files)

@@ -26,6 +26,7 @@ from services import colours, stock
 from services.actor import Actor
 from services.errors import Conflict, DomainError, NotFound
 from services.model_match import ModelIndex
+from utils.paging import page_count
 
 MODEL_MAX = 200
 VENDOR_MAX = 100
@@ -201,7 +202,7 @@ async def type_page(session: AsyncSession, actor: Actor, page: int, per_page: in
     actor.require(Role.ADMIN)
     page = max(page, 0)
     types, total = await repo.types_page(session, offset=page * per_page, limit=per_page)
-    pages = max(1, -(-total // per_page))
+    pages = page_count(total, per_page)
     if page >= pages:
         page = pages - 1
         types, total = await repo.types_page(session, offset=page * per_page, limit=per_page)

@@ -26,6 +26,7 @@ from services import users
 from services.actor import Actor
 from services.errors import Conflict, NotFound, PermissionDenied
 from services.notifications import notify
+from utils.paging import clamp_page
 
 
 class RedeemOutcome(StrEnum):
@@ -123,7 +124,7 @@ async def live_page(
     roles = invitable_roles(actor)
     now = now or utcnow()
     total = await invites_repo.count_live(session, roles, now)
-    page = min(max(page, 0), max(0, (total - 1) // per_page))
+    page = clamp_page(page, total, per_page)
     rows = await invites_repo.live(session, roles, now, offset=page * per_page, limit=per_page)
     shown = [
         LiveInvite(

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.models import Branch, Category
 from database.repositories import org as org_repo
+from utils.paging import clamp_page
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +25,8 @@ async def branch_page(session: AsyncSession, page: int, per_page: int) -> Branch
     branches, total = await org_repo.active_branches_page(
         session, offset=page * per_page, limit=per_page
     )
-    last = max(0, (total - 1) // per_page)
-    if page > last:
+    last = clamp_page(page, total, per_page)
+    if page != last:
         page = last
         branches, total = await org_repo.active_branches_page(
             session, offset=page * per_page, limit=per_page

@@ -21,6 +21,7 @@ from database.repositories import quick_replies as repo
 from services import thread, tickets
 from services.actor import Actor
 from services.errors import DomainError, NotFound, PermissionDenied
+from utils.paging import page_count
 from utils.text import utf16_len
 
 TITLE_MAX = 100  # the column's size
@@ -97,7 +98,7 @@ async def page(session: AsyncSession, actor: Actor, number: int, per_page: int) 
     actor.require(Role.ADMIN)
     number = max(number, 0)
     rows, total = await repo.active_page(session, offset=number * per_page, limit=per_page)
-    pages = max(1, -(-total // per_page))
+    pages = page_count(total, per_page)
     if number >= pages:
         number = pages - 1
         rows, total = await repo.active_page(session, offset=number * per_page, limit=per_page)

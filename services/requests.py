@@ -16,6 +16,7 @@ from services import routing
 from services.actor import Actor
 from services.errors import DomainError, NotFound
 from services.views import request_view
+from utils.paging import page_count
 
 PAGE_SIZE = 5
 
@@ -35,7 +36,7 @@ class RequestPage:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // PAGE_SIZE))
+        return page_count(self.total, PAGE_SIZE)
 
 
 async def can_view(session: AsyncSession, actor: Actor, request: Request) -> bool:

@@ -24,6 +24,7 @@ from services.actor import Actor, role_level
 from services.errors import DomainError, NotFound, PermissionDenied
 from services.notifications import notify
 from utils.ids import parse_id
+from utils.paging import clamp_page
 from utils.settings import SUPPORTED_LANGUAGES
 
 ASSIGNABLE_ROLES = (Role.USER, Role.EXECUTOR, Role.SUPERVISOR, Role.ADMIN)
@@ -193,7 +194,7 @@ async def people_page(
             for u in people
             if needle in u.full_name.casefold() or needle in (u.username or "").casefold()
         ]
-    page = min(max(page, 0), max(0, (len(people) - 1) // per_page))
+    page = clamp_page(page, len(people), per_page)
     shown = people[page * per_page : (page + 1) * per_page]
     kinds = await users_repo.category_kinds(session, [u.id for u in shown])
     return PeoplePage([Person(u, frozenset(kinds.get(u.id, ()))) for u in shown], page, len(people))

@@ -392,7 +392,9 @@ async def test_random_input_is_answered_and_changes_only_what_the_role_may(
             if kind == "seen"
             else 0
         )
-        if kind == "seen" and run.buttons:
+        if kind == "seen" and not run.buttons:
+            update = message_update(user, "?")  # nothing shown yet: no draw depends on it
+        elif kind == "seen":
             pressed = run.buttons[-1 - pick % len(run.buttons[-30:])]
             update = (
                 message_update(user, pressed.removeprefix("text:"))

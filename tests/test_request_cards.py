@@ -452,22 +452,6 @@ async def test_low_stock_template(registry) -> None:
     )
 
 
-def test_all_templates_are_registered(registry) -> None:
-    assert registry.templates() == [
-        "request.assigned",
-        "request.confirmed",
-        "request.disputed",
-        "request.document",
-        "request.message",
-        "request.new",
-        "request.photo",
-        "request.reopened",
-        "request.returned",
-        "request.status",
-        "stock.low",
-    ]
-
-
 # --- conversation, reopening, the full view ----------------------------------------------
 
 

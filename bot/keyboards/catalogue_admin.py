@@ -11,11 +11,13 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.keyboards.common import nav_row
+from bot.keyboards.paging import pager_row
 from bot.keyboards.quick_replies import QuickListPage
 from bot.texts import colour_name
 from services import colours
 from services.catalogue_admin import TypeCard, TypePage
 from utils.ids import DbId, Page
+from utils.text import cut
 
 TYPES_PER_PAGE = 8
 BUTTON_TEXT_MAX = 60
@@ -57,10 +59,6 @@ class StockTemplate(CallbackData, prefix="stt"):
     """Send the stock import template (.xlsx): every model with its colour and stock."""
 
 
-def _cut(text: str) -> str:
-    return text if len(text) <= BUTTON_TEXT_MAX else text[: BUTTON_TEXT_MAX - 1] + "…"
-
-
 def admin_menu() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Cartridges"), callback_data=AdminMenu(action="types"))
@@ -88,14 +86,11 @@ def type_list(section: str, page: TypePage) -> InlineKeyboardMarkup:
                 text = _("{model} (inactive)").format(model=text)
         builder.row(
             InlineKeyboardButton(
-                text=_cut(text), callback_data=TypePick(section=section, type_id=row.id).pack()
+                text=cut(text, BUTTON_TEXT_MAX),
+                callback_data=TypePick(section=section, type_id=row.id).pack(),
             )
         )
-    paging = []
-    if page.page > 0:
-        paging.append(_back(_("‹ Previous"), TypeListPage(section=section, page=page.page - 1)))
-    if page.page + 1 < page.pages:
-        paging.append(_back(_("Next ›"), TypeListPage(section=section, page=page.page + 1)))
+    paging = pager_row(page.page, page.pages, lambda n: TypeListPage(section=section, page=n))
     if paging:
         builder.row(*paging)
     if section == CATALOGUE:

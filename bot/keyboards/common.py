@@ -8,7 +8,9 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import BranchPage, BranchPick, DialogNav
+from bot.keyboards.paging import pager_row
 from database.models import Branch
+from utils.paging import page_count
 
 BRANCHES_PER_PAGE = 8
 
@@ -46,20 +48,8 @@ def branch_page(
         ]
         for branch in branches
     ]
-    pages = max(1, -(-total // BRANCHES_PER_PAGE))
-    paging = []
-    if page > 0:
-        paging.append(
-            InlineKeyboardButton(
-                text=_("‹ Previous"), callback_data=BranchPage(dialog=dialog, page=page - 1).pack()
-            )
-        )
-    if page + 1 < pages:
-        paging.append(
-            InlineKeyboardButton(
-                text=_("Next ›"), callback_data=BranchPage(dialog=dialog, page=page + 1).pack()
-            )
-        )
+    pages = page_count(total, BRANCHES_PER_PAGE)
+    paging = pager_row(page, pages, lambda n: BranchPage(dialog=dialog, page=n))
     if paging:
         rows.append(paging)
     rows.append(nav_row(back=back))

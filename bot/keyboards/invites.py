@@ -6,6 +6,9 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
+from bot.keyboards.paging import pager_row
+from utils.paging import page_count
+
 INVITES_PER_PAGE = 5
 
 
@@ -33,19 +36,8 @@ def invite_list(
         ]
         for i, invite_id in enumerate(invite_ids)
     ]
-    paging = []
-    if page > 0:
-        paging.append(
-            InlineKeyboardButton(
-                text=_("‹ Previous"), callback_data=InviteListPage(page=page - 1).pack()
-            )
-        )
-    if (page + 1) * INVITES_PER_PAGE < total:
-        paging.append(
-            InlineKeyboardButton(
-                text=_("Next ›"), callback_data=InviteListPage(page=page + 1).pack()
-            )
-        )
+    pages = page_count(total, INVITES_PER_PAGE)
+    paging = pager_row(page, pages, lambda n: InviteListPage(page=n))
     if paging:
         rows.append(paging)
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None

@@ -12,8 +12,10 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.keyboards.common import nav_row
+from bot.keyboards.paging import pager_row
 from services.catalogue import CatalogueEntry
 from utils.ids import DbId, DbIdOrZero, Page
+from utils.text import cut
 
 QUICK_QUANTITIES = (1, 2, 3, 4, 5)
 BUTTON_MODEL_MAX = 40  # characters of a model name on a button
@@ -57,14 +59,9 @@ class OrderConfirm(CallbackData, prefix="ok"):
     token: str
 
 
-def short(text: str, limit: int) -> str:
-    """The text cut to `limit` characters, with an ellipsis when cut."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def entry_label(entry: CatalogueEntry) -> str:
     return _("{model} — {stock} pcs").format(
-        model=short(entry.model, BUTTON_MODEL_MAX), stock=entry.stock
+        model=cut(entry.model, BUTTON_MODEL_MAX), stock=entry.stock
     )
 
 
@@ -74,7 +71,7 @@ def branches(items: list[dict], current: int | None, *, back: bool) -> InlineKey
         mark = "• " if item["id"] == current else ""
         builder.row(
             InlineKeyboardButton(
-                text=mark + short(item["name"], 60),
+                text=mark + cut(item["name"], 60),
                 callback_data=OrderBranch(branch_id=item["id"]).pack(),
             )
         )
@@ -99,20 +96,7 @@ def cartridge_types(
             )
         )
     if page is not None:
-        paging = []
-        if page > 0:
-            paging.append(
-                InlineKeyboardButton(
-                    text=_("‹ Previous"),
-                    callback_data=OrderTypes(view="all", page=page - 1).pack(),
-                )
-            )
-        if page + 1 < pages:
-            paging.append(
-                InlineKeyboardButton(
-                    text=_("Next ›"), callback_data=OrderTypes(view="all", page=page + 1).pack()
-                )
-            )
+        paging = pager_row(page, pages, lambda n: OrderTypes(view="all", page=n))
         if paging:
             builder.row(*paging)
     if others:
@@ -144,7 +128,7 @@ def cart(lines: list[dict], *, can_add: bool, change_branch: bool) -> InlineKeyb
         builder.row(
             InlineKeyboardButton(
                 text=_("Change {number}. {model}").format(
-                    number=number, model=short(line["model"], 24)
+                    number=number, model=cut(line["model"], 24)
                 ),
                 callback_data=OrderCart(action="edit", type_id=line["id"]).pack(),
             ),

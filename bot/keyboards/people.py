@@ -21,10 +21,13 @@ from bot.callbacks import (
     RolePick,
 )
 from bot.keyboards.common import nav_row
+from bot.keyboards.paging import pager_row
 from bot.texts import LANGUAGE_NAMES, category_name, person_title, role_title
 from database.enums import Role
 from database.models import Category
 from services.users import Person
+from utils.paging import page_count
+from utils.text import cut
 
 PEOPLE_PER_PAGE = 8
 NAME_MAX = 40  # a button shows about this much of a name
@@ -53,9 +56,7 @@ def people_page(people: list[Person], page: int, total: int) -> InlineKeyboardMa
     builder = InlineKeyboardBuilder()
     for person in people:
         user = person.user
-        name = user.full_name
-        if len(name) > NAME_MAX:
-            name = name[:NAME_MAX] + "…"
+        name = cut(user.full_name, NAME_MAX)
         username = f" @{user.username}" if user.username else ""
         builder.row(
             InlineKeyboardButton(
@@ -63,17 +64,7 @@ def people_page(people: list[Person], page: int, total: int) -> InlineKeyboardMa
                 callback_data=PersonPick(user_id=user.id).pack(),
             )
         )
-    paging = []
-    if page > 0:
-        paging.append(
-            InlineKeyboardButton(
-                text=_("‹ Previous"), callback_data=PersonPage(page=page - 1).pack()
-            )
-        )
-    if (page + 1) * PEOPLE_PER_PAGE < total:
-        paging.append(
-            InlineKeyboardButton(text=_("Next ›"), callback_data=PersonPage(page=page + 1).pack())
-        )
+    paging = pager_row(page, page_count(total, PEOPLE_PER_PAGE), lambda n: PersonPage(page=n))
     if paging:
         builder.row(*paging)
     builder.row(*nav_row(back=False))

@@ -14,10 +14,12 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.keyboards.common import nav_row
+from bot.keyboards.paging import pager_row
 from bot.keyboards.thread import ThreadQuickReply
 from database.models import QuickReply
 from services.quick_replies import EntryPage
 from utils.ids import DbId, DbIdOrZero, Page
+from utils.text import cut
 
 PER_PAGE = 8
 BUTTON_TEXT_MAX = 40
@@ -52,10 +54,6 @@ class QuickDelete(CallbackData, prefix="qrd"):
     confirm: bool = False
 
 
-def cut(text: str, limit: int = BUTTON_TEXT_MAX) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=data.pack())
 
@@ -74,11 +72,7 @@ def entry_list(page: EntryPage) -> InlineKeyboardMarkup:
                 QuickDelete(reply_id=entry.id, page=page.page),
             ),
         )
-    paging = []
-    if page.page > 0:
-        paging.append(_button(_("‹ Previous"), QuickListPage(page=page.page - 1)))
-    if page.page + 1 < page.pages:
-        paging.append(_button(_("Next ›"), QuickListPage(page=page.page + 1)))
+    paging = pager_row(page.page, page.pages, lambda n: QuickListPage(page=n))
     if paging:
         builder.row(*paging)
     builder.row(_button(_("Add quick reply"), QuickStep(action="add")))
@@ -102,7 +96,11 @@ def categories(items: list[dict], current: int | None) -> InlineKeyboardMarkup:
     choices = [{"id": ALL_CATEGORIES, "name": _("All categories")}, *items]
     for item in choices:
         mark = "• " if item["id"] == current else ""
-        builder.row(_button(mark + cut(item["name"]), QuickCategory(category_id=item["id"])))
+        builder.row(
+            _button(
+                mark + cut(item["name"], BUTTON_TEXT_MAX), QuickCategory(category_id=item["id"])
+            )
+        )
     builder.row(*nav_row())
     return builder.as_markup()
 
@@ -124,5 +122,5 @@ def picks(request_id: int, question: bool, replies: list[QuickReply]) -> InlineK
     builder = InlineKeyboardBuilder()
     for reply in replies:
         data = ThreadQuickReply(request_id=request_id, reply_id=reply.id, question=question)
-        builder.row(_button(cut(reply.title), data))
+        builder.row(_button(cut(reply.title, BUTTON_TEXT_MAX), data))
     return builder.as_markup()

@@ -13,6 +13,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.keyboards.paging import pager_row
 from bot.keyboards.requests import ListScope, RequestList
 from utils.ids import DbId, Page
 
@@ -34,18 +35,6 @@ def open_buttons(opens: list[CallbackData]) -> list[InlineKeyboardButton]:
     ]
 
 
-def paging(
-    previous: CallbackData | None, following: CallbackData | None
-) -> list[InlineKeyboardButton]:
-    """The ‹ Previous / Next › row (empty on a single page)."""
-    row = []
-    if previous is not None:
-        row.append(InlineKeyboardButton(text=_("‹ Previous"), callback_data=previous.pack()))
-    if following is not None:
-        row.append(InlineKeyboardButton(text=_("Next ›"), callback_data=following.pack()))
-    return row
-
-
 def with_back(markup: InlineKeyboardMarkup | None, back: CallbackData) -> InlineKeyboardMarkup:
     """A card's buttons with «Back to the list» under them."""
     builder = InlineKeyboardBuilder.from_markup(markup) if markup else InlineKeyboardBuilder()
@@ -63,10 +52,7 @@ def request_list(
     ]
     if opens:
         builder.row(*open_buttons(opens))
-    row = paging(
-        RequestList(scope=scope, active=active, page=page - 1) if page > 0 else None,
-        RequestList(scope=scope, active=active, page=page + 1) if page + 1 < pages else None,
-    )
+    row = pager_row(page, pages, lambda n: RequestList(scope=scope, active=active, page=n))
     if row:
         builder.row(*row)
     if scope is ListScope.MINE:

@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 
 from services.thread import OpenQuestion
 from utils.ids import DbId
+from utils.text import cut
 
 LABEL_MAX = 60
 
@@ -51,10 +52,6 @@ class AnswerDrop(CallbackData, prefix="thd"):
     message_id: DbId
 
 
-def _cut(text: str) -> str:
-    return text if len(text) <= LABEL_MAX else text[: LABEL_MAX - 1].rstrip() + "…"
-
-
 def prompt(request_id: int, picks: InlineKeyboardMarkup | None = None) -> InlineKeyboardMarkup:
     """Under a reply prompt: the quick replies offered (if any), then Cancel."""
     rows = list(picks.inline_keyboard) if picks is not None else []
@@ -68,7 +65,7 @@ def answer_picks(message_id: int, questions: Sequence[OpenQuestion]) -> InlineKe
     rows = [
         [
             InlineKeyboardButton(
-                text=_cut(f"{q.number} — {q.title}" if q.title else q.number),
+                text=cut(f"{q.number} — {q.title}" if q.title else q.number, LABEL_MAX),
                 callback_data=AnswerPick(message_id=message_id, request_id=q.request_id).pack(),
             )
         ]

@@ -12,7 +12,8 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.cards import status_name
-from bot.keyboards.request_lists import open_buttons, paging
+from bot.keyboards.paging import pager_row
+from bot.keyboards.request_lists import open_buttons
 from bot.keyboards.tickets import PRIORITIES, priority_name
 from database.enums import RequestKind, RequestStatus
 from utils.ids import DbId, Page
@@ -96,10 +97,7 @@ def ticket_list(
     ]
     builder.row(*priorities[:3])
     builder.row(*priorities[3:])
-    row = paging(
-        TicketList(status=status, priority=priority, page=page - 1) if page > 0 else None,
-        TicketList(status=status, priority=priority, page=page + 1) if page + 1 < pages else None,
-    )
+    row = pager_row(page, pages, lambda n: TicketList(status=status, priority=priority, page=n))
     if row:
         builder.row(*row)
     return builder.as_markup()

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import users
 from services.actor import Actor
+from utils.text import cut
 
 ALERT_LIMIT = 200  # characters of answerCallbackQuery text
 
@@ -67,9 +68,7 @@ class DeactivatedGateMiddleware(BaseMiddleware):
         if isinstance(event, Message):
             await event.answer(_switched_off(contacts, quote=html.quote))
         elif isinstance(event, CallbackQuery):
-            text = _switched_off(contacts, quote=str)  # an alert is plain text
-            if len(text) > ALERT_LIMIT:
-                text = text[: ALERT_LIMIT - 1] + "…"
+            text = cut(_switched_off(contacts, quote=str), ALERT_LIMIT)  # an alert is plain text
             await event.answer(text, show_alert=True)
         return None
 

@@ -44,7 +44,7 @@ from services import catalogue_admin as service
 from services import colours, stock_files
 from services.actor import Actor
 from services.catalogue_admin import DuplicateModel, ImportPlan, InvalidInput, PlanChange, TypeCard
-from utils.text import utf16_len
+from utils.text import cut, utf16_len
 
 SHOWN_MAX = 60  # characters of a model, printer list entry or cell value shown in a line
 PREVIEW_BUDGET = 3800  # UTF-16 units of a preview, safely under Telegram's 4096
@@ -81,12 +81,8 @@ class StockImport(StatesGroup):
 # --- rendering --------------------------------------------------------------------------------
 
 
-def _cut(text: str, limit: int = SHOWN_MAX) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _q(text: str, limit: int = SHOWN_MAX) -> str:
-    return html.quote(_cut(text, limit))
+    return html.quote(cut(text, limit))
 
 
 def _printers_text(printers: list[str]) -> str:

@@ -26,6 +26,7 @@ from services import invites, registration
 from services.actor import Actor
 from services.org import branch_page as load_branch_page
 from utils.formatting import local_time
+from utils.paging import page_count
 
 DIALOG = "inv"
 
@@ -126,7 +127,7 @@ async def _invites_screen(
         text = _("There are no live invites. /invite makes a new one.")
     else:
         lines = [_("Live invites: {count}").format(count=result.total)]
-        pages = -(-result.total // INVITES_PER_PAGE)
+        pages = page_count(result.total, INVITES_PER_PAGE)
         if pages > 1:
             lines.append(_("(page {page} of {pages})").format(page=result.page + 1, pages=pages))
         first = result.page * INVITES_PER_PAGE + 1

@@ -54,7 +54,6 @@ from bot.keyboards.orders import (
     OrderStep,
     OrderType,
     OrderTypes,
-    short,
 )
 from bot.screens import (
     BACK,
@@ -72,6 +71,8 @@ from services.actor import Actor
 from services.orders import DEFAULT_MAX_QUANTITY, OrderLine
 from services.views import request_view
 from utils.formatting import local_time
+from utils.paging import page_count
+from utils.text import cut
 
 
 class OrderDialog(StatesGroup):
@@ -99,7 +100,7 @@ _NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 def _model(model: str, width: int = 100) -> str:
-    return html.quote(short(model, width))
+    return html.quote(cut(model, width))
 
 
 def _fit(build: Callable[[int, int], str]) -> str:
@@ -175,7 +176,7 @@ async def _cartridge_screen(session: AsyncSession, data: dict, note: str = "") -
     if view["view"] == "all":
         page = max(int(view.get("page", 0)), 0)
         entries, total = await catalogue.all_active(session, page=page, per_page=TYPES_PER_PAGE)
-        pages = max(1, -(-total // TYPES_PER_PAGE))
+        pages = page_count(total, TYPES_PER_PAGE)
         if page >= pages:  # a stale page button past the end: show the last page
             page = pages - 1
             entries, total = await catalogue.all_active(session, page=page, per_page=TYPES_PER_PAGE)

@@ -49,6 +49,7 @@ from services import org, users
 from services.actor import Actor
 from services.errors import NotFound
 from services.users import RoleChange
+from utils.paging import page_count
 
 # --- the role prompt and the category step, shared with the approval of registrations ------
 
@@ -267,7 +268,7 @@ async def _show_people(
     else:
         text = _("Nobody found by “{search}”. Type another part of a name or @username:")
     text = text.format(search=html.quote(search))
-    pages = -(-result.total // PEOPLE_PER_PAGE)
+    pages = page_count(result.total, PEOPLE_PER_PAGE)
     if pages > 1:
         text += "\n" + _("(page {page} of {pages})").format(page=result.page + 1, pages=pages)
     markup = people_page(result.people, result.page, result.total)

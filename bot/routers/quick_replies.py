@@ -28,7 +28,6 @@ from aiogram.filters import Command, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,6 +43,7 @@ from bot.keyboards.quick_replies import (
 )
 from bot.middlewares.access import for_role
 from bot.screens import BACK, Screen, alert, quote_within, show, use_the_buttons
+from bot.texts import current_locale
 from database.enums import Role
 from services import quick_replies as service
 from services.actor import Actor
@@ -75,10 +75,7 @@ SHOWN_TEXT = 3000  # of the text on the text step and the summary
 
 
 def _english() -> bool:
-    try:
-        return get_i18n().current_locale == "en"
-    except LookupError:
-        return False
+    return current_locale() == "en"
 
 
 def _category_name(ru: str | None, en: str | None) -> str:

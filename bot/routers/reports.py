@@ -31,7 +31,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, FSInputFile, Message
 from aiogram.utils.chat_action import DEFAULT_INTERVAL, ChatActionSender
-from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -53,6 +52,7 @@ from bot.keyboards.reports import (
 )
 from bot.report_runner import ReportRunner
 from bot.screens import BACK, Screen, alert, quote_within, show, use_the_buttons
+from bot.texts import current_locale
 from database.enums import Role
 from database.session_context import current_session
 from services import org, reports
@@ -79,10 +79,7 @@ DATES_EXAMPLE = "01.11.2026 - 30.11.2026"
 
 
 def _language() -> str:
-    try:
-        locale = get_i18n().current_locale
-    except LookupError:
-        return SUPPORTED_LANGUAGES[0]
+    locale = current_locale()
     return locale if locale in SUPPORTED_LANGUAGES else SUPPORTED_LANGUAGES[0]
 
 

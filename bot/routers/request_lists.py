@@ -16,8 +16,8 @@ from aiogram import Router, html
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cards import card_markup, render_card, status_name, viewer_of
@@ -25,6 +25,7 @@ from bot.keyboards.request_lists import RequestListOpen, request_list, with_back
 from bot.keyboards.requests import ListScope, RequestList
 from bot.keyboards.tickets import priority_name
 from bot.screens import Screen, quote_within, show
+from bot.texts import current_locale
 from database.enums import Priority, RequestKind, Role
 from database.models import Request
 from services import people_queries
@@ -70,7 +71,7 @@ def share_line(share: Share) -> str:
         return _("Categories: all, every branch.")
     if not share.categories and not share.branches:
         return _("No categories are assigned to you yet: ask an administrator.")
-    english = get_i18n().current_locale == "en"
+    english = current_locale() == "en"
     names = [c.name_en if english else c.name_ru for c in share.categories]
     text = _("Your categories: {names}.").format(names=html.quote(", ".join(names) or "—"))
     if share.branches:

@@ -46,6 +46,7 @@ from services.actor import Actor
 from services.errors import PermissionDenied
 from services.people_queries import Card
 from services.workflow import Action, Outcome
+from utils.text import cut
 
 logger = logging.getLogger(__name__)
 
@@ -124,10 +125,6 @@ async def _edit_by_id(
     await bot.send_message(chat_id, text, reply_markup=markup)
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= ANSWER_LIMIT else text[: ANSWER_LIMIT - 1] + "…"
-
-
 def _stale_text(action: Action, view: dict) -> str:
     """Why nothing happened: someone moved the request first (plain text: a callback answer)."""
     status = view["status"]
@@ -140,14 +137,15 @@ def _stale_text(action: Action, view: dict) -> str:
         text = _("Request {number} is already {status}.").format(
             number=view["number"], status=status_name(status, view.get("kind", "order"))
         )
-    return _short(text)
+    return cut(text, ANSWER_LIMIT)
 
 
 def _done_text(view: dict) -> str:
-    return _short(
+    return cut(
         _("Request {number}: {status}.").format(
             number=view["number"], status=status_name(view["status"], view.get("kind", "order"))
-        )
+        ),
+        ANSWER_LIMIT,
     )
 
 
@@ -166,10 +164,11 @@ async def _after(
         await query.answer(_stale_text(action, card.view), show_alert=True)
     elif action is Action.ISSUE_PART and card.view["status"] != RequestStatus.DONE:
         await query.answer(
-            _short(
+            cut(
                 _("Request {number}: issued what is in stock; the rest is still to issue.").format(
                     number=card.view["number"]
-                )
+                ),
+                ANSWER_LIMIT,
             )
         )
     else:
@@ -346,7 +345,7 @@ async def issue_available(
         text = _("Nothing of what is left of request {number} is in stock now.").format(
             number=card.view["number"]
         )
-        await query.answer(_short(text), show_alert=True)
+        await query.answer(cut(text, ANSWER_LIMIT), show_alert=True)
         await _put(query, *_card_content(card, tz))
         return
     await _after(query, session, actor, result, Action.ISSUE_PART, tz)
@@ -435,7 +434,7 @@ def _expired_text(view: dict) -> str:
             "reopened. Please file a new ticket.",
             days,
         )
-    return _short(text.format(number=view["number"], days=days))
+    return cut(text.format(number=view["number"], days=days), ANSWER_LIMIT)
 
 
 async def _open_closing(
@@ -577,10 +576,11 @@ async def _ask_assignee(
         return
     if not people:
         await query.answer(
-            _short(
+            cut(
                 _("Nobody serves the category of request {number} yet.").format(
                     number=card.view["number"]
-                )
+                ),
+                ANSWER_LIMIT,
             ),
             show_alert=True,
         )

@@ -16,8 +16,8 @@ from aiogram.filters import Command, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cards import DEFAULT_TZ, status_name
@@ -25,6 +25,7 @@ from bot.keyboards import stats as kb
 from bot.keyboards.stats import CUSTOM, DEFAULT_PRESET, PRESETS, StatsPeriod, preset_name
 from bot.keyboards.tickets import priority_name
 from bot.screens import Screen, alert, quote_within, show
+from bot.texts import current_locale
 from database.enums import OPEN_STATUSES, Priority, RequestKind, RequestStatus
 from services import stats as stats_service
 from services.actor import Actor
@@ -75,19 +76,12 @@ def _breakdown(counts: dict[str, int], order: tuple[str, ...], name: Callable[[s
     return ", ".join(f"{name(key)} {count}" for key, count in known) or NONE
 
 
-def _locale() -> str:
-    try:
-        return get_i18n().current_locale
-    except LookupError:
-        return "ru"
-
-
 def _branch(row: BranchCount) -> str:
     return quote_within(row.name, NAME_MAX) if row.branch_id is not None else _("No branch")
 
 
 def _category(row: CategoryCount) -> str:
-    name = row.name_en if _locale() == "en" else row.name_ru
+    name = row.name_en if current_locale() == "en" else row.name_ru
     return quote_within(name or row.name_ru, NAME_MAX)
 
 

@@ -33,8 +33,8 @@ from aiogram.filters import Command, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import drafts
@@ -59,6 +59,7 @@ from bot.screens import (
     show,
     use_the_buttons,
 )
+from bot.texts import current_locale
 from database.enums import RequestKind, Role
 from services import intake, tickets
 from services.actor import Actor
@@ -85,16 +86,9 @@ SHOWN_DRAFT = 500  # units of a draft's description shown on its offer
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _locale() -> str:
-    try:
-        return get_i18n().current_locale
-    except LookupError:
-        return "ru"
-
-
 def _category_names(data: dict) -> list[dict]:
     """The categories as [{"id", "name"}] in the user's language."""
-    lang = "en" if _locale() == "en" else "ru"
+    lang = "en" if current_locale() == "en" else "ru"
     return [{"id": c["id"], "name": c[lang] or c["ru"]} for c in data.get("categories", [])]
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import OutboxStatus
 from database.models import BotMessageLink, OutboxMessage, User
+from utils.text import cut
 
 # `session.info` key set by `add`: after committing, the bot wakes the sender when it is set.
 OUTBOX_ADDED = "outbox_added"
@@ -32,7 +33,7 @@ MAX_ERROR_LENGTH = 1000
 
 
 def _error(text: str) -> str:
-    return text if len(text) <= MAX_ERROR_LENGTH else text[: MAX_ERROR_LENGTH - 1] + "…"
+    return cut(text, MAX_ERROR_LENGTH)
 
 
 async def add(

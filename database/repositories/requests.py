@@ -20,6 +20,7 @@ from database.models import (
     RequestItem,
     User,
 )
+from utils.paging import clamp_page
 
 
 async def next_sequence(session: AsyncSession, prefix: str, year: int) -> int:
@@ -228,8 +229,7 @@ async def ranked_page(
     total = int(
         await session.scalar(select(func.count()).select_from(Request).where(*conditions)) or 0
     )
-    last = max(0, -(-total // limit) - 1)
-    page = min(max(page, 0), last)
+    page = clamp_page(page, total, limit)
     result = await session.execute(
         select(Request)
         .where(*conditions)
