@@ -52,7 +52,7 @@ from bot.texts import current_locale
 from database.enums import Priority, RequestKind, RequestStatus
 from database.models import utcnow
 from services.views import ACCEPT, late_minutes
-from services.workflow import TRANSITIONS, Action, reopen_until
+from services.workflow import Action, Standing, card_actions, reopen_until
 from utils.formatting import local_time
 from utils.text import TEXT_LIMIT, cut, utf16_len
 
@@ -316,10 +316,6 @@ def _button(text: str, action: CardAction, request_id: int) -> InlineKeyboardBut
     return _link(text, RequestAct(action=action, request_id=request_id))
 
 
-def _allowed(action: Action, status: str) -> bool:
-    return status in TRANSITIONS[action].sources
-
-
 def _reportable(view: dict[str, Any]) -> bool:
     """The requester may still report the issued order short or wrong (until it closes by
     itself), as the report's handler checks."""
@@ -334,47 +330,50 @@ def card_buttons(
     `/view_<id>`, followed by the conversation (no button opens it) and with Attachments."""
     rid = int(view["id"])
     status = view["status"]
-    order = view.get("kind", RequestKind.ORDER) == RequestKind.ORDER
+    kind = view.get("kind", RequestKind.ORDER)
+    order = kind == RequestKind.ORDER
+    standing = Standing(
+        author=viewer.author,
+        category=viewer.category,
+        handler=viewer.handler,
+        supervisor=viewer.supervisor,
+        assigned=status != S.NEW,  # a request waits in `new` unassigned, and only there
+        issued_in_part=any(line.get("issued") for line in view.get("lines") or []),
+        reportable=_reportable(view),
+        reopenable=viewer.reopen,
+    )
+    actions = card_actions(status, kind, standing)
+    labels = {
+        CardAction.TAKE: _("Take"),
+        CardAction.REJECT: _("Reject"),
+        CardAction.ASSIGN: _("Assign") if status == S.NEW else _("Reassign"),
+        CardAction.CANCEL: _("Cancel request"),
+        CardAction.START: _("Start collecting") if order else _("Start work"),
+        CardAction.DONE: _("Issue") if order else _("Mark resolved"),
+        CardAction.CONFIRM: _("Confirm receipt") if order else _("Confirm resolution"),
+        CardAction.DISPUTE: _("Not all / wrong items"),
+        CardAction.REOPEN: _("Reopen"),
+    }
+    if Action.START in actions:  # one step at a time: start it, then issue / resolve it
+        actions.remove(Action.DONE)
+    # Rows: what the executors do first, then the supervisor's, then the requester's.
+    layout = [
+        (Action.TAKE, Action.REJECT) if status == S.NEW else (Action.START, Action.DONE),
+        () if status == S.NEW else (Action.REJECT,),
+        (Action.ASSIGN,),
+        (Action.CANCEL,),
+        (Action.CONFIRM, Action.DISPUTE, Action.REOPEN),
+    ]
     rows: list[list[InlineKeyboardButton]] = []
-    # an order issued in part is finished, never called off (workflow.PartlyIssued)
-    may_call_off = not any(line.get("issued") for line in view.get("lines") or [])
-    if status == S.NEW:
-        if viewer.category:
-            row = [_button(_("Reject"), CardAction.REJECT, rid)] if may_call_off else []
-            if not viewer.author:  # nobody takes their own request
-                row.insert(0, _button(_("Take"), CardAction.TAKE, rid))
-            if row:
-                rows.append(row)
-        if viewer.supervisor:
-            rows.append([_button(_("Assign"), CardAction.ASSIGN, rid)])
-        if viewer.author and may_call_off:
-            rows.append([_button(_("Cancel request"), CardAction.CANCEL, rid)])
-    elif status in (S.ACCEPTED, S.IN_PROGRESS, S.WAITING):
-        if viewer.handler:
-            if status == S.ACCEPTED:
-                label = _("Start collecting") if order else _("Start work")
-                rows.append([_button(label, CardAction.START, rid)])
-            elif _allowed(Action.DONE, status):  # waiting too, if the table allows it
-                label = _("Issue") if order else _("Mark resolved")
-                rows.append([_button(label, CardAction.DONE, rid)])
-            if _allowed(Action.REJECT, status) and may_call_off:
-                rows.append([_button(_("Reject"), CardAction.REJECT, rid)])
-        if viewer.supervisor and _allowed(Action.ASSIGN, status):
-            rows.append([_button(_("Reassign"), CardAction.ASSIGN, rid)])
-    elif status == S.DONE and viewer.author:
-        if order:
-            row = [_button(_("Confirm receipt"), CardAction.CONFIRM, rid)]
-            if _reportable(view):
-                row.append(_button(_("Not all / wrong items"), CardAction.DISPUTE, rid))
-        else:
-            row = [_button(_("Confirm resolution"), CardAction.CONFIRM, rid)]
-            if viewer.reopen:
-                row.append(_button(_("Reopen"), CardAction.REOPEN, rid))
-        rows.append(row)
+    for group in layout:
+        buttons = [CardAction[a.name] for a in group if a in actions]  # one name, two enums
+        row = [_button(labels[button], button, rid) for button in buttons]
+        if row:
+            rows.append(row)
     talk = []
     if viewer.thread:
         talk.append(_link(_("Reply"), ThreadReply(request_id=rid)))
-        if viewer.handler and not viewer.author and _allowed(Action.ASK, status):
+        if Action.ASK in actions:
             talk.append(_link(_("Ask the requester"), ThreadReply(request_id=rid, question=True)))
     if talk:
         rows.append(talk)

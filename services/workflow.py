@@ -196,8 +196,58 @@ async def may(session: AsyncSession, actor: Actor | None, request: Request, who:
 
 
 def allowed_actions(request: Request) -> list[Action]:
-    """Actions whose source status matches, in table order (for building buttons)."""
+    """Actions whose source status matches, in table order."""
     return [a for a, rule in TRANSITIONS.items() if request.status in rule.sources]
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What a person is to a request, as `may` decides it (computed on the server), and what
+    the request's state allows besides its status."""
+
+    author: bool = False
+    category: bool = False  # may act for the request's category (Who.CATEGORY)
+    handler: bool = False  # its assignee who may still handle it, or a supervisor
+    supervisor: bool = False
+    assigned: bool = False  # the request has an assignee (Who.RESPONDER is then the handler)
+    issued_in_part: bool = False  # cartridges of it left the stock: never called off
+    reportable: bool = False  # an issued order the requester may still report short
+    reopenable: bool = False  # a resolved ticket the requester may still reopen
+
+
+# Not pressed on a card: typed (ANSWER), run by the scheduler (AUTO_CLOSE), offered after a
+# shortage only (ISSUE_PART).
+NOT_ON_CARDS = (Action.ANSWER, Action.AUTO_CLOSE, Action.ISSUE_PART)
+
+
+def card_actions(status: str, kind: str, standing: Standing) -> list[Action]:
+    """The actions a card offers this person, in table order: the transition table's sources
+    and `who`, the kind-only actions, and the rules `apply` enforces beyond the table (nobody
+    acts on the executor's side of their own request; an order issued in part is not called
+    off; a report or a reopen only within its window). `apply` checks each press again."""
+    sides = {
+        Who.AUTHOR: standing.author,
+        Who.CATEGORY: standing.category and not standing.author,
+        Who.HANDLER: standing.handler and not standing.author,
+        Who.SUPERVISOR: standing.supervisor,
+        Who.RESPONDER: (standing.handler if standing.assigned else standing.category)
+        and not standing.author,
+        Who.SYSTEM: False,
+    }
+    found = []
+    for action, rule in TRANSITIONS.items():
+        if action in NOT_ON_CARDS or status not in rule.sources or not sides[rule.who]:
+            continue
+        if action in KIND_ONLY and kind != KIND_ONLY[action]:
+            continue
+        if action in (Action.CANCEL, Action.REJECT) and standing.issued_in_part:
+            continue
+        if action is Action.DISPUTE and not standing.reportable:
+            continue
+        if action is Action.REOPEN and not standing.reopenable:
+            continue
+        found.append(action)
+    return found
 
 
 async def may_handle(session: AsyncSession, user: User, request: Request) -> bool:

@@ -726,3 +726,23 @@ async def test_assign_to_branch_executor_or_a_supervisor(session) -> None:
     assert result.request.assignee_id == w.tech.id
     result = await apply(session, w.admin, request, Action.ASSIGN, assignee_id=w.supervisor.id)
     assert result.request.assignee_id == w.supervisor.id
+
+
+def test_card_actions_come_from_the_table() -> None:
+    """Every action a card offers is one `apply` accepts from that status and side; the rules
+    beyond the table hold on the card too."""
+    from services.workflow import Standing, card_actions
+
+    everything = Standing(category=True, handler=True, supervisor=True, assigned=True)
+    for status in RequestStatus:
+        for action in card_actions(status, "order", everything):
+            assert status in workflow.TRANSITIONS[action].sources, (status, action)
+    new = Standing(category=True, supervisor=True)
+    assert card_actions("new", "order", new) == [Action.TAKE, Action.ASSIGN, Action.REJECT]
+    own = Standing(author=True, category=True, supervisor=True)
+    assert card_actions("new", "ticket", own) == [Action.ASSIGN, Action.CANCEL]
+    issued_in_part = Standing(author=True, issued_in_part=True)
+    assert card_actions("new", "order", issued_in_part) == []
+    requester = Standing(author=True, reportable=True, reopenable=True)
+    assert card_actions("done", "order", requester) == [Action.CONFIRM, Action.DISPUTE]
+    assert card_actions("done", "ticket", requester) == [Action.CONFIRM, Action.REOPEN]

@@ -14,7 +14,9 @@ from utils.ids import DbId, Page
 
 
 class CardAction(StrEnum):
-    """What a card button asks for; an unknown value does not unpack (the filter skips it)."""
+    """What a card button asks for; an unknown value does not unpack (the filter skips it).
+    Each member has the name of its `services.workflow.Action` (the audit log's
+    `request.<action>`); the values are short for the 64 bytes of callback data."""
 
     TAKE = "take"
     REJECT = "rej"  # opens the reason dialog

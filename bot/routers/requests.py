@@ -52,12 +52,6 @@ logger = logging.getLogger(__name__)
 
 ANSWER_LIMIT = 200  # answerCallbackQuery text
 
-APPLIED = {
-    CardAction.TAKE: Action.TAKE,
-    CardAction.START: Action.START,
-    CardAction.CONFIRM: Action.CONFIRM,
-}
-
 
 class RejectDialog(StatesGroup):
     reason = State()
@@ -201,9 +195,10 @@ async def card_action(
         await _ask_requester(query, session, actor, state, rid, ClosingDialog.DISPUTE, tz)
     elif action is CardAction.CANCEL:
         await _ask_cancel(query, session, actor, rid, tz)
-    else:
-        result = await workflow.apply(session, actor, rid, APPLIED[action])
-        await _after(query, session, actor, result, APPLIED[action], tz)
+    else:  # Take, Start, Confirm: applied at once (the button and the action share a name)
+        applied = Action[action.name]
+        result = await workflow.apply(session, actor, rid, applied)
+        await _after(query, session, actor, result, applied, tz)
 
 
 async def _stale(query: CallbackQuery, card: Card, action: Action, tz: ZoneInfo | None) -> bool:
