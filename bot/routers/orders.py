@@ -8,7 +8,7 @@ FSM data, JSON values only (the database storage refuses anything else):
 
     branches   [{"id": int, "name": str}]  branches the user may order for
     branch_id  int, branch: str           the chosen branch
-    lines      [{"id": int, "model": str, "qty": int}]  the cart, one line per cartridge type
+    lines      [{"id": int, "model": str, "qty": int}]  the cart (services.cart), one line per type
     pick       {"id": int, "model": str, "stock": int, "edit": bool}  the type whose quantity
                is asked (edit: the number replaces the cart's quantity instead of adding to it)
     list       {"view": "fit" | "all" | "search", "page": int, "q": str}  the type list shown
@@ -26,7 +26,6 @@ until Continue or Start anew), Continue restores the step it was left at.
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
@@ -66,9 +65,9 @@ from bot.screens import (
     utf16_len,
 )
 from database.enums import RequestKind, Role
-from services import catalogue, intake, orders, org
+from services import cart, catalogue, intake, orders, org
 from services.actor import Actor
-from services.orders import DEFAULT_MAX_QUANTITY, OrderLine
+from services.orders import DEFAULT_MAX_QUANTITY
 from services.views import request_view
 from utils.formatting import local_time
 from utils.paging import page_count
@@ -93,8 +92,6 @@ SEARCH_SHOWN = 100  # characters of a search text kept and shown
 # (20 lines of 200-character models plus a 1000-character comment of "<" included).
 LAYOUTS = ((100, 1500), (60, 1200), (40, 900), (24, 600), (12, 300))
 
-_NUMBER = re.compile(r"[0-9]{1,9}")
-
 
 # --- text helpers -------------------------------------------------------------------------------
 
@@ -113,21 +110,13 @@ def _fit(build: Callable[[int, int], str]) -> str:
     return text
 
 
-def _line(number: int, model: str, quantity: int, width: int) -> str:
-    return f"{number}. {_model(model, width)} × {quantity}"  # the same in every language
+def _line(number: int, line: cart.CartLine, width: int) -> str:
+    return f"{number}. {_model(line.model, width)} × {line.quantity}"  # the same in every language
 
 
 def _entered(data: dict) -> bool:
     """Something worth a draft: cartridge lines, a comment or photos."""
     return bool(data.get("lines") or data.get("comment") or data.get("photos"))
-
-
-def _parse_quantity(text: str, max_quantity: int) -> int | None:
-    text = text.strip()
-    if not _NUMBER.fullmatch(text):
-        return None
-    value = int(text)
-    return value if orders.check_quantity(value, max_quantity) else None
 
 
 # --- showing a screen ---------------------------------------------------------------------------
@@ -211,7 +200,7 @@ def _quantity_screen(data: dict, max_quantity: int, note: str = "") -> Screen:
     parts.append(
         _("{model}: {stock} pcs in stock.").format(model=_model(pick["model"]), stock=pick["stock"])
     )
-    current = next((ln["qty"] for ln in data.get("lines", []) if ln["id"] == pick["id"]), None)
+    current = cart.quantity_of(cart.from_data(data.get("lines")), pick["id"])
     if current is not None and pick.get("edit"):
         parts.append(
             _("In the cart now: {quantity}. The number you choose replaces it.").format(
@@ -234,21 +223,21 @@ def _quantity_screen(data: dict, max_quantity: int, note: str = "") -> Screen:
 
 
 def _cart_screen(data: dict, note: str = "") -> Screen:
-    lines = data.get("lines", [])
+    lines = cart.from_data(data.get("lines"))
 
     def build(width: int, budget: int) -> str:
         parts = [note, ""] if note else []
         parts.append(
             _("Cartridge order — {branch}").format(branch=quote_within(data["branch"], 200))
         )
-        parts += [_line(n, ln["model"], ln["qty"], width) for n, ln in enumerate(lines, 1)]
+        parts += [_line(n, ln, width) for n, ln in enumerate(lines, 1)]
         parts.append("")
         parts.append(_("Add another cartridge type, change or remove a line, or press Next."))
         return "\n".join(parts)
 
     markup = kb.cart(
-        lines,
-        can_add=len(lines) < orders.LINES_MAX,
+        cart.to_data(lines),
+        can_add=cart.can_add_line(lines),
         change_branch=len(data.get("branches", [])) > 1,
     )
     return _fit(build), markup
@@ -288,26 +277,22 @@ async def _summary_screen(session: AsyncSession, data: dict) -> tuple[Screen | N
 
     Returns (None, notes) when no line is left.
     """
-    ids = [line["id"] for line in data.get("lines", [])]
-    found = await catalogue.entries(session, ids)
+    lines = cart.from_data(data.get("lines"))
+    found = await catalogue.entries(session, [line.cartridge_type_id for line in lines])
     stock = {type_id: entry.stock for type_id, entry in found.items()}
-    lines, notes = [], []
-    for line in data.get("lines", []):
-        row = found.get(line["id"])
-        if row is None:
-            notes.append(
-                _("{model} is no longer available and was removed from the order.").format(
-                    model=_model(line["model"])
-                )
-            )
-            continue
-        lines.append({**line, "model": row.model})
-    data["lines"] = lines
+    lines, dropped = cart.refresh(lines, {type_id: entry.model for type_id, entry in found.items()})
+    notes = [
+        _("{model} is no longer available and was removed from the order.").format(
+            model=_model(line.model)
+        )
+        for line in dropped
+    ]
+    data["lines"] = cart.to_data(lines)
     if not lines:
         return None, notes
     token = secrets.token_urlsafe(12)
     data["token"] = token
-    over = any(line["qty"] > stock.get(line["id"], 0) for line in lines)
+    over = any(line.quantity > stock.get(line.cartridge_type_id, 0) for line in lines)
 
     def build(width: int, budget: int) -> str:
         parts = [*notes, ""] if notes else []
@@ -316,11 +301,11 @@ async def _summary_screen(session: AsyncSession, data: dict) -> tuple[Screen | N
         for number, line in enumerate(lines, 1):
             values = {
                 "number": number,
-                "model": _model(line["model"], width),
-                "quantity": line["qty"],
-                "stock": stock.get(line["id"], 0),
+                "model": _model(line.model, width),
+                "quantity": line.quantity,
+                "stock": stock.get(line.cartridge_type_id, 0),
             }
-            if line["qty"] > values["stock"]:
+            if line.quantity > values["stock"]:
                 parts.append(
                     _(
                         "{number}. {model} × {quantity} (in stock: {stock}) — more than in stock"
@@ -354,8 +339,8 @@ def _draft_screen(draft: drafts.Draft, tz: ZoneInfo) -> Screen:
         parts = [_("You have a draft order from {time}:").format(time=local_time(draft.saved, tz))]
         if data.get("branch"):
             parts.append(_("Branch: {branch}").format(branch=quote_within(data["branch"], 200)))
-        lines = data.get("lines", [])
-        parts += [_line(n, ln["model"], ln["qty"], width) for n, ln in enumerate(lines, 1)]
+        lines = cart.from_data(data.get("lines"))
+        parts += [_line(n, ln, width) for n, ln in enumerate(lines, 1)]
         if data.get("comment"):
             comment = quote_within(data["comment"], budget)
             parts.append(_("Comment: {comment}").format(comment=comment))
@@ -564,8 +549,7 @@ async def type_chosen(
         await alert(query, _("This cartridge type is no longer available."))
         return
     data = await state.get_data()
-    lines = data.get("lines", [])
-    if all(line["id"] != entry.id for line in lines) and len(lines) >= orders.LINES_MAX:
+    if not cart.can_pick(cart.from_data(data.get("lines")), entry.id):
         await alert(query, _lines_max_text())
         return
     data["pick"] = {"id": entry.id, "model": entry.model, "stock": entry.stock, "edit": False}
@@ -644,7 +628,7 @@ async def quantity_typed(
     session: AsyncSession,
     order_max_quantity: int = DEFAULT_MAX_QUANTITY,
 ) -> None:
-    quantity = _parse_quantity(message.text, order_max_quantity)
+    quantity = cart.parse_quantity(message.text, order_max_quantity)
     if quantity is None:
         await message.answer(
             _quantity_hint(order_max_quantity), reply_markup=kb.quantities(order_max_quantity)
@@ -676,28 +660,35 @@ async def _quantity_chosen(
         await state.set_data(data)
         await show(event, await _cartridge_screen(session, data))
         return
-    lines = [dict(line) for line in data.get("lines", [])]
-    note = ""
-    line = next((ln for ln in lines if ln["id"] == pick["id"]), None)
-    if line is None:
-        lines.append({"id": pick["id"], "model": pick["model"], "qty": quantity})
-    elif pick.get("edit"):
-        line["qty"] = quantity
-    else:
-        total = line["qty"] + quantity
-        line["qty"] = min(total, max_quantity)
-        if total > max_quantity:
-            note = _("{model}: at most {max} per order, so the quantity is {max}.").format(
-                model=_model(pick["model"]), max=max_quantity
-            )
-        else:
-            note = _("{model} was already in the cart: the quantities were added up.").format(
-                model=_model(pick["model"])
-            )
-    data["lines"] = lines
+    lines, outcome = cart.choose(
+        cart.from_data(data.get("lines")),
+        pick["id"],
+        quantity,
+        max_quantity,
+        model=pick["model"],
+        edit=bool(pick.get("edit")),
+    )
+    data["lines"] = cart.to_data(lines)
     await state.set_state(OrderDialog.cart)
     await state.set_data(data)
-    await show(event, _cart_screen(data, note))
+    await show(event, _cart_screen(data, _choice_note(outcome, pick["model"], max_quantity)))
+
+
+def _choice_note(outcome: cart.Outcome, model: str, max_quantity: int) -> str:
+    """What to say on the cart screen after a quantity was chosen."""
+    if outcome is cart.Outcome.CAPPED:
+        return _("{model}: at most {max} per order, so the quantity is {max}.").format(
+            model=_model(model), max=max_quantity
+        )
+    if outcome is cart.Outcome.MERGED:
+        return _("{model} was already in the cart: the quantities were added up.").format(
+            model=_model(model)
+        )
+    if outcome is cart.Outcome.LINES_FULL:
+        return _lines_max_text()
+    if outcome is cart.Outcome.BAD_QUANTITY:
+        return _quantity_hint(max_quantity)
+    return ""
 
 
 async def quantity_back(query: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
@@ -724,10 +715,10 @@ async def cart_action(
     order_max_quantity: int = DEFAULT_MAX_QUANTITY,
 ) -> None:
     data = await state.get_data()
-    lines = data.get("lines", [])
+    lines = cart.from_data(data.get("lines"))
     action = callback_data.action
     if action == "add":
-        if len(lines) >= orders.LINES_MAX:
+        if not cart.can_add_line(lines):
             await alert(query, _lines_max_text())
             return
         data["list"] = {"view": "fit"}
@@ -744,15 +735,16 @@ async def cart_action(
         await state.set_state(OrderDialog.branch)
         await show(query, _branch_screen(data))
     elif action in ("edit", "del"):
-        line = next((ln for ln in lines if ln["id"] == callback_data.type_id), None)
+        line = cart.find(lines, callback_data.type_id)
         if line is None:
             await alert(query, _("This line is no longer in the cart."))
             return
         if action == "edit":
             await _edit_line(query, state, session, data, line, order_max_quantity)
             return
-        data["lines"] = [ln for ln in lines if ln["id"] != line["id"]]
-        if data["lines"]:
+        lines, outcome = cart.remove(lines, line.cartridge_type_id)
+        data["lines"] = cart.to_data(lines)
+        if outcome is cart.Outcome.REMOVED:
             await state.set_data(data)
             await show(query, _cart_screen(data))
             return
@@ -769,12 +761,13 @@ async def _edit_line(
     state: FSMContext,
     session: AsyncSession,
     data: dict,
-    line: dict,
+    line: cart.CartLine,
     max_quantity: int,
 ) -> None:
-    entry = await catalogue.entry(session, line["id"])
+    type_id = line.cartridge_type_id
+    entry = await catalogue.entry(session, type_id)
     stock = entry.stock if entry is not None else 0
-    data["pick"] = {"id": line["id"], "model": line["model"], "stock": stock, "edit": True}
+    data["pick"] = {"id": type_id, "model": line.model, "stock": stock, "edit": True}
     await state.set_state(OrderDialog.quantity)
     await state.set_data(data)
     await show(query, _quantity_screen(data, max_quantity))
@@ -788,7 +781,7 @@ async def cart_back(
 ) -> None:
     """Back from the cart: the quantity of the line added last, showing its current value."""
     data = await state.get_data()
-    lines = data.get("lines", [])
+    lines = cart.from_data(data.get("lines"))
     if not lines:
         data["list"] = {"view": "fit"}
         await state.set_state(OrderDialog.cartridge)
@@ -968,7 +961,7 @@ async def confirm(
             actor,
             client_token=token,
             branch_id=data["branch_id"],
-            lines=[OrderLine(line["id"], line["qty"]) for line in data["lines"]],
+            lines=cart.to_order(cart.from_data(data["lines"])),
             comment=data.get("comment", ""),
             photo_file_ids=[(p["id"], p["uid"]) for p in data.get("photos", [])],
             max_quantity=order_max_quantity,
