@@ -45,10 +45,9 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.keyboards.requests import CardAction, RequestAct, RequestFiles, RequestThread
 from bot.keyboards.thread import ThreadReply
-from bot.keyboards.tickets import priority_name
 from bot.screens import quote_within
 from bot.sla_notifications import lateness
-from bot.texts import current_locale
+from bot.texts import current_locale, priority_name, status_name
 from database.enums import Priority, RequestKind, RequestStatus
 from database.models import utcnow
 from services.views import ACCEPT, late_minutes
@@ -87,21 +86,6 @@ def viewer_of(rights: Rights) -> Viewer:
         thread=rights.thread,
         reopen=rights.reopen,
     )
-
-
-def status_name(status: str, kind: str = RequestKind.ORDER) -> str:
-    if status == S.DONE:
-        return _("issued") if kind == RequestKind.ORDER else _("resolved")
-    names = {
-        S.NEW: _("new"),
-        S.ACCEPTED: _("accepted"),
-        S.IN_PROGRESS: _("in progress"),
-        S.WAITING: _("waiting for the requester"),
-        S.CLOSED: _("closed"),
-        S.REJECTED: _("rejected"),
-        S.CANCELLED: _("cancelled"),
-    }
-    return names.get(status, status)
 
 
 def category_name(view: dict[str, Any]) -> str:

@@ -9,8 +9,9 @@ from typing import Any
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.keyboards.reports import kind_name, status_label
+from bot.keyboards.reports import status_label
 from bot.outbox.renderers import RenderedMessage, RendererRegistry, localized
+from bot.texts import kind_name
 
 
 def register_report_templates(registry: RendererRegistry, i18n: I18n) -> None:

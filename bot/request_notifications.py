@@ -45,11 +45,11 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import get_day_names
 
-from bot.cards import DEFAULT_TZ, Viewer, card_markup, render_card, status_name
+from bot.cards import DEFAULT_TZ, Viewer, card_markup, render_card
 from bot.keyboards.requests import CardAction, RequestAct
 from bot.keyboards.thread import ThreadReply
 from bot.outbox.renderers import RenderedMessage, RendererRegistry, localized
-from bot.texts import current_locale, payload_category_names
+from bot.texts import current_locale, payload_category_names, status_name
 from database.enums import RequestKind
 from services.handover import Reason
 from services.workflow import reopen_days

@@ -1,5 +1,6 @@
-"""Names shown to users for stored values (roles, categories, languages, cartridge colours),
-through the catalogue, and the text of a registration request that admins decide on."""
+"""Names shown to users for stored values (roles, statuses, priorities, request kinds,
+categories, languages, cartridge colours), through the catalogue: the one home of every enum's
+display name; and the text of a registration request that admins decide on."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_decimal
 
-from database.enums import RequestKind, Role, UserStatus
+from database.enums import Priority, RequestKind, RequestStatus, Role, UserStatus
 from database.models import Category
 from services import colours
 from services.actor import Actor
 
 NONE = "—"
+S = RequestStatus
 
 
 def role_name(role: str, locale: str | None = None) -> str:
@@ -172,3 +174,37 @@ def not_registered(actor: Actor | None) -> str | None:
     if actor is not None and actor.user is not None and actor.user.status == UserStatus.PENDING:
         return _("Your registration is waiting for an administrator's approval.")
     return _("To use the helpdesk, please register first: send /start.")
+
+
+def status_name(status: str, kind: str = RequestKind.ORDER) -> str:
+    if status == S.DONE:
+        return _("issued") if kind == RequestKind.ORDER else _("resolved")
+    names = {
+        S.NEW: _("new"),
+        S.ACCEPTED: _("accepted"),
+        S.IN_PROGRESS: _("in progress"),
+        S.WAITING: _("waiting for the requester"),
+        S.CLOSED: _("closed"),
+        S.REJECTED: _("rejected"),
+        S.CANCELLED: _("cancelled"),
+    }
+    return names.get(status, status)
+
+
+def priority_name(priority: str) -> str:
+    names = {
+        Priority.LOW: _("low"),
+        Priority.NORMAL: _("normal"),
+        Priority.HIGH: _("high"),
+        Priority.CRITICAL: _("critical"),
+    }
+    return names.get(priority, priority)
+
+
+def kind_name(kind: str | None) -> str:
+    names = {
+        None: _("All requests"),
+        RequestKind.ORDER: _("Cartridge orders"),
+        RequestKind.TICKET: _("Tickets"),
+    }
+    return names.get(kind, kind or "")

@@ -11,8 +11,8 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.cards import status_name
 from bot.keyboards.common import branch_page, nav_row
+from bot.texts import kind_name, status_name
 from database.enums import RequestKind, RequestStatus
 from database.models import Branch
 
@@ -56,15 +56,6 @@ def period_name(preset: str) -> str:
         CUSTOM: _("Custom dates"),
     }
     return names.get(preset, preset)
-
-
-def kind_name(kind: str | None) -> str:
-    names = {
-        None: _("All requests"),
-        RequestKind.ORDER: _("Cartridge orders"),
-        RequestKind.TICKET: _("Tickets"),
-    }
-    return names.get(kind, kind or "")
 
 
 def status_label(status: str | None, kind: str | None = None) -> str:

@@ -11,10 +11,10 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.cards import status_name
 from bot.keyboards.paging import pager_row
 from bot.keyboards.request_lists import open_buttons
-from bot.keyboards.tickets import PRIORITIES, priority_name
+from bot.keyboards.tickets import PRIORITIES
+from bot.texts import priority_name, status_name
 from database.enums import RequestKind, RequestStatus
 from utils.ids import DbId, Page
 

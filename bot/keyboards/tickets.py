@@ -12,6 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.keyboards.common import nav_row
+from bot.texts import priority_name
 from database.enums import Priority
 from utils.ids import DbId
 
@@ -37,16 +38,6 @@ class TicketConfirm(CallbackData, prefix="tk"):
     """The summary's Confirm: the ticket's idempotency token (secrets.token_urlsafe(12))."""
 
     token: str
-
-
-def priority_name(priority: str) -> str:
-    names = {
-        Priority.LOW: _("low"),
-        Priority.NORMAL: _("normal"),
-        Priority.HIGH: _("high"),
-        Priority.CRITICAL: _("critical"),
-    }
-    return names.get(priority, priority)
 
 
 def _mark(selected: bool) -> str:

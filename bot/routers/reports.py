@@ -47,12 +47,11 @@ from bot.keyboards.reports import (
     ReportKind,
     ReportPeriod,
     ReportStatus,
-    kind_name,
     status_label,
 )
 from bot.report_runner import ReportRunner
 from bot.screens import BACK, Screen, alert, quote_within, show, use_the_buttons
-from bot.texts import current_locale
+from bot.texts import current_locale, kind_name
 from database.enums import Role
 from database.session_context import current_session
 from services import org, reports

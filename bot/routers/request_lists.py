@@ -20,12 +20,11 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cards import card_markup, render_card, status_name, viewer_of
+from bot.cards import card_markup, render_card, viewer_of
 from bot.keyboards.request_lists import RequestListOpen, request_list, with_back
 from bot.keyboards.requests import ListScope, RequestList
-from bot.keyboards.tickets import priority_name
 from bot.screens import Screen, quote_within, show
-from bot.texts import current_locale
+from bot.texts import current_locale, priority_name, status_name
 from database.enums import Priority, RequestKind, Role
 from database.models import Request
 from services import people_queries

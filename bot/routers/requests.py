@@ -25,7 +25,7 @@ from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cards import card_markup, render_card, status_name, viewer_of
+from bot.cards import card_markup, render_card, viewer_of
 from bot.keyboards.requests import (
     AssignPick,
     CancelAnswer,
@@ -39,6 +39,7 @@ from bot.keyboards.requests import (
     RequestAct,
     RequestOpen,
 )
+from bot.texts import status_name
 from database.enums import RequestKind, RequestStatus
 from database.models import utcnow
 from services import people_queries, stock, workflow

@@ -20,12 +20,11 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cards import DEFAULT_TZ, status_name
+from bot.cards import DEFAULT_TZ
 from bot.keyboards import stats as kb
 from bot.keyboards.stats import CUSTOM, DEFAULT_PRESET, PRESETS, StatsPeriod, preset_name
-from bot.keyboards.tickets import priority_name
 from bot.screens import Screen, alert, quote_within, show
-from bot.texts import current_locale
+from bot.texts import current_locale, priority_name, status_name
 from database.enums import OPEN_STATUSES, Priority, RequestKind, RequestStatus
 from services import stats as stats_service
 from services.actor import Actor

@@ -11,8 +11,9 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cards import DEFAULT_TZ, status_name
+from bot.cards import DEFAULT_TZ
 from bot.middlewares.access import for_role
+from bot.texts import status_name
 from database.enums import RequestStatus, Role
 from services import status as service
 from services.actor import Actor

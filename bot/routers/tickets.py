@@ -49,7 +49,6 @@ from bot.keyboards.tickets import (
     TicketConfirm,
     TicketPriority,
     TicketStep,
-    priority_name,
 )
 from bot.screens import (
     BACK,
@@ -59,7 +58,7 @@ from bot.screens import (
     show,
     use_the_buttons,
 )
-from bot.texts import current_locale
+from bot.texts import current_locale, priority_name
 from database.enums import RequestKind, Role
 from services import intake, tickets
 from services.actor import Actor
