@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aiogram import F, html
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
@@ -28,22 +27,28 @@ def _quoted_len(text: str) -> int:
     return utf16_len(html.quote(text))
 
 
-async def show(event: Message | CallbackQuery, screen: Screen) -> None:
-    """A typed message gets a new message; a button press edits the message it belongs to."""
+async def show(
+    event: Message | CallbackQuery, screen: Screen, *, notice: str | None = None
+) -> int | None:
+    """A typed message gets a new message; a button press edits the message it belongs to and
+    is answered (with `notice`, if any). Returns the id of the message that shows the screen.
+
+    An edit that changes nothing counts as done, and a message too old to edit or gone gets
+    the screen as a new message: the update pipeline does both for every edit
+    (`bot.pipeline.telegram_calls`), so no dialog handles them itself."""
     text, markup = screen
     if isinstance(event, Message):
-        await event.answer(text, reply_markup=markup)
-        return
+        return (await event.answer(text, reply_markup=markup)).message_id
     message = event.message
-    if isinstance(message, Message):
-        try:
-            await message.edit_text(text, reply_markup=markup)
-        except TelegramBadRequest as exc:
-            if "message is not modified" not in exc.message:
-                await message.answer(text, reply_markup=markup)  # too old or gone: send anew
-    else:
-        await event.bot.send_message(event.from_user.id, text, reply_markup=markup)
-    await event.answer()
+    if isinstance(message, Message) and message.text is not None:
+        shown = await message.edit_text(text, reply_markup=markup)
+        shown_id = shown.message_id if isinstance(shown, Message) else message.message_id
+    else:  # an inaccessible message, or one with a photo: a new message
+        shown_id = (
+            await event.bot.send_message(event.from_user.id, text, reply_markup=markup)
+        ).message_id
+    await event.answer(notice)
+    return shown_id
 
 
 async def alert(query: CallbackQuery, text: str) -> None:

@@ -12,7 +12,7 @@ import secrets
 from io import BytesIO
 
 from aiogram import Bot, F, Router, html
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -37,6 +37,7 @@ from bot.keyboards.catalogue_admin import (
     TypePick,
 )
 from bot.middlewares.access import for_role
+from bot.screens import show
 from bot.texts import colour_name, current_locale
 from database.enums import Role
 from integrations import xlsx_stock
@@ -162,15 +163,7 @@ async def _show(
     notice: str | None = None,
 ) -> None:
     """Replace the pressed message (or send anew if it is too old to edit), answer the press."""
-    if isinstance(query.message, Message):
-        try:
-            await query.message.edit_text(text, reply_markup=markup)
-        except TelegramBadRequest as exc:  # a repeated tap: the same text and buttons
-            if "message is not modified" not in exc.message:
-                raise
-    else:
-        await query.bot.send_message(query.from_user.id, text, reply_markup=markup)
-    await query.answer(notice)
+    await show(query, (text, markup), notice=notice)
 
 
 async def _list_text_and_markup(

@@ -15,7 +15,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router, html
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -89,35 +88,26 @@ def _card_content(card: Card, tz: ZoneInfo | None) -> tuple[str, InlineKeyboardM
     return render_card(card.view, tz), card_markup(card.view, viewer_of(card.rights))
 
 
-async def _put(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> int | None:
-    """Edit the pressed message in place (a new message if it cannot be edited); its id."""
+async def _put(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> int:
+    """Show the card in place of the pressed message, the press not yet answered; the id of
+    the message that shows it (the pipeline sends it anew if it is too old to edit)."""
     message = query.message
     if isinstance(message, Message) and message.text is not None:
-        try:
-            await message.edit_text(text, reply_markup=markup)
-            return message.message_id
-        except TelegramBadRequest as exc:
-            if "not modified" in exc.message:
-                return message.message_id
-            logger.info("cannot edit message %s: %s", message.message_id, exc.message)
-    sent = await query.bot.send_message(query.from_user.id, text, reply_markup=markup)
-    return sent.message_id
+        shown = await message.edit_text(text, reply_markup=markup)
+        return shown.message_id if isinstance(shown, Message) else message.message_id
+    return (await query.bot.send_message(query.from_user.id, text, reply_markup=markup)).message_id
 
 
 async def _edit_by_id(
     bot: Bot, chat_id: int, message_id: int | None, text: str, markup: InlineKeyboardMarkup | None
 ) -> None:
-    if message_id is not None:
-        try:
-            await bot.edit_message_text(
-                text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup
-            )
-            return
-        except TelegramBadRequest as exc:
-            if "not modified" in exc.message:
-                return
-            logger.info("cannot edit message %s: %s", message_id, exc.message)
-    await bot.send_message(chat_id, text, reply_markup=markup)
+    """Edit an earlier message of the dialog (the pipeline sends it anew if it is too old)."""
+    if message_id is None:
+        await bot.send_message(chat_id, text, reply_markup=markup)
+    else:
+        await bot.edit_message_text(
+            text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+        )
 
 
 def _stale_text(action: Action, view: dict) -> str:
