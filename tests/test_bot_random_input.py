@@ -78,7 +78,8 @@ BIG = 2**64
 COMMANDS = [
     "/start", "/help", "/lang", "/cancel", "/my", "/queue", "/tickets", "/stats", "/report",
     "/quick", "/admin", "/invite", "/invites", "/role", "/deactivate", "/activate", "/backup",
-    "/order", "/ticket", "/reply", "/view_", "/start inv_", "/unknown",
+    "/order", "/ticket", "/reply", "/view_", "/start inv_", "/unknown", "/status", "/support",
+    "/support_edit",
 ]  # fmt: skip
 # (what may change) per role: the protected parts of the database are the others.
 PEOPLE, CATALOGUE, STOCK, ORDER, TICKET = "people", "catalogue", "stock", "order", "ticket"
@@ -122,6 +123,7 @@ QUERIES = {
             "invites",
             "quick_replies",
             "sla_policies",
+            "org_texts",
         )
     ],
     STOCK: ["SELECT * FROM stock_items", "SELECT * FROM stock_movements"],

@@ -27,6 +27,7 @@ def build_routers() -> list[Router]:
         requests,
         stats,
         status,
+        support,
         thread,
         ticket_list,
         tickets,
@@ -70,6 +71,7 @@ def build_routers() -> list[Router]:
         with_dialogs["thread"],
         # Commands that work in the middle of any dialog's text step.
         ticket_list.build(),
+        support.build(),  # /support and its «Новая заявка в «Другое»» button, for everyone
         with_dialogs["stats"],
         with_dialogs["reports"],
         with_dialogs["quick_reply_send"],  # executors answering with a quick reply
@@ -77,6 +79,7 @@ def build_routers() -> list[Router]:
         with_dialogs["orders"],
         with_dialogs["tickets"],
         with_dialogs["catalogue_admin"],
+        support.build_admin(),  # /support_edit: admins and owners
         backup.build(),
         fallback.build(),
     ]

@@ -13,6 +13,7 @@ from database.models.requests import (
     RequestMessage,
 )
 from database.models.sla import QuickReply, SlaNotification, SlaPolicy
+from database.models.texts import OrgText
 from database.models.users import Invite, User
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "InboxUpdate",
     "Invite",
     "OneCSnapshot",
+    "OrgText",
     "OutboxMessage",
     "Printer",
     "QuickReply",
