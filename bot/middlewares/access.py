@@ -11,13 +11,13 @@ the door, not the lock.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Router
 from aiogram.dispatcher.flags import get_flag
 from aiogram.types import TelegramObject
 
+from bot.middlewares import Handler
 from database.enums import Role
 from services.actor import Actor
 
@@ -26,12 +26,7 @@ class RoleRequired(BaseMiddleware):
     def __init__(self, role: Role | None) -> None:
         self.role = role
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         role = get_flag(data, "role") or self.role
         if role is not None:
             actor: Actor = data["actor"]

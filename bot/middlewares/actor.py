@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, html
@@ -11,6 +11,7 @@ from aiogram.utils.i18n import I18n, I18nMiddleware
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.middlewares import Handler
 from services import users
 from services.actor import Actor
 from utils.text import cut
@@ -24,12 +25,7 @@ class ActorMiddleware(BaseMiddleware):
     def __init__(self, owner_ids: frozenset[int]) -> None:
         self.owner_ids = owner_ids
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         tg_user: User | None = data.get("event_from_user")
         if tg_user is None or tg_user.is_bot:
             return await handler(event, data)
@@ -55,12 +51,7 @@ class ActorI18nMiddleware(I18nMiddleware):
 class DeactivatedGateMiddleware(BaseMiddleware):
     """A deactivated user gets one polite line and nothing else."""
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         actor: Actor | None = data.get("actor")
         if actor is None or actor.is_active:
             return await handler(event, data)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any
 
@@ -12,6 +12,7 @@ from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.middlewares import Handler
 from bot.pipeline.transaction import UpdateTransaction
 
 
@@ -40,12 +41,7 @@ class DbSessionMiddleware(BaseMiddleware):
         self.isolation = isolation
         self.on_outbox = on_outbox
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         context = self.fsm.resolve_event_context(data["bot"], data)
         lock = self.isolation.lock(context.key) if context else nullcontext()
         async with lock, self.sessionmaker() as session:

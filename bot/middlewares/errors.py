@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,6 +13,7 @@ from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cards import DEFAULT_TZ
+from bot.middlewares import Handler
 from bot.texts import not_registered
 from services.actor import Actor
 from services.errors import (
@@ -35,12 +35,7 @@ logger = logging.getLogger(__name__)
 class DomainErrorMiddleware(BaseMiddleware):
     """Rolls back the update's transaction and tells the user why nothing happened."""
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         try:
             return await handler(event, data)
         except DomainError as exc:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from time import monotonic
 from typing import Any
@@ -24,6 +24,7 @@ from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.middlewares import Handler
 from bot.middlewares.early_answer import answer, translated
 
 logger = logging.getLogger(__name__)
@@ -57,12 +58,7 @@ class FloodLimit(BaseMiddleware):
         self.max_users = max_users
         self._users: OrderedDict[int, _Bucket] = OrderedDict()  # least recently active first
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
         if (
             not isinstance(event, Update)

@@ -9,7 +9,6 @@ session, so it reads and writes nothing (no user row, no dialog state, no "unblo
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
@@ -18,6 +17,7 @@ from aiogram.types import Chat, Message, TelegramObject, Update
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.middlewares import Handler
 from bot.middlewares.early_answer import answer, translated
 
 
@@ -27,12 +27,7 @@ class PrivateChatsOnly(BaseMiddleware):
     def __init__(self, i18n: I18n) -> None:
         self.i18n = i18n
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         chat: Chat | None = data.get("event_chat")
         if chat is None or chat.type == ChatType.PRIVATE or not isinstance(event, Update):
             return await handler(event, data)
