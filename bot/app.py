@@ -6,6 +6,7 @@ Nothing is built at import time; every call returns fresh objects (a Router atta
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -28,6 +29,7 @@ from bot.pipeline import telegram_calls
 from bot.pipeline.fsm_after_commit import CommitBoundStorage
 from bot.report_runner import ReportRunner
 from bot.routers import build_routers
+from services import drafts
 from utils.settings import Settings
 
 
@@ -49,7 +51,12 @@ def create_fsm_storage(
     (written right after each of the update's database commits)."""
     if settings.redis_url:
         keys = DefaultKeyBuilder(prefix=settings.redis_prefix, with_bot_id=True, with_destiny=True)
-        redis = RedisStorage.from_url(settings.redis_url, key_builder=keys)
+        # A dialog, and a draft (services.drafts), nobody touched for DRAFT_DAYS expires: the
+        # archive job's purge of old drafts reaches only the database storage.
+        idle = timedelta(days=drafts.DRAFT_DAYS)
+        redis = RedisStorage.from_url(
+            settings.redis_url, key_builder=keys, state_ttl=idle, data_ttl=idle
+        )
         # Per-user order is kept by the update workers; a Redis lock would outlive a crash
         # (held for its 60 s timeout) and hold up that user's first update after the restart.
         return CommitBoundStorage(redis), SimpleEventIsolation()

@@ -144,3 +144,22 @@ async def test_one_message_reads_the_dialog_state_from_redis_once(harness, org) 
     await harness.feed(message_update(USER, "a typed word the summary does not expect"))
     assert reads, "the state was not read at all"
     assert len(reads) == len(set(reads)), reads
+
+
+async def test_a_dialog_and_its_draft_expire_after_the_draft_days(harness, org) -> None:
+    """Redis keeps an untouched dialog and a draft DRAFT_DAYS, as the archive job's purge does
+    for the database storage."""
+    from services.drafts import DRAFT_DAYS
+
+    await to_summary(harness, USER, org)
+    await harness.feed(message_update(USER, "/ticket"))  # leaves the order: its draft is kept
+    client = redis.from_url(harness.settings.redis_url)
+    try:
+        keys = [key.decode() async for key in client.scan_iter(f"*:{USER.id}:*")]
+        drafts = [key for key in keys if "draft_order" in key]
+        assert drafts, keys
+        for key in keys:
+            ttl = await client.ttl(key)
+            assert DRAFT_DAYS * 86400 - 60 <= ttl <= DRAFT_DAYS * 86400, (key, ttl)
+    finally:
+        await client.aclose()
