@@ -33,6 +33,7 @@ LEFT: dict[str, tuple[frozenset[str], LazyProxy]] = {
     "InviteDialog": (frozenset({"invite"}), __("Invite not created.")),
     "RolePicker": (frozenset({"role"}), __("Role not changed.")),
     "SupportEdit": (frozenset({"support_edit"}), __("Support contacts not changed.")),
+    "BranchDialog": (frozenset({"branches"}), __("Branches not changed.")),
     "ThreadDialog": (frozenset({"reply"}), __("Reply not sent.")),
     "AnswerDialog": (frozenset({"reply"}), __("Reply not sent.")),
     "QuickAnswer": (frozenset({"reply"}), __("Reply not sent.")),  # a quick reply's preview

@@ -11,6 +11,7 @@ def build_routers() -> list[Router]:
     from bot.routers import (
         approval,
         backup,
+        branches_admin,
         catalogue_admin,
         common,
         fallback,
@@ -48,6 +49,7 @@ def build_routers() -> list[Router]:
             ("orders", orders),
             ("tickets", tickets),
             ("catalogue_admin", catalogue_admin),
+            ("branches_admin", branches_admin),
         )
     }
     # A dialog left earlier in the same update (bot.leaving, bot.drafts) must not take the
@@ -79,6 +81,7 @@ def build_routers() -> list[Router]:
         with_dialogs["orders"],
         with_dialogs["tickets"],
         with_dialogs["catalogue_admin"],
+        with_dialogs["branches_admin"],  # /branches: admins and owners
         support.build_admin(),  # /support_edit: admins and owners
         backup.build(),
         fallback.build(),
