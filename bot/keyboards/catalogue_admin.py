@@ -1,6 +1,6 @@
 """Buttons and callback data of catalogue and stock administration (each pack under 64 bytes).
 
-The buttons carry ids and actions only; every handler re-checks the role and reloads the type.
+The buttons carry ids and actions only; the handlers reload the type they name.
 """
 
 from __future__ import annotations

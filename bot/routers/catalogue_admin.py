@@ -2,27 +2,29 @@
 (or /admin) → Cartridges (list, card, edits, add model), Stock (set or adjust with a reason),
 Import stock (.xlsx with a preview and a confirm).
 
-Admins and owners only: every handler checks the role first, whatever the button said; the
-services check it again. Dialog data in the FSM is plain JSON (ids, strings, lists).
+Admins and owners only: access is declared once for the router in `build()`, and the services
+check it again. Dialog data in the FSM is plain JSON (ids, strings, lists).
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from io import BytesIO
+from typing import Any
 
 from aiogram import Bot, F, Router, html
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from aiohttp import ClientError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import DialogNav
 from bot.keyboards import catalogue_admin as kb
 from bot.keyboards.catalogue_admin import (
     CATALOGUE,
@@ -37,7 +39,7 @@ from bot.keyboards.catalogue_admin import (
     TypePick,
 )
 from bot.middlewares.access import for_role
-from bot.screens import show
+from bot.screens import BACK, Screen, alert, show, use_the_buttons
 from bot.texts import colour_name, current_locale
 from database.enums import Role
 from integrations import xlsx_stock
@@ -133,7 +135,8 @@ def _stock_card_text(card: TypeCard) -> str:
     return f"<b>{html.quote(card.model)}</b>\n{_stock_line(card)}\n{threshold}"
 
 
-def _hint(exc: InvalidInput, *, limit: int = 0, low: int = 0, high: int = 0) -> str:
+def _hint(exc: InvalidInput, limit: int = 0) -> str:
+    """Why a typed value was refused; `limit` is the longest text or the highest number."""
     if exc.code == "empty":
         return _("Please send a non-empty text.")
     if exc.code == "too_long":
@@ -143,10 +146,17 @@ def _hint(exc: InvalidInput, *, limit: int = 0, low: int = 0, high: int = 0) -> 
     if exc.code == "zero":
         return _("The change cannot be zero. Send e.g. +5 or -3.")
     if exc.code == "out_of_range":
-        return _("Please send a whole number from {low} to {high}.").format(low=low, high=high)
+        return _("Please send a whole number from {low} to {high}.").format(low=0, high=limit)
     return _("Please send a whole number from {low} to {high}, digits only.").format(
-        low=low, high=high
+        low=0, high=limit
     )
+
+
+def _duplicate_hint(exc: DuplicateModel) -> str:
+    return _(
+        "The model {model} already exists. Send another model name, or open that type "
+        "in the Cartridges list to edit it."
+    ).format(model=_q(exc.existing))
 
 
 def _with_current(text: str, current: str | None) -> str:
@@ -155,20 +165,11 @@ def _with_current(text: str, current: str | None) -> str:
     return text + "\n" + _("Now: {value}").format(value=_q(current, 300))
 
 
-async def _show(
-    query: CallbackQuery,
-    text: str,
-    markup: InlineKeyboardMarkup | None = None,
-    *,
-    notice: str | None = None,
-) -> None:
-    """Replace the pressed message (or send anew if it is too old to edit), answer the press."""
-    await show(query, (text, markup), notice=notice)
+def _menu_screen() -> Screen:
+    return _("Administration. Choose a section:"), kb.admin_menu()
 
 
-async def _list_text_and_markup(
-    session: AsyncSession, actor: Actor, section: str, page: int
-) -> tuple[str, InlineKeyboardMarkup]:
+async def _list_screen(session: AsyncSession, actor: Actor, section: str, page: int) -> Screen:
     result = await service.type_page(session, actor, page, TYPES_PER_PAGE)
     if section == STOCK:
         text = _(
@@ -181,9 +182,7 @@ async def _list_text_and_markup(
     return text, kb.type_list(section, result)
 
 
-async def _card_text_and_markup(
-    session: AsyncSession, actor: Actor, section: str, type_id: int
-) -> tuple[str, InlineKeyboardMarkup]:
+async def _card_screen(session: AsyncSession, actor: Actor, section: str, type_id: int) -> Screen:
     card = await service.card(session, actor, type_id, TYPES_PER_PAGE)
     if section == STOCK:
         return _stock_card_text(card), kb.stock_card(card)
@@ -191,23 +190,17 @@ async def _card_text_and_markup(
 
 
 async def _send_card(
-    message: Message,
-    session: AsyncSession,
-    actor: Actor,
-    section: str,
-    type_id: int,
-    lead: str,
+    message: Message, session: AsyncSession, actor: Actor, section: str, type_id: int, lead: str
 ) -> None:
-    text, markup = await _card_text_and_markup(session, actor, section, type_id)
+    text, markup = await _card_screen(session, actor, section, type_id)
     await message.answer(f"{lead}\n\n{text}", reply_markup=markup)
 
 
-# --- menu, lists, cards -----------------------------------------------------------------------
+async def _stale_button(query: CallbackQuery) -> None:
+    await alert(query, _("This button is no longer valid. Send /help to see what you can do."))
 
 
-async def admin_command(message: Message, state: FSMContext, actor: Actor) -> None:
-    await state.clear()
-    await message.answer(_("Administration. Choose a section:"), reply_markup=kb.admin_menu())
+# --- prompts of the steps ---------------------------------------------------------------------
 
 
 def _import_prompt() -> str:
@@ -246,6 +239,73 @@ def _add_prompt(step: State, data: dict) -> str:
     )
 
 
+async def _add_step(event: Message | CallbackQuery, state: FSMContext, step: State) -> None:
+    """Go to a step of adding a type and ask it (the colour step with its buttons)."""
+    await state.set_state(step)
+    data = await state.get_data()
+    if step == CatalogueAdd.colour:
+        markup = kb.colour_choice(data.get("colour"))
+    else:
+        markup = kb.dialog_step()
+    await show(event, (_add_prompt(step, data), markup))
+
+
+def _edit_prompt(action: str, card: TypeCard) -> str:
+    model = _q(card.model)
+    if action == "model":
+        return _("Send the new model name for {model}.").format(model=model)
+    if action == "printers":
+        text = _(
+            "Send the compatible printers of {model} separated by ';', or - for none. "
+            "Printers not yet known are added."
+        ).format(model=model)
+        return _with_current(text, "; ".join(card.printers))
+    if action == "threshold":
+        text = _(
+            "Send the low-stock threshold of {model}, a whole number from 0 to {high}."
+        ).format(model=model, high=service.THRESHOLD_MAX)
+        return _with_current(text, str(card.threshold))
+    return _amount_prompt(action, card.model, card.stock)
+
+
+def _amount_prompt(mode: str, model: str, stock: int) -> str:
+    if mode == "set":
+        return _(
+            "Send the new quantity of {model} (now {stock}), a whole number from 0 to {high}."
+        ).format(model=_q(model), stock=stock, high=service.QUANTITY_MAX)
+    return _(
+        "Send the change for {model} (now {stock}), e.g. +5 or -3, at most {high} either way."
+    ).format(model=_q(model), stock=stock, high=service.DELTA_MAX)
+
+
+def _amount_hint(exc: InvalidInput, mode: str, current: service.StockChange) -> str:
+    if exc.code == "below_zero":
+        return _("{model} has {stock} in stock: it cannot go below zero.").format(
+            model=_q(current.model), stock=current.before
+        )
+    if mode == "set":
+        return _hint(exc, service.QUANTITY_MAX)
+    if exc.code == "zero":
+        return _hint(exc)
+    return _(
+        "Please send a whole number with a sign, e.g. +5 or -3, at most {high} either way."
+    ).format(high=service.DELTA_MAX)
+
+
+def _reason_prompt() -> str:
+    return _(
+        "Send the reason for the change, up to {limit} characters, e.g. inventory count."
+    ).format(limit=service.REASON_MAX)
+
+
+# --- menu, lists, cards -----------------------------------------------------------------------
+
+
+async def admin_command(message: Message, state: FSMContext) -> None:
+    await state.clear()
+    await show(message, _menu_screen())
+
+
 async def menu_pressed(
     query: CallbackQuery,
     callback_data: AdminMenu,
@@ -255,42 +315,44 @@ async def menu_pressed(
 ) -> None:
     await state.clear()
     action = callback_data.action
-    if action == "types":
-        await _show(query, *await _list_text_and_markup(session, actor, CATALOGUE, 0))
-    elif action == "stock":
-        await _show(query, *await _list_text_and_markup(session, actor, STOCK, 0))
+    if action == "add":
+        await _add_step(query, state, CatalogueAdd.model)
+        return
+    if action in ("types", "stock"):
+        section = STOCK if action == "stock" else CATALOGUE
+        screen = await _list_screen(session, actor, section, 0)
     elif action == "import":
         await state.set_state(StockImport.file)
-        await _show(query, _import_prompt(), kb.import_step())
-    elif action == "add":
-        await state.set_state(CatalogueAdd.model)
-        await _show(query, _add_prompt(CatalogueAdd.model, {}), kb.dialog_step())
+        screen = _import_prompt(), kb.import_step()
     else:
-        await _show(query, _("Administration. Choose a section:"), kb.admin_menu())
+        screen = _menu_screen()
+    await show(query, screen)
 
 
-async def list_page(
+async def list_pressed(
     query: CallbackQuery,
-    callback_data: TypeListPage,
+    callback_data: TypeListPage | TypePick,
     state: FSMContext,
     session: AsyncSession,
     actor: Actor,
 ) -> None:
+    """A page of the catalogue or stock list, or a type picked there: its card."""
     await state.clear()
     section = STOCK if callback_data.section == STOCK else CATALOGUE
-    await _show(query, *await _list_text_and_markup(session, actor, section, callback_data.page))
+    if isinstance(callback_data, TypePick):
+        screen = await _card_screen(session, actor, section, callback_data.type_id)
+    else:
+        screen = await _list_screen(session, actor, section, callback_data.page)
+    await show(query, screen)
 
 
-async def type_picked(
-    query: CallbackQuery,
-    callback_data: TypePick,
-    state: FSMContext,
-    session: AsyncSession,
-    actor: Actor,
-) -> None:
-    await state.clear()
-    section = STOCK if callback_data.section == STOCK else CATALOGUE
-    await _show(query, *await _card_text_and_markup(session, actor, section, callback_data.type_id))
+_EDIT_STEPS = {
+    "model": CatalogueEdit.model,
+    "printers": CatalogueEdit.printers,
+    "threshold": CatalogueEdit.threshold,
+    "set": StockEdit.amount,
+    "adjust": StockEdit.amount,
+}
 
 
 async def type_action(
@@ -300,173 +362,62 @@ async def type_action(
     session: AsyncSession,
     actor: Actor,
 ) -> None:
+    """A card's button: (de)activate at once, or start the edit or stock step it names."""
     await state.clear()
     type_id = callback_data.type_id
     action = callback_data.action
     if action in ("activate", "deactivate"):
         await service.set_active(session, actor, type_id, action == "activate")
-        text, markup = await _card_text_and_markup(session, actor, CATALOGUE, type_id)
         notice = _("Activated.") if action == "activate" else _("Deactivated.")
-        await _show(query, text, markup, notice=notice)
+        await show(query, await _card_screen(session, actor, CATALOGUE, type_id), notice=notice)
         return
     card = await service.card(session, actor, type_id, TYPES_PER_PAGE)
-    model = _q(card.model)
-    if action == "model":
-        await state.set_state(CatalogueEdit.model)
-        text = _("Send the new model name for {model}.").format(model=model)
-    elif action == "printers":
-        await state.set_state(CatalogueEdit.printers)
-        text = _(
-            "Send the compatible printers of {model} separated by ';', or - for none. "
-            "Printers not yet known are added."
-        ).format(model=model)
-        text = _with_current(text, "; ".join(card.printers))
-    elif action == "threshold":
-        await state.set_state(CatalogueEdit.threshold)
-        text = _(
-            "Send the low-stock threshold of {model}, a whole number from 0 to {high}."
-        ).format(model=model, high=service.THRESHOLD_MAX)
-        text = _with_current(text, str(card.threshold))
-    elif action in ("set", "adjust"):
-        await state.set_state(StockEdit.amount)
-        text = _amount_prompt(action, card.model, card.stock)
-    else:
-        await query.answer(
-            _("This button is no longer valid. Send /help to see what you can do."), show_alert=True
-        )
+    if action not in _EDIT_STEPS:
+        await _stale_button(query)
         return
+    await state.set_state(_EDIT_STEPS[action])
     await state.set_data({"type_id": type_id, "mode": action})
-    await _show(query, text, kb.dialog_step())
+    await show(query, (_edit_prompt(action, card), kb.dialog_step()))
 
 
-# --- adding a type ----------------------------------------------------------------------------
+# --- steps answered by typing -----------------------------------------------------------------
 
 
-_ADD_ORDER = [
-    CatalogueAdd.model,
-    CatalogueAdd.vendor,
-    CatalogueAdd.colour,
-    CatalogueAdd.printers,
-    CatalogueAdd.threshold,
-]
+@dataclass(frozen=True)
+class Answer:
+    """What a step's text is read as: kept under `key` (while adding a type), read by `parse`,
+    whose InvalidInput hint names `limit` (the longest text or the highest number)."""
+
+    key: str
+    parse: Callable[[str], Any]
+    limit: int
 
 
-def _add_markup(step: State, data: dict) -> InlineKeyboardMarkup:
-    if step == CatalogueAdd.colour:
-        return kb.colour_choice(data.get("colour"))
-    return kb.dialog_step()
+MODEL = Answer("model", service.parse_model, service.MODEL_MAX)
+VENDOR = Answer("vendor", service.parse_vendor, service.VENDOR_MAX)
+COLOUR = Answer("colour", service.parse_colour, service.COLOUR_MAX)
+PRINTERS = Answer("printers", service.parse_printers, service.PRINTER_MAX)
+THRESHOLD = Answer("threshold", service.parse_threshold, service.THRESHOLD_MAX)
+REASON = Answer("reason", service.parse_reason, service.REASON_MAX)
 
 
-async def _ask_add_step(message: Message, state: FSMContext, step: State) -> None:
-    await state.set_state(step)
-    data = await state.get_data()
-    await message.answer(_add_prompt(step, data), reply_markup=_add_markup(step, data))
+@dataclass(frozen=True)
+class TextStep:
+    """A dialog step answered with a text; the value read goes to exactly one of `next` (kept
+    in the dialog data, that add step asked), `save` (the edited type's service setter, then
+    its card) or `finish`."""
+
+    state: State
+    answer: Answer
+    next: State | None = None
+    save: Callable[..., Awaitable[None]] | None = None
+    finish: Callable[..., Awaitable[None]] | None = None
 
 
-def _command_typed(message: Message) -> bool:
-    return (message.text or "").startswith("/")
-
-
-async def _refuse_command(message: Message) -> None:
-    await message.answer(_("Please answer this step first, or send /cancel."))
-
-
-async def add_model_typed(
-    message: Message, state: FSMContext, session: AsyncSession, actor: Actor
+async def _create_type(
+    message: Message, state: FSMContext, session: AsyncSession, actor: Actor, threshold: int
 ) -> None:
-    if _command_typed(message):
-        await _refuse_command(message)
-        return
-    try:
-        model = service.parse_model(message.text)
-        await service.check_model_free(session, actor, model)
-    except InvalidInput as exc:
-        await message.answer(_hint(exc, limit=service.MODEL_MAX))
-        return
-    except DuplicateModel as exc:
-        await message.answer(_duplicate_hint(exc))
-        return
-    await state.update_data(model=model)
-    await _ask_add_step(message, state, CatalogueAdd.vendor)
-
-
-def _duplicate_hint(exc: DuplicateModel) -> str:
-    return _(
-        "The model {model} already exists. Send another model name, or open that type "
-        "in the Cartridges list to edit it."
-    ).format(model=_q(exc.existing))
-
-
-async def add_vendor_typed(message: Message, state: FSMContext, actor: Actor) -> None:
-    if _command_typed(message):
-        await _refuse_command(message)
-        return
-    try:
-        vendor = service.parse_vendor(message.text)
-    except InvalidInput as exc:
-        await message.answer(_hint(exc, limit=service.VENDOR_MAX))
-        return
-    await state.update_data(vendor=vendor)
-    await _ask_add_step(message, state, CatalogueAdd.colour)
-
-
-async def add_colour_typed(message: Message, state: FSMContext, actor: Actor) -> None:
-    if _command_typed(message):
-        await _refuse_command(message)
-        return
-    try:
-        colour = service.parse_colour(message.text)
-    except InvalidInput as exc:
-        await message.answer(_hint(exc, limit=service.COLOUR_MAX))
-        return
-    await state.update_data(colour=colour)
-    await _ask_add_step(message, state, CatalogueAdd.printers)
-
-
-async def colour_picked(
-    query: CallbackQuery, callback_data: ColourPick, state: FSMContext, actor: Actor
-) -> None:
-    """A colour button: its code is stored; "other…" asks for the colour's name."""
-    code = callback_data.code
-    if code == colours.OTHER:
-        step = CatalogueAdd.colour_other
-    elif colours.is_code(code):
-        await state.update_data(colour=code)
-        step = CatalogueAdd.printers
-    else:
-        await query.answer(
-            _("This button is no longer valid. Send /help to see what you can do."), show_alert=True
-        )
-        return
-    await state.set_state(step)
-    data = await state.get_data()
-    await _show(query, _add_prompt(step, data), _add_markup(step, data))
-
-
-async def add_printers_typed(message: Message, state: FSMContext, actor: Actor) -> None:
-    if _command_typed(message):
-        await _refuse_command(message)
-        return
-    try:
-        printers = service.parse_printers(message.text)
-    except InvalidInput as exc:
-        await message.answer(_hint(exc, limit=service.PRINTER_MAX))
-        return
-    await state.update_data(printers=printers)
-    await _ask_add_step(message, state, CatalogueAdd.threshold)
-
-
-async def add_threshold_typed(
-    message: Message, state: FSMContext, session: AsyncSession, actor: Actor
-) -> None:
-    if _command_typed(message):
-        await _refuse_command(message)
-        return
-    try:
-        threshold = service.parse_threshold(message.text)
-    except InvalidInput as exc:
-        await message.answer(_hint(exc, low=0, high=service.THRESHOLD_MAX))
-        return
+    """The last step of adding a type: the type is created and its card sent."""
     data = await state.get_data()
     try:
         type_id = await service.create_type(
@@ -480,173 +431,17 @@ async def add_threshold_typed(
         )
     except DuplicateModel as exc:  # taken while the dialog went on: ask for another name
         await message.answer(_duplicate_hint(exc))
-        await _ask_add_step(message, state, CatalogueAdd.model)
+        await _add_step(message, state, CatalogueAdd.model)
         return
     await state.clear()
     lead = _("Cartridge type {model} added.").format(model=_q(data.get("model", "")))
     await _send_card(message, session, actor, CATALOGUE, type_id, lead)
 
 
-async def add_step_back(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, actor: Actor
+async def _change_stock(
+    message: Message, state: FSMContext, session: AsyncSession, actor: Actor, reason: str
 ) -> None:
-    current = await state.get_state()
-    if current == CatalogueAdd.colour_other.state:
-        step = CatalogueAdd.colour
-    else:
-        index = next((i for i, s in enumerate(_ADD_ORDER) if s.state == current), 0)
-        if index == 0:
-            await state.clear()
-            await _show(query, *await _list_text_and_markup(session, actor, CATALOGUE, 0))
-            return
-        step = _ADD_ORDER[index - 1]
-    await state.set_state(step)
-    data = await state.get_data()
-    await _show(query, _add_prompt(step, data), _add_markup(step, data))
-
-
-# --- editing a type ---------------------------------------------------------------------------
-
-
-async def _edited(
-    message: Message, state: FSMContext, session: AsyncSession, actor: Actor, type_id: int
-) -> None:
-    await state.clear()
-    await _send_card(message, session, actor, CATALOGUE, type_id, _("Saved."))
-
-
-async def edit_model_typed(
-    message: Message, state: FSMContext, session: AsyncSession, actor: Actor
-) -> None:
-    if _command_typed(message):
-        await _refuse_command(message)
-        return
-    type_id = (await state.get_data())["type_id"]
-    try:
-        model = service.parse_model(message.text)
-        await service.check_model_free(session, actor, model, exclude_id=type_id)
-    except InvalidInput as exc:
-        await message.answer(_hint(exc, limit=service.MODEL_MAX))
-        return
-    except DuplicateModel as exc:
-        await message.answer(_duplicate_hint(exc))
-        return
-    await service.rename(session, actor, type_id, model)
-    await _edited(message, state, session, actor, type_id)
-
-
-async def edit_printers_typed(
-    message: Message, state: FSMContext, session: AsyncSession, actor: Actor
-) -> None:
-    if _command_typed(message):
-        await _refuse_command(message)
-        return
-    try:
-        printers = service.parse_printers(message.text)
-    except InvalidInput as exc:
-        await message.answer(_hint(exc, limit=service.PRINTER_MAX))
-        return
-    type_id = (await state.get_data())["type_id"]
-    await service.set_printers(session, actor, type_id, printers)
-    await _edited(message, state, session, actor, type_id)
-
-
-async def edit_threshold_typed(
-    message: Message, state: FSMContext, session: AsyncSession, actor: Actor
-) -> None:
-    if _command_typed(message):
-        await _refuse_command(message)
-        return
-    try:
-        threshold = service.parse_threshold(message.text)
-    except InvalidInput as exc:
-        await message.answer(_hint(exc, low=0, high=service.THRESHOLD_MAX))
-        return
-    type_id = (await state.get_data())["type_id"]
-    await service.set_threshold(session, actor, type_id, threshold)
-    await _edited(message, state, session, actor, type_id)
-
-
-async def edit_step_back(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, actor: Actor
-) -> None:
-    """Back from an edit (or a stock step started from a card): the card again."""
-    data = await state.get_data()
-    section = STOCK if await state.get_state() == StockEdit.amount.state else CATALOGUE
-    await state.clear()
-    type_id = data.get("type_id")
-    if type_id is None:
-        await _show(query, _("Administration. Choose a section:"), kb.admin_menu())
-        return
-    await _show(query, *await _card_text_and_markup(session, actor, section, type_id))
-
-
-# --- stock ------------------------------------------------------------------------------------
-
-
-def _amount_prompt(mode: str, model: str, stock: int) -> str:
-    if mode == "set":
-        return _(
-            "Send the new quantity of {model} (now {stock}), a whole number from 0 to {high}."
-        ).format(model=_q(model), stock=stock, high=service.QUANTITY_MAX)
-    return _(
-        "Send the change for {model} (now {stock}), e.g. +5 or -3, at most {high} either way."
-    ).format(model=_q(model), stock=stock, high=service.DELTA_MAX)
-
-
-def _reason_prompt() -> str:
-    return _(
-        "Send the reason for the change, up to {limit} characters, e.g. inventory count."
-    ).format(limit=service.REASON_MAX)
-
-
-async def amount_typed(
-    message: Message, state: FSMContext, session: AsyncSession, actor: Actor
-) -> None:
-    if _command_typed(message):
-        await _refuse_command(message)
-        return
-    data = await state.get_data()
-    current = await service.current_stock(session, actor, data["type_id"])
-    try:
-        if data["mode"] == "set":
-            value = service.parse_quantity(message.text)
-        else:
-            value = service.parse_delta(message.text)
-            service.check_stays_non_negative(current.before, value)
-    except InvalidInput as exc:
-        await message.answer(_amount_hint(exc, data["mode"], current))
-        return
-    await state.update_data(value=value)
-    await state.set_state(StockEdit.reason)
-    await message.answer(_reason_prompt(), reply_markup=kb.dialog_step())
-
-
-def _amount_hint(exc: InvalidInput, mode: str, current: service.StockChange) -> str:
-    if exc.code == "below_zero":
-        return _("{model} has {stock} in stock: it cannot go below zero.").format(
-            model=_q(current.model), stock=current.before
-        )
-    if mode == "set":
-        return _hint(exc, low=0, high=service.QUANTITY_MAX)
-    if exc.code == "zero":
-        return _hint(exc)
-    return _(
-        "Please send a whole number with a sign, e.g. +5 or -3, at most {high} either way."
-    ).format(high=service.DELTA_MAX)
-
-
-async def reason_typed(
-    message: Message, state: FSMContext, session: AsyncSession, actor: Actor
-) -> None:
-    if _command_typed(message):
-        await _refuse_command(message)
-        return
-    try:
-        reason = service.parse_reason(message.text)
-    except InvalidInput as exc:
-        await message.answer(_hint(exc, limit=service.REASON_MAX))
-        return
+    """The reason step: the stock is set or adjusted by the amount typed before."""
     data = await state.get_data()
     value = data["value"]
     amount = {"quantity": value} if data["mode"] == "set" else {"delta": value}
@@ -671,6 +466,130 @@ async def reason_typed(
     await _send_card(message, session, actor, STOCK, data["type_id"], lead)
 
 
+TEXT_STEPS = (
+    TextStep(CatalogueAdd.model, MODEL, next=CatalogueAdd.vendor),
+    TextStep(CatalogueAdd.vendor, VENDOR, next=CatalogueAdd.colour),
+    TextStep(CatalogueAdd.colour, COLOUR, next=CatalogueAdd.printers),
+    TextStep(CatalogueAdd.colour_other, COLOUR, next=CatalogueAdd.printers),
+    TextStep(CatalogueAdd.printers, PRINTERS, next=CatalogueAdd.threshold),
+    TextStep(CatalogueAdd.threshold, THRESHOLD, finish=_create_type),
+    TextStep(CatalogueEdit.model, MODEL, save=service.rename),
+    TextStep(CatalogueEdit.printers, PRINTERS, save=service.set_printers),
+    TextStep(CatalogueEdit.threshold, THRESHOLD, save=service.set_threshold),
+    TextStep(StockEdit.reason, REASON, finish=_change_stock),
+)
+_STEP_OF = {step.state.state: step for step in TEXT_STEPS}
+
+
+async def _refused_command(message: Message) -> bool:
+    """A command typed on a step is not taken as its answer."""
+    if not (message.text or "").startswith("/"):
+        return False
+    await message.answer(_("Please answer this step first, or send /cancel."))
+    return True
+
+
+async def step_typed(
+    message: Message, state: FSMContext, session: AsyncSession, actor: Actor
+) -> None:
+    """A text sent on one of TEXT_STEPS."""
+    if await _refused_command(message):
+        return
+    step = _STEP_OF[await state.get_state()]
+    data = await state.get_data()
+    try:
+        value = step.answer.parse(message.text)
+        if step.answer is MODEL:  # a model name must be free
+            await service.check_model_free(session, actor, value, exclude_id=data.get("type_id"))
+    except InvalidInput as exc:
+        await message.answer(_hint(exc, step.answer.limit))
+        return
+    except DuplicateModel as exc:
+        await message.answer(_duplicate_hint(exc))
+        return
+    if step.next is not None:
+        await state.update_data({step.answer.key: value})
+        await _add_step(message, state, step.next)
+    elif step.save is not None:
+        await step.save(session, actor, data["type_id"], value)
+        await state.clear()
+        await _send_card(message, session, actor, CATALOGUE, data["type_id"], _("Saved."))
+    else:
+        await step.finish(message, state, session, actor, value)
+
+
+async def amount_typed(
+    message: Message, state: FSMContext, session: AsyncSession, actor: Actor
+) -> None:
+    """The stock step: a quantity to set, or a signed change that leaves no less than zero."""
+    if await _refused_command(message):
+        return
+    data = await state.get_data()
+    current = await service.current_stock(session, actor, data["type_id"])
+    try:
+        if data["mode"] == "set":
+            value = service.parse_quantity(message.text)
+        else:
+            value = service.parse_delta(message.text)
+            service.check_stays_non_negative(current.before, value)
+    except InvalidInput as exc:
+        await message.answer(_amount_hint(exc, data["mode"], current))
+        return
+    await state.update_data(value=value)
+    await state.set_state(StockEdit.reason)
+    await message.answer(_reason_prompt(), reply_markup=kb.dialog_step())
+
+
+async def colour_picked(query: CallbackQuery, callback_data: ColourPick, state: FSMContext) -> None:
+    """A colour button: its code is stored; "other…" asks for the colour's name."""
+    code = callback_data.code
+    if code == colours.OTHER:
+        await _add_step(query, state, CatalogueAdd.colour_other)
+    elif colours.is_code(code):
+        await state.update_data(colour=code)
+        await _add_step(query, state, CatalogueAdd.printers)
+    else:
+        await _stale_button(query)
+
+
+# --- back -------------------------------------------------------------------------------------
+
+
+_ADD_BACK = {
+    CatalogueAdd.vendor.state: CatalogueAdd.model,
+    CatalogueAdd.colour.state: CatalogueAdd.vendor,
+    CatalogueAdd.colour_other.state: CatalogueAdd.colour,
+    CatalogueAdd.printers.state: CatalogueAdd.colour,
+    CatalogueAdd.threshold.state: CatalogueAdd.printers,
+}
+
+
+async def add_step_back(
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, actor: Actor
+) -> None:
+    """The step before; from the first, the catalogue list."""
+    step = _ADD_BACK.get(await state.get_state())
+    if step is None:
+        await state.clear()
+        await show(query, await _list_screen(session, actor, CATALOGUE, 0))
+        return
+    await _add_step(query, state, step)
+
+
+async def edit_step_back(
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, actor: Actor
+) -> None:
+    """Back from an edit (or a stock step started from a card): the card again."""
+    data = await state.get_data()
+    section = STOCK if await state.get_state() == StockEdit.amount.state else CATALOGUE
+    await state.clear()
+    type_id = data.get("type_id")
+    if type_id is None:
+        await show(query, _menu_screen())
+        return
+    await show(query, await _card_screen(session, actor, section, type_id))
+
+
 async def reason_step_back(
     query: CallbackQuery, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
@@ -678,7 +597,17 @@ async def reason_step_back(
     current = await service.current_stock(session, actor, data["type_id"])
     await state.set_state(StockEdit.amount)
     text = _amount_prompt(data["mode"], current.model, current.before)
-    await _show(query, _with_current(text, str(data.get("value", ""))), kb.dialog_step())
+    await show(query, (_with_current(text, str(data.get("value", ""))), kb.dialog_step()))
+
+
+async def import_step_back(query: CallbackQuery, state: FSMContext) -> None:
+    if await state.get_state() == StockImport.preview.state:
+        await state.set_data({})
+        await state.set_state(StockImport.file)
+        await show(query, (_import_prompt(), kb.import_step()))
+        return
+    await state.clear()
+    await show(query, _menu_screen())
 
 
 # --- import -----------------------------------------------------------------------------------
@@ -831,7 +760,7 @@ async def import_file_sent(
     await message.answer(preview_text(plan, file_name), reply_markup=kb.import_preview(token))
 
 
-async def import_wrong_content(message: Message, actor: Actor) -> None:
+async def import_wrong_content(message: Message) -> None:
     await message.answer(_("Please send the .xlsx file as a document, or /cancel."))
 
 
@@ -856,17 +785,7 @@ async def import_confirmed(
         "Import from {file} applied: the stock of {count} models changed.",
         applied,
     )
-    await _show(query, done.format(file=_q(file_name), count=applied))
-
-
-async def import_step_back(query: CallbackQuery, state: FSMContext, actor: Actor) -> None:
-    if await state.get_state() == StockImport.preview.state:
-        await state.set_data({})
-        await state.set_state(StockImport.file)
-        await _show(query, _import_prompt(), kb.import_step())
-        return
-    await state.clear()
-    await _show(query, _("Administration. Choose a section:"), kb.admin_menu())
+    await show(query, (done.format(file=_q(file_name), count=applied), None))
 
 
 async def template_pressed(query: CallbackQuery, session: AsyncSession, actor: Actor) -> None:
@@ -889,12 +808,8 @@ async def template_pressed(query: CallbackQuery, session: AsyncSession, actor: A
 # --- anything else inside these dialogs -------------------------------------------------------
 
 
-async def text_expected(message: Message, actor: Actor) -> None:
+async def text_expected(message: Message) -> None:
     await message.answer(_("Please send the answer as a text message, or /cancel."))
-
-
-async def buttons_expected(message: Message, actor: Actor) -> None:
-    await message.answer(_("Please use the buttons above, or send /cancel."))
 
 
 def build() -> Router:
@@ -903,45 +818,33 @@ def build() -> Router:
     router = for_role(Router(name="catalogue_admin"), Role.ADMIN)
     router.message.register(admin_command, Command("admin"))
     router.callback_query.register(menu_pressed, AdminMenu.filter())
-    router.callback_query.register(list_page, TypeListPage.filter())
-    router.callback_query.register(type_picked, TypePick.filter())
+    router.callback_query.register(list_pressed, TypeListPage.filter())
+    router.callback_query.register(list_pressed, TypePick.filter())
     router.callback_query.register(type_action, TypeAction.filter())
     router.callback_query.register(import_confirmed, ImportConfirm.filter())
     router.callback_query.register(template_pressed, StockTemplate.filter())
 
-    back = DialogNav.filter(F.action == "back")
-    router.callback_query.register(add_step_back, StateFilter(CatalogueAdd), back)
+    router.callback_query.register(add_step_back, StateFilter(CatalogueAdd), BACK)
     router.callback_query.register(
         colour_picked,
         StateFilter(CatalogueAdd.colour, CatalogueAdd.colour_other),
         ColourPick.filter(),
     )
     router.callback_query.register(
-        edit_step_back, StateFilter(CatalogueEdit, StockEdit.amount), back
+        edit_step_back, StateFilter(CatalogueEdit, StockEdit.amount), BACK
     )
-    router.callback_query.register(reason_step_back, StateFilter(StockEdit.reason), back)
-    router.callback_query.register(import_step_back, StateFilter(StockImport), back)
+    router.callback_query.register(reason_step_back, StateFilter(StockEdit.reason), BACK)
+    router.callback_query.register(import_step_back, StateFilter(StockImport), BACK)
 
-    text_steps = (
-        (CatalogueAdd.model, add_model_typed),
-        (CatalogueAdd.vendor, add_vendor_typed),
-        (CatalogueAdd.colour, add_colour_typed),
-        (CatalogueAdd.colour_other, add_colour_typed),
-        (CatalogueAdd.printers, add_printers_typed),
-        (CatalogueAdd.threshold, add_threshold_typed),
-        (CatalogueEdit.model, edit_model_typed),
-        (CatalogueEdit.printers, edit_printers_typed),
-        (CatalogueEdit.threshold, edit_threshold_typed),
-        (StockEdit.amount, amount_typed),
-        (StockEdit.reason, reason_typed),
-    )
-    for step, handler in text_steps:
-        router.message.register(handler, StateFilter(step), MagicData(F.event.text))
+    text = MagicData(F.event.text)
+    steps = StateFilter(*(step.state for step in TEXT_STEPS))
+    router.message.register(step_typed, steps, text)
+    router.message.register(amount_typed, StateFilter(StockEdit.amount), text)
     router.message.register(text_expected, StateFilter(CatalogueAdd, CatalogueEdit, StockEdit))
 
     router.message.register(
         import_file_sent, StateFilter(StockImport.file), MagicData(F.event.document)
     )
     router.message.register(import_wrong_content, StateFilter(StockImport.file))
-    router.message.register(buttons_expected, StateFilter(StockImport.preview))
+    router.message.register(use_the_buttons, StateFilter(StockImport.preview))
     return router
