@@ -35,6 +35,7 @@ from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
 from aiogram.methods import (
     EditMessageReplyMarkup,
     EditMessageText,
+    GetFile,
     GetMe,
     SendDocument,
     SendMessage,
@@ -130,6 +131,8 @@ class MockedSession(BaseSession):
             )
         if isinstance(method, EditMessageReplyMarkup):
             return True
+        if isinstance(method, GetFile):  # a file the test did not provide: as Telegram answers
+            raise TelegramBadRequest(method, "Bad Request: invalid file_id")
         return True
 
     async def stream_content(

@@ -357,6 +357,11 @@ async def test_import_bad_files_get_a_hint_and_stay(harness, seeded, monkeypatch
     await harness.feed(message_update(ADMIN, "here it is"))
     assert "as a document" in harness.last_reply(ADMIN.id).text
 
+    # Telegram cannot give the file (getFile: invalid file_id): asked again, still at the step
+    await harness.feed(document_update(ADMIN, b"x" * 10))
+    assert harness.last_reply(ADMIN.id).text == "Could not download the file. Please send it again."
+    assert await state_of(harness, ADMIN) == StockImport.file.state
+
     serve_download(monkeypatch, b"model;quantity\nA;1\n")
     await harness.feed(document_update(ADMIN, b"model;quantity\nA;1\n", "stock.csv"))
     assert "not an .xlsx workbook" in harness.last_reply(ADMIN.id).text
