@@ -104,7 +104,11 @@ async def test_menu_button_and_command_open_the_admin_menu(harness, seeded) -> N
         "Stock",
         "Import stock (.xlsx)",
         "Quick replies",
+        "Branches",
     ]
+    # «Branches» opens the branch list (/branches) in place
+    await harness.feed(callback_update(ADMIN, dict(buttons(reply))["Branches"]))
+    assert "Branches" in harness.last_reply(ADMIN.id).text
     await harness.feed(message_update(OWNER, "/admin"))
     assert "Administration" in harness.last_reply(OWNER.id).text
 

@@ -10,6 +10,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.keyboards.branches_admin import BranchListPage
 from bot.keyboards.common import nav_row
 from bot.keyboards.paging import pager_row
 from bot.keyboards.quick_replies import QuickListPage
@@ -65,7 +66,8 @@ def admin_menu() -> InlineKeyboardMarkup:
     builder.button(text=_("Stock"), callback_data=AdminMenu(action="stock"))
     builder.button(text=_("Import stock (.xlsx)"), callback_data=AdminMenu(action="import"))
     builder.button(text=_("Quick replies"), callback_data=QuickListPage(page=0))
-    builder.adjust(2, 1, 1)
+    builder.button(text=_("Branches"), callback_data=BranchListPage(page=0))
+    builder.adjust(2, 1, 2)
     return builder.as_markup()
 
 
