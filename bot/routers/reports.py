@@ -49,6 +49,7 @@ from bot.keyboards.reports import (
     ReportStatus,
     status_label,
 )
+from bot.middlewares.access import for_role
 from bot.report_runner import ReportRunner
 from bot.screens import BACK, Screen, alert, quote_within, show, use_the_buttons
 from bot.texts import current_locale, kind_name
@@ -174,7 +175,6 @@ async def _go(
 
 
 async def report_command(message: Message, state: FSMContext, actor: Actor) -> None:
-    actor.require(Role.SUPERVISOR)
     await state.clear()
     await _go(message, state, ReportDialog.period, {}, _period_screen({}))
 
@@ -187,7 +187,6 @@ async def period_chosen(
     actor: Actor,
     tz: ZoneInfo,
 ) -> None:
-    actor.require(Role.SUPERVISOR)
     data = await state.get_data()
     if callback_data.preset == CUSTOM:
         await _go(query, state, ReportDialog.dates, data, _dates_screen())
@@ -204,7 +203,6 @@ async def period_chosen(
 async def dates_typed(
     message: Message, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
-    actor.require(Role.SUPERVISOR)
     try:
         period = parse_period(message.text)
     except InvalidPeriod:
@@ -234,7 +232,6 @@ async def branch_page_turned(
     session: AsyncSession,
     actor: Actor,
 ) -> None:
-    actor.require(Role.SUPERVISOR)
     data = await state.get_data()
     data["page"] = callback_data.page
     await _go(query, state, ReportDialog.branch, data, await _branch_screen(session, data))
@@ -247,7 +244,6 @@ async def branch_chosen(
     session: AsyncSession,
     actor: Actor,
 ) -> None:
-    actor.require(Role.SUPERVISOR)
     found = await org.active_branches(session, [callback_data.branch_id])
     if not found:
         raise NotFound("branch")
@@ -257,7 +253,6 @@ async def branch_chosen(
 
 
 async def all_branches(query: CallbackQuery, state: FSMContext, actor: Actor) -> None:
-    actor.require(Role.SUPERVISOR)
     data = await state.get_data()
     data.update(branch_id=None, branch_name="")
     await _go(query, state, ReportDialog.kind, data, _kind_screen(data))
@@ -274,7 +269,6 @@ async def branch_back(query: CallbackQuery, state: FSMContext) -> None:
 async def kind_chosen(
     query: CallbackQuery, callback_data: ReportKind, state: FSMContext, actor: Actor
 ) -> None:
-    actor.require(Role.SUPERVISOR)
     if callback_data.kind is not None and callback_data.kind not in KINDS:
         await alert(query, _("Sorry, you are not allowed to do this."))
         return
@@ -291,7 +285,6 @@ async def kind_back(query: CallbackQuery, state: FSMContext, session: AsyncSessi
 async def status_chosen(
     query: CallbackQuery, callback_data: ReportStatus, state: FSMContext, actor: Actor
 ) -> None:
-    actor.require(Role.SUPERVISOR)
     if callback_data.status is not None and callback_data.status not in STATUSES:
         await alert(query, _("Sorry, you are not allowed to do this."))
         return
@@ -338,7 +331,6 @@ async def build_report(
     sessionmaker: async_sessionmaker[AsyncSession],
     report_runner: ReportRunner,
 ) -> None:
-    actor.require(Role.SUPERVISOR)
     chat_id = query.from_user.id
     if report_runner.busy(chat_id):  # the dialog stays: Build works again once that one is sent
         await alert(query, _("Your previous report is still being built; it will come shortly."))
@@ -393,7 +385,7 @@ async def _send_report(
 def build() -> Router:
     # Async filters only (StateFilter, MagicData, CallbackData filters): see bot/routers/tickets.
     s = ReportDialog
-    router = Router(name="reports")
+    router = for_role(Router(name="reports"), Role.SUPERVISOR)
     router.message.register(report_command, Command("report"))
 
     router.callback_query.register(period_chosen, StateFilter(s.period), ReportPeriod.filter())
