@@ -22,7 +22,6 @@ time its dialog starts, or by the daily archive job (services.drafts) if it neve
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -95,43 +94,6 @@ class OtherCommand(Filter):
             return False
         name = (text[1:].split(maxsplit=1) or [""])[0].split("@", 1)[0]
         return name.casefold() != self.own
-
-
-async def close_keeping(
-    state: FSMContext,
-    dialog: str,
-    raw_state: str | None,
-    offer_state: str,
-    entered: Callable[[dict[str, Any]], bool],
-) -> bool:
-    """The dialog is left (a command or a menu button): what was entered becomes its draft, the
-    dialog state is cleared. True when a draft is kept (also one still on offer)."""
-    kept = raw_state == offer_state  # the draft on offer stays where it is
-    if not kept:
-        data = await state.get_data()
-        kept = entered(data)
-        if kept and raw_state is not None:
-            await keep(state, dialog, raw_state, data)
-    await state.clear()
-    return kept
-
-
-async def close_dropping(
-    state: FSMContext,
-    dialog: str,
-    raw_state: str | None,
-    offer_state: str,
-    entered: Callable[[dict[str, Any]], bool],
-) -> bool:
-    """The dialog is cancelled: it and its draft are thrown away. True when something entered
-    (or a draft on offer) was dropped."""
-    if raw_state == offer_state:
-        await drop(state, dialog)
-        dropped = True
-    else:
-        dropped = entered(await state.get_data())
-    await state.clear()
-    return dropped
 
 
 async def live_state(event: object, state: FSMContext) -> dict[str, str | None]:

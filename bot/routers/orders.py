@@ -31,17 +31,17 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router, html
-from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import drafts
-from bot.cards import DEFAULT_TZ, Viewer, card_markup, render_card
+from bot.cards import DEFAULT_TZ
 from bot.keyboards import orders as kb
 from bot.keyboards.common import DraftChoice, draft_offer
 from bot.keyboards.menu import ORDER
@@ -54,6 +54,8 @@ from bot.keyboards.orders import (
     OrderType,
     OrderTypes,
 )
+from bot.routers import filing
+from bot.routers.filing import Attached
 from bot.screens import (
     BACK,
     TEXT_LIMIT,
@@ -119,7 +121,20 @@ def _entered(data: dict) -> bool:
     return bool(data.get("lines") or data.get("comment") or data.get("photos"))
 
 
-# --- showing a screen ---------------------------------------------------------------------------
+DIALOG = filing.Dialog(
+    draft=drafts.ORDER,
+    offer=OrderDialog.draft,
+    summary=OrderDialog.summary,
+    kind=RequestKind.ORDER,
+    entered=_entered,
+    button=ORDER,
+    kept=__("Cartridge order not sent: the draft is saved. To go on with it, press «{button}»."),
+    closed=__("Cartridge order closed: nothing was entered yet."),
+    dropped=__("Cartridge order cancelled: the draft is deleted."),
+    cancelled=__("Cartridge order cancelled."),
+    stale=__("This order form is out of date. Start a new order with /order."),
+    filed=__("Order {number} is filed. You will get a message at every change."),
+)
 
 
 # --- screens ------------------------------------------------------------------------------------
@@ -352,6 +367,28 @@ def _draft_screen(draft: drafts.Draft, tz: ZoneInfo) -> Screen:
     return _fit(build), draft_offer(drafts.ORDER)
 
 
+# --- moving between steps -----------------------------------------------------------------------
+
+
+async def _to_cartridge(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    data: dict,
+    note: str = "",
+) -> None:
+    """The cartridge step, at the list of the types that fit the branch."""
+    data["list"] = {"view": "fit"}
+    screen = await _cartridge_screen(session, data, note)
+    await filing.go(event, state, OrderDialog.cartridge, data, screen)
+
+
+async def _to_cart(
+    event: Message | CallbackQuery, state: FSMContext, data: dict, note: str = ""
+) -> None:
+    await filing.go(event, state, OrderDialog.cart, data, _cart_screen(data, note))
+
+
 # --- entry --------------------------------------------------------------------------------------
 
 
@@ -369,18 +406,11 @@ async def start_order(
             # Pressing ORDER again must not throw away a cart: show it instead.
             data.pop("pick", None)
             data.pop("token", None)
-            await state.set_state(OrderDialog.cart)
-            await state.set_data(data)
             note = _("You have an unfinished order, here it is. Press Cancel to drop it.")
-            await show(message, _cart_screen(data, note))
+            await _to_cart(message, state, data, note)
             return
-    draft = await drafts.offered(state, drafts.ORDER)
-    if draft is not None:
-        await state.set_state(OrderDialog.draft)
-        await state.set_data({})
-        await show(message, _draft_screen(draft, tz))
-        return
-    await _begin(message, state, session, actor)
+    if not await filing.offer_draft(message, state, DIALOG, lambda d: _draft_screen(d, tz)):
+        await _begin(message, state, session, actor)
 
 
 async def _begin(
@@ -396,14 +426,10 @@ async def _begin(
         return
     data = {"branches": branches, "lines": [], "comment": "", "photos": []}
     if len(branches) == 1:
-        data.update(branch_id=branches[0]["id"], branch=branches[0]["name"], list={"view": "fit"})
-        await state.set_state(OrderDialog.cartridge)
-        await state.set_data(data)
-        await show(event, await _cartridge_screen(session, data))
+        data.update(branch_id=branches[0]["id"], branch=branches[0]["name"])
+        await _to_cartridge(event, state, session, data)
         return
-    await state.set_state(OrderDialog.branch)
-    await state.set_data(data)
-    await show(event, _branch_screen(data))
+    await filing.go(event, state, OrderDialog.branch, data, _branch_screen(data))
 
 
 # --- a kept draft: offered at the start, left by a command, cancelled ---------------------------
@@ -451,33 +477,18 @@ async def _resume(
         screen = _photo_screen(data)
     else:
         screen = _cart_screen(data)
-    await state.set_state(step)
-    await state.set_data(data)
-    await show(query, screen)
+    await filing.go(query, state, step, data, screen)
 
 
 async def leave(message: Message, state: FSMContext, raw_state: str | None = None) -> None:
     """A command or a main-menu button in the dialog: the draft is kept, the dialog closed,
     and the update goes on to what was asked."""
-    if await drafts.close_keeping(
-        state, drafts.ORDER, raw_state, OrderDialog.draft.state, _entered
-    ):
-        text = _(
-            "Cartridge order not sent: the draft is saved. To go on with it, press «{button}»."
-        ).format(button=str(ORDER))
-    else:
-        text = _("Cartridge order closed: nothing was entered yet.")
-    await message.answer(text)
-    raise SkipHandler
+    await filing.leave(message, state, raw_state, DIALOG)
 
 
 async def cancelled(state: FSMContext, raw_state: str | None) -> str:
     """Cancel or /cancel in the dialog: the order and its draft are thrown away; what to say."""
-    if await drafts.close_dropping(
-        state, drafts.ORDER, raw_state, OrderDialog.draft.state, _entered
-    ):
-        return _("Cartridge order cancelled: the draft is deleted.")
-    return _("Cartridge order cancelled.")
+    return await filing.cancelled(state, raw_state, DIALOG)
 
 
 # --- branch -------------------------------------------------------------------------------------
@@ -498,14 +509,9 @@ async def branch_chosen(
         return
     data.update(branch_id=branch["id"], branch=branch["name"])
     if data.get("lines"):
-        await state.set_state(OrderDialog.cart)
-        await state.set_data(data)
-        await show(query, _cart_screen(data))
+        await _to_cart(query, state, data)
         return
-    data["list"] = {"view": "fit"}
-    await state.set_state(OrderDialog.cartridge)
-    await state.set_data(data)
-    await show(query, await _cartridge_screen(session, data))
+    await _to_cartridge(query, state, session, data)
 
 
 async def branch_typed(message: Message, state: FSMContext) -> None:
@@ -516,8 +522,7 @@ async def branch_typed(message: Message, state: FSMContext) -> None:
 async def branch_back(query: CallbackQuery, state: FSMContext) -> None:
     data = await state.get_data()
     if data.get("lines") and data.get("branch_id"):
-        await state.set_state(OrderDialog.cart)
-        await show(query, _cart_screen(data))
+        await _to_cart(query, state, data)
         return
     await show(query, _branch_screen(data))  # the first step: nothing before it
 
@@ -553,9 +558,8 @@ async def type_chosen(
         await alert(query, _lines_max_text())
         return
     data["pick"] = {"id": entry.id, "model": entry.model, "stock": entry.stock, "edit": False}
-    await state.set_state(OrderDialog.quantity)
-    await state.set_data(data)
-    await show(query, _quantity_screen(data, order_max_quantity))
+    screen = _quantity_screen(data, order_max_quantity)
+    await filing.go(query, state, OrderDialog.quantity, data, screen)
 
 
 def _lines_max_text() -> str:
@@ -571,11 +575,9 @@ async def cartridge_back(query: CallbackQuery, state: FSMContext, session: Async
         await state.set_data(data)
         await show(query, await _cartridge_screen(session, data))
     elif data.get("lines"):
-        await state.set_state(OrderDialog.cart)
-        await show(query, _cart_screen(data))
+        await _to_cart(query, state, data)
     elif len(data.get("branches", [])) > 1:
-        await state.set_state(OrderDialog.branch)
-        await show(query, _branch_screen(data))
+        await filing.go(query, state, OrderDialog.branch, data, _branch_screen(data))
     else:
         await show(query, await _cartridge_screen(session, data))  # the first step
 
@@ -655,10 +657,7 @@ async def _quantity_chosen(
     data = await state.get_data()
     pick = data.pop("pick", None)
     if pick is None:  # cannot happen through the buttons; be safe rather than crash
-        data["list"] = {"view": "fit"}
-        await state.set_state(OrderDialog.cartridge)
-        await state.set_data(data)
-        await show(event, await _cartridge_screen(session, data))
+        await _to_cartridge(event, state, session, data)
         return
     lines, outcome = cart.choose(
         cart.from_data(data.get("lines")),
@@ -669,9 +668,7 @@ async def _quantity_chosen(
         edit=bool(pick.get("edit")),
     )
     data["lines"] = cart.to_data(lines)
-    await state.set_state(OrderDialog.cart)
-    await state.set_data(data)
-    await show(event, _cart_screen(data, _choice_note(outcome, pick["model"], max_quantity)))
+    await _to_cart(event, state, data, _choice_note(outcome, pick["model"], max_quantity))
 
 
 def _choice_note(outcome: cart.Outcome, model: str, max_quantity: int) -> str:
@@ -695,13 +692,10 @@ async def quantity_back(query: CallbackQuery, state: FSMContext, session: AsyncS
     data = await state.get_data()
     pick = data.pop("pick", None) or {}
     if pick.get("edit"):
-        await state.set_state(OrderDialog.cart)
-        await state.set_data(data)
-        await show(query, _cart_screen(data))
+        await _to_cart(query, state, data)
         return
-    await state.set_state(OrderDialog.cartridge)
-    await state.set_data(data)
-    await show(query, await _cartridge_screen(session, data))
+    screen = await _cartridge_screen(session, data)
+    await filing.go(query, state, OrderDialog.cartridge, data, screen)
 
 
 # --- cart ---------------------------------------------------------------------------------------
@@ -721,19 +715,14 @@ async def cart_action(
         if not cart.can_add_line(lines):
             await alert(query, _lines_max_text())
             return
-        data["list"] = {"view": "fit"}
-        await state.set_state(OrderDialog.cartridge)
-        await state.set_data(data)
-        await show(query, await _cartridge_screen(session, data))
+        await _to_cartridge(query, state, session, data)
     elif action == "next":
         if not lines:
             await alert(query, _("The cart is empty: add a cartridge first."))
             return
-        await state.set_state(OrderDialog.comment)
-        await show(query, _comment_screen(data))
+        await filing.go(query, state, OrderDialog.comment, data, _comment_screen(data))
     elif action == "branch" and len(data.get("branches", [])) > 1:
-        await state.set_state(OrderDialog.branch)
-        await show(query, _branch_screen(data))
+        await filing.go(query, state, OrderDialog.branch, data, _branch_screen(data))
     elif action in ("edit", "del"):
         line = cart.find(lines, callback_data.type_id)
         if line is None:
@@ -745,13 +734,9 @@ async def cart_action(
         lines, outcome = cart.remove(lines, line.cartridge_type_id)
         data["lines"] = cart.to_data(lines)
         if outcome is cart.Outcome.REMOVED:
-            await state.set_data(data)
-            await show(query, _cart_screen(data))
+            await _to_cart(query, state, data)
             return
-        data["list"] = {"view": "fit"}
-        await state.set_state(OrderDialog.cartridge)
-        await state.set_data(data)
-        await show(query, await _cartridge_screen(session, data, _("The cart is empty.")))
+        await _to_cartridge(query, state, session, data, _("The cart is empty."))
     else:
         await alert(query, _("This button is no longer valid. Send /help to see what you can do."))
 
@@ -768,9 +753,8 @@ async def _edit_line(
     entry = await catalogue.entry(session, type_id)
     stock = entry.stock if entry is not None else 0
     data["pick"] = {"id": type_id, "model": line.model, "stock": stock, "edit": True}
-    await state.set_state(OrderDialog.quantity)
-    await state.set_data(data)
-    await show(query, _quantity_screen(data, max_quantity))
+    screen = _quantity_screen(data, max_quantity)
+    await filing.go(query, state, OrderDialog.quantity, data, screen)
 
 
 async def cart_back(
@@ -783,10 +767,7 @@ async def cart_back(
     data = await state.get_data()
     lines = cart.from_data(data.get("lines"))
     if not lines:
-        data["list"] = {"view": "fit"}
-        await state.set_state(OrderDialog.cartridge)
-        await state.set_data(data)
-        await show(query, await _cartridge_screen(session, data))
+        await _to_cartridge(query, state, session, data)
         return
     await _edit_line(query, state, session, data, lines[-1], order_max_quantity)
 
@@ -801,8 +782,7 @@ async def comment_step(query: CallbackQuery, callback_data: OrderStep, state: FS
         await state.set_data(data)
         await show(query, _comment_screen(data))
         return
-    await state.set_state(OrderDialog.photo)
-    await show(query, _photo_screen(data))
+    await filing.go(query, state, OrderDialog.photo, data, _photo_screen(data))
 
 
 async def comment_typed(message: Message, state: FSMContext) -> None:
@@ -817,9 +797,7 @@ async def comment_typed(message: Message, state: FSMContext) -> None:
         return
     data = await state.get_data()
     data["comment"] = text
-    await state.set_state(OrderDialog.photo)
-    await state.set_data(data)
-    await show(message, _photo_screen(data))
+    await filing.go(message, state, OrderDialog.photo, data, _photo_screen(data))
 
 
 async def comment_photo(message: Message, state: FSMContext) -> None:
@@ -844,9 +822,7 @@ async def comment_photo(message: Message, state: FSMContext) -> None:
     if before == 0 and data.get("photos"):
         note = _("The photo is kept: it is the first photo attached to the order.")
     notes.insert(0, note)
-    await state.set_state(OrderDialog.photo)
-    await state.set_data(data)
-    await show(message, _photo_screen(data, "\n".join(notes)))
+    await filing.go(message, state, OrderDialog.photo, data, _photo_screen(data, "\n".join(notes)))
 
 
 async def comment_not_text(message: Message) -> None:
@@ -854,9 +830,7 @@ async def comment_not_text(message: Message) -> None:
 
 
 async def comment_back(query: CallbackQuery, state: FSMContext) -> None:
-    data = await state.get_data()
-    await state.set_state(OrderDialog.cart)
-    await show(query, _cart_screen(data))
+    await _to_cart(query, state, await state.get_data())
 
 
 # --- photos -------------------------------------------------------------------------------------
@@ -864,16 +838,15 @@ async def comment_back(query: CallbackQuery, state: FSMContext) -> None:
 
 def _add_photo(data: dict, message: Message) -> str:
     """The message's largest photo added to `data` (once, up to the limit); what to say."""
-    photos = list(data.get("photos", []))
-    largest = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
-    if any(p["uid"] == largest.file_unique_id for p in photos):
+    largest = filing.largest_photo(message)
+    new = {"id": largest.file_id, "uid": largest.file_unique_id}
+    attached = filing.attach(data, "photos", new, orders.PHOTOS_MAX)
+    if attached is Attached.KNOWN:
         return _("This photo is already attached.")
-    if len(photos) >= orders.PHOTOS_MAX:
+    if attached is Attached.FULL:
         return _("You have attached the maximum of {max} photos. Press Done.").format(
             max=orders.PHOTOS_MAX
         )
-    photos.append({"id": largest.file_id, "uid": largest.file_unique_id})
-    data["photos"] = photos
     return _("Photo received.")
 
 
@@ -904,8 +877,7 @@ async def photo_step(
 
 async def photo_back(query: CallbackQuery, state: FSMContext) -> None:
     data = await state.get_data()
-    await state.set_state(OrderDialog.comment)
-    await show(query, _comment_screen(data))
+    await filing.go(query, state, OrderDialog.comment, data, _comment_screen(data))
 
 
 # --- summary and confirmation -------------------------------------------------------------------
@@ -916,30 +888,21 @@ async def _to_summary(
 ) -> None:
     screen, notes = await _summary_screen(session, data)
     if screen is None:
-        data["list"] = {"view": "fit"}
-        await state.set_state(OrderDialog.cartridge)
-        await state.set_data(data)
-        await show(query, await _cartridge_screen(session, data, "\n".join(notes)))
+        await _to_cartridge(query, state, session, data, "\n".join(notes))
         return
-    await state.set_state(OrderDialog.summary)
-    await state.set_data(data)
-    await show(query, screen)
+    await filing.go(query, state, OrderDialog.summary, data, screen)
 
 
 async def summary_edit(query: CallbackQuery, state: FSMContext) -> None:
     data = await state.get_data()
     data.pop("token", None)
-    await state.set_state(OrderDialog.cart)
-    await state.set_data(data)
-    await show(query, _cart_screen(data))
+    await _to_cart(query, state, data)
 
 
 async def summary_back(query: CallbackQuery, state: FSMContext) -> None:
     data = await state.get_data()
     data.pop("token", None)
-    await state.set_state(OrderDialog.photo)
-    await state.set_data(data)
-    await show(query, _photo_screen(data))
+    await filing.go(query, state, OrderDialog.photo, data, _photo_screen(data))
 
 
 async def confirm(
@@ -953,13 +916,11 @@ async def confirm(
     tz: ZoneInfo | None = None,
     max_open_requests: int = intake.DEFAULT_MAX_OPEN_REQUESTS,
 ) -> None:
-    token = callback_data.token
-    data = await state.get_data() if raw_state == OrderDialog.summary.state else {}
-    if data.get("token") == token:
-        result = await orders.create(
+    async def create(data: dict) -> intake.Filed:
+        return await orders.create(
             session,
             actor,
-            client_token=token,
+            client_token=callback_data.token,
             branch_id=data["branch_id"],
             lines=cart.to_order(cart.from_data(data["lines"])),
             comment=data.get("comment", ""),
@@ -967,21 +928,12 @@ async def confirm(
             max_quantity=order_max_quantity,
             max_open=max_open_requests,
         )
-        await state.clear()
-        request = result.request
-    else:
-        # Not the summary on screen: a second tap, a redelivered update, a restart after the
-        # order was filed, or a stale or forged button. Only an order this token already
-        # created is shown, and only to its author (the service refuses anyone else).
-        request = await intake.replay(session, actor, token, RequestKind.ORDER)
-        if request is None:
-            await alert(query, _("This order form is out of date. Start a new order with /order."))
-            return
-    view = await request_view(session, request.id)
-    filed = _("Order {number} is filed. You will get a message at every change.").format(
-        number=html.quote(view["number"])
+
+    request = await filing.confirmed(
+        query, state, session, actor, raw_state, callback_data.token, DIALOG, create
     )
-    await show(query, (render_card(view, tz, extra=filed), card_markup(view, Viewer(author=True))))
+    if request is not None:
+        await filing.show_filed(query, await request_view(session, request.id), DIALOG, tz)
 
 
 # --- anything else inside the dialog ------------------------------------------------------------

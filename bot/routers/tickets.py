@@ -28,17 +28,17 @@ import secrets
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router, html
-from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import drafts
-from bot.cards import DEFAULT_TZ, Viewer, card_markup, render_card
+from bot.cards import DEFAULT_TZ
 from bot.keyboards import tickets as kb
 from bot.keyboards.common import DraftChoice, draft_offer
 from bot.keyboards.menu import TICKET
@@ -50,14 +50,9 @@ from bot.keyboards.tickets import (
     TicketPriority,
     TicketStep,
 )
-from bot.screens import (
-    BACK,
-    Screen,
-    alert,
-    quote_within,
-    show,
-    use_the_buttons,
-)
+from bot.routers import filing
+from bot.routers.filing import Attached
+from bot.screens import BACK, Screen, alert, quote_within, show, use_the_buttons
 from bot.texts import current_locale, priority_name
 from database.enums import RequestKind, Role
 from services import intake, tickets
@@ -75,6 +70,17 @@ class TicketDialog(StatesGroup):
     files = State()
     summary = State()
     draft = State()  # a kept draft is offered: Continue / Start anew
+
+
+# The steps in order: Back goes to the one before; a typed text or Keep it to the one after.
+STEPS = (
+    TicketDialog.category,
+    TicketDialog.priority,
+    TicketDialog.subject,
+    TicketDialog.description,
+    TicketDialog.files,
+    TicketDialog.summary,
+)
 
 
 SHOWN_DESCRIPTION = 2500  # units of the quoted description shown on the summary
@@ -96,6 +102,22 @@ def _entered(data: dict) -> bool:
     return bool(data.get("subject") or data.get("description") or data.get("files"))
 
 
+DIALOG = filing.Dialog(
+    draft=drafts.TICKET,
+    offer=TicketDialog.draft,
+    summary=TicketDialog.summary,
+    kind=RequestKind.TICKET,
+    entered=_entered,
+    button=TICKET,
+    kept=__("New ticket not sent: the draft is saved. To go on with it, press «{button}»."),
+    closed=__("New ticket closed: nothing was entered yet."),
+    dropped=__("New ticket cancelled: the draft is deleted."),
+    cancelled=__("New ticket cancelled."),
+    stale=__("This form is out of date. Start a new ticket with /ticket."),
+    filed=__("Ticket {number} is filed. You will get a message at every change."),
+)
+
+
 def _category_name(data: dict) -> str:
     found = [c for c in _category_names(data) if c["id"] == data.get("category_id")]
     return found[0]["name"] if found else "—"
@@ -115,32 +137,27 @@ def _priority_screen(data: dict) -> Screen:
     return text, kb.priorities(data.get("priority"))
 
 
-def _subject_screen(data: dict, note: str = "") -> Screen:
+def _text_screen(ask: str, now: str, note: str) -> Screen:
+    """A text step: `ask`, and the text entered before (`now`) with Keep it."""
     parts = [note] if note else []
-    parts.append(
-        _("Send the subject in a few words (up to {max} characters).").format(max=SUBJECT_MAX)
-    )
-    subject = data.get("subject", "")
-    if subject:
+    parts.append(ask)
+    if now:
         parts.append("")
-        parts.append(_("Now: {text}").format(text=quote_within(subject, SHOWN_PREVIOUS)))
+        parts.append(_("Now: {text}").format(text=quote_within(now, SHOWN_PREVIOUS)))
         parts.append(_("Send a new text to replace it, or press Keep it."))
-    return "\n".join(parts), kb.text_step(bool(subject))
+    return "\n".join(parts), kb.text_step(bool(now))
+
+
+def _subject_screen(data: dict, note: str = "") -> Screen:
+    ask = _("Send the subject in a few words (up to {max} characters).").format(max=SUBJECT_MAX)
+    return _text_screen(ask, data.get("subject", ""), note)
 
 
 def _description_screen(data: dict, note: str = "") -> Screen:
-    parts = [note] if note else []
-    parts.append(
-        _(
-            "Describe the problem: what happened, where, since when (up to {max} characters)."
-        ).format(max=DESCRIPTION_MAX)
-    )
-    description = data.get("description", "")
-    if description:
-        parts.append("")
-        parts.append(_("Now: {text}").format(text=quote_within(description, SHOWN_PREVIOUS)))
-        parts.append(_("Send a new text to replace it, or press Keep it."))
-    return "\n".join(parts), kb.text_step(bool(description))
+    ask = _(
+        "Describe the problem: what happened, where, since when (up to {max} characters)."
+    ).format(max=DESCRIPTION_MAX)
+    return _text_screen(ask, data.get("description", ""), note)
 
 
 def _files_screen(data: dict, note: str = "") -> Screen:
@@ -210,16 +227,20 @@ def _step_screen(step: str, data: dict) -> Screen:
     return _category_screen(data)
 
 
-async def _go(
-    event: Message | CallbackQuery,
-    state: FSMContext,
-    step: State | str,
-    data: dict,
-    screen: Screen,
-) -> None:
-    await state.set_state(step)
-    await state.set_data(data)
-    await show(event, screen)
+async def _to(event: Message | CallbackQuery, state: FSMContext, step: State, data: dict) -> None:
+    """The dialog at `step` with `data`, showing its screen."""
+    await filing.go(event, state, step, data, _step_screen(step.state, data))
+
+
+def _next(step: str) -> State:
+    return STEPS[STEPS.index(step) + 1]
+
+
+async def back(query: CallbackQuery, state: FSMContext, raw_state: str | None = None) -> None:
+    """Back: the step before, as it was filled in (a summary's token is dropped)."""
+    data = await state.get_data()
+    data.pop("token", None)
+    await _to(query, state, STEPS[STEPS.index(raw_state) - 1], data)
 
 
 # --- entry --------------------------------------------------------------------------------------
@@ -239,13 +260,10 @@ async def start_ticket(
         data = await state.get_data()
         text, markup = _step_screen(step, data)
         note = _("You have an unfinished ticket, here it is. Press Cancel to drop it.")
-        await _go(message, state, step, data, (f"{note}\n\n{text}", markup))
+        await filing.go(message, state, step, data, (f"{note}\n\n{text}", markup))
         return
-    draft = await drafts.offered(state, drafts.TICKET)
-    if draft is not None:
-        await _go(message, state, TicketDialog.draft, {}, _draft_screen(draft, tz))
-        return
-    await _begin(message, state, session)
+    if not await filing.offer_draft(message, state, DIALOG, lambda d: _draft_screen(d, tz)):
+        await _begin(message, state, session)
 
 
 async def _begin(event: Message | CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
@@ -262,7 +280,7 @@ async def _begin(event: Message | CallbackQuery, state: FSMContext, session: Asy
         "description": "",
         "files": [],
     }
-    await _go(event, state, TicketDialog.category, data, _category_screen(data))
+    await _to(event, state, TicketDialog.category, data)
 
 
 # --- a kept draft: offered at the start, left by a command, cancelled ---------------------------
@@ -274,7 +292,7 @@ async def draft_chosen(
     draft = await drafts.take(state, drafts.TICKET)
     if callback_data.resume and draft is not None:
         screen = _step_screen(draft.step, draft.data)
-        await _go(query, state, draft.step, draft.data, screen)
+        await filing.go(query, state, draft.step, draft.data, screen)
         return
     await _begin(query, state, session)
 
@@ -282,25 +300,12 @@ async def draft_chosen(
 async def leave(message: Message, state: FSMContext, raw_state: str | None = None) -> None:
     """A command or a main-menu button in the dialog: the draft is kept, the dialog closed,
     and the update goes on to what was asked."""
-    if await drafts.close_keeping(
-        state, drafts.TICKET, raw_state, TicketDialog.draft.state, _entered
-    ):
-        text = _(
-            "New ticket not sent: the draft is saved. To go on with it, press «{button}»."
-        ).format(button=str(TICKET))
-    else:
-        text = _("New ticket closed: nothing was entered yet.")
-    await message.answer(text)
-    raise SkipHandler
+    await filing.leave(message, state, raw_state, DIALOG)
 
 
 async def cancelled(state: FSMContext, raw_state: str | None) -> str:
     """Cancel or /cancel in the dialog: the ticket and its draft are thrown away; what to say."""
-    if await drafts.close_dropping(
-        state, drafts.TICKET, raw_state, TicketDialog.draft.state, _entered
-    ):
-        return _("New ticket cancelled: the draft is deleted.")
-    return _("New ticket cancelled.")
+    return await filing.cancelled(state, raw_state, DIALOG)
 
 
 # --- category and priority ----------------------------------------------------------------------
@@ -314,7 +319,7 @@ async def category_chosen(
         await alert(query, _("Sorry, you are not allowed to do this."))
         return
     data["category_id"] = callback_data.category_id
-    await _go(query, state, TicketDialog.priority, data, _priority_screen(data))
+    await _to(query, state, TicketDialog.priority, data)
 
 
 async def priority_chosen(
@@ -325,88 +330,73 @@ async def priority_chosen(
         return
     data = await state.get_data()
     data["priority"] = callback_data.priority
-    await _go(query, state, TicketDialog.subject, data, _subject_screen(data))
-
-
-async def priority_back(query: CallbackQuery, state: FSMContext) -> None:
-    data = await state.get_data()
-    await _go(query, state, TicketDialog.category, data, _category_screen(data))
+    await _to(query, state, TicketDialog.subject, data)
 
 
 # --- subject and description --------------------------------------------------------------------
 
 
-async def subject_typed(message: Message, state: FSMContext) -> None:
-    text = (message.text or "").strip()
-    data = await state.get_data()
-    if len(text) > SUBJECT_MAX:
-        note = ngettext(
-            "The subject is {length} character long; at most {max} fit.",
-            "The subject is {length} characters long; at most {max} fit.",
-            len(text),
-        ).format(length=len(text), max=SUBJECT_MAX)
-        await show(message, _subject_screen(data, note))
-        return
-    if not tickets.subject_ok(text):
-        note = _(
-            "The subject needs at least {min} letters or digits, for example: "
-            "«Не печатает принтер в бухгалтерии»."
-        ).format(min=tickets.SUBJECT_SIGNS_MIN)
-        await show(message, _subject_screen(data, note))
-        return
-    data["subject"] = text
-    await _go(message, state, TicketDialog.description, data, _description_screen(data))
+# The text steps: the field each fills, and its screen.
+TEXT_STEPS = {
+    TicketDialog.subject.state: ("subject", _subject_screen),
+    TicketDialog.description.state: ("description", _description_screen),
+}
 
 
-async def subject_not_text(message: Message, state: FSMContext) -> None:
-    note = _("Please send the subject as a text message.")
-    await show(message, _subject_screen(await state.get_data(), note))
-
-
-async def subject_keep(query: CallbackQuery, state: FSMContext) -> None:
-    data = await state.get_data()
-    if not data.get("subject"):
-        await show(query, _subject_screen(data))
-        return
-    await _go(query, state, TicketDialog.description, data, _description_screen(data))
-
-
-async def subject_back(query: CallbackQuery, state: FSMContext) -> None:
-    data = await state.get_data()
-    await _go(query, state, TicketDialog.priority, data, _priority_screen(data))
-
-
-async def description_typed(message: Message, state: FSMContext) -> None:
-    text = (message.text or "").strip()
-    data = await state.get_data()
-    if not text or len(text) > DESCRIPTION_MAX:
-        note = ngettext(
+def _refusal(step: str, text: str) -> str:
+    """What is wrong with `text` typed at the subject or the description step; "" if nothing."""
+    if step == TicketDialog.description.state:
+        if text and len(text) <= DESCRIPTION_MAX:
+            return ""
+        return ngettext(
             "The description is {length} character long; at most {max} fit.",
             "The description is {length} characters long; at most {max} fit.",
             len(text),
         ).format(length=len(text), max=DESCRIPTION_MAX)
-        await show(message, _description_screen(data, note))
-        return
-    data["description"] = text
-    await _go(message, state, TicketDialog.files, data, _files_screen(data))
+    if len(text) > SUBJECT_MAX:
+        return ngettext(
+            "The subject is {length} character long; at most {max} fit.",
+            "The subject is {length} characters long; at most {max} fit.",
+            len(text),
+        ).format(length=len(text), max=SUBJECT_MAX)
+    if not tickets.subject_ok(text):
+        return _(
+            "The subject needs at least {min} letters or digits, for example: "
+            "«Не печатает принтер в бухгалтерии»."
+        ).format(min=tickets.SUBJECT_SIGNS_MIN)
+    return ""
 
 
-async def description_not_text(message: Message, state: FSMContext) -> None:
-    note = _("Please send the description as a text message.")
-    await show(message, _description_screen(await state.get_data(), note))
-
-
-async def description_keep(query: CallbackQuery, state: FSMContext) -> None:
+async def text_typed(message: Message, state: FSMContext, raw_state: str | None = None) -> None:
+    """A subject or a description typed: taken, or its step shown again saying what is wrong."""
+    text = (message.text or "").strip()
     data = await state.get_data()
-    if not data.get("description"):
-        await show(query, _description_screen(data))
+    field, screen = TEXT_STEPS[raw_state]
+    refusal = _refusal(raw_state, text)
+    if refusal:
+        await show(message, screen(data, refusal))
         return
-    await _go(query, state, TicketDialog.files, data, _files_screen(data))
+    data[field] = text
+    await _to(message, state, _next(raw_state), data)
 
 
-async def description_back(query: CallbackQuery, state: FSMContext) -> None:
+async def text_not_text(message: Message, state: FSMContext, raw_state: str | None = None) -> None:
+    if raw_state == TicketDialog.subject.state:
+        note = _("Please send the subject as a text message.")
+    else:
+        note = _("Please send the description as a text message.")
+    screen = TEXT_STEPS[raw_state][1]
+    await show(message, screen(await state.get_data(), note))
+
+
+async def text_kept(query: CallbackQuery, state: FSMContext, raw_state: str | None = None) -> None:
+    """Keep it on the subject or the description step: the text entered before stays."""
     data = await state.get_data()
-    await _go(query, state, TicketDialog.subject, data, _subject_screen(data))
+    field, screen = TEXT_STEPS[raw_state]
+    if not data.get(field):
+        await show(query, screen(data))
+        return
+    await _to(query, state, _next(raw_state), data)
 
 
 # --- attachments --------------------------------------------------------------------------------
@@ -414,7 +404,7 @@ async def description_back(query: CallbackQuery, state: FSMContext) -> None:
 
 def _file_of(message: Message) -> dict:
     if message.photo:
-        largest = max(message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
+        largest = filing.largest_photo(message)
         return {
             "kind": "photo",
             "id": largest.file_id,
@@ -436,22 +426,18 @@ def _file_of(message: Message) -> dict:
 
 async def file_received(message: Message, state: FSMContext) -> None:
     data = await state.get_data()
-    files = list(data.get("files", []))
     new = _file_of(message)
-    if any(f["uid"] == new["uid"] for f in files):
-        await show(message, _files_screen(data))
-        return
-    if len(files) >= ATTACHMENTS_MAX:
+    attached = filing.attach(data, "files", new, ATTACHMENTS_MAX)
+    if attached is Attached.KNOWN:
+        note = ""
+    elif attached is Attached.FULL:
         note = _("You have attached the maximum of {max} files. Press Done.").format(
             max=ATTACHMENTS_MAX
         )
-        await show(message, _files_screen(data, note))
-        return
-    files.append(new)
-    data["files"] = files
-    await state.set_data(data)
-    received = _("Photo received.") if new["kind"] == "photo" else _("File received.")
-    await show(message, _files_screen(data, received))
+    else:
+        await state.set_data(data)
+        note = _("Photo received.") if new["kind"] == "photo" else _("File received.")
+    await show(message, _files_screen(data, note))
 
 
 async def file_not_file(message: Message, state: FSMContext) -> None:
@@ -466,22 +452,10 @@ async def files_step(query: CallbackQuery, callback_data: TicketStep, state: FSM
         await state.set_data(data)
         await show(query, _files_screen(data))
         return
-    screen = _summary_screen(data)
-    await _go(query, state, TicketDialog.summary, data, screen)
+    await _to(query, state, TicketDialog.summary, data)
 
 
-async def files_back(query: CallbackQuery, state: FSMContext) -> None:
-    data = await state.get_data()
-    await _go(query, state, TicketDialog.description, data, _description_screen(data))
-
-
-# --- summary and confirmation -------------------------------------------------------------------
-
-
-async def summary_back(query: CallbackQuery, state: FSMContext) -> None:
-    data = await state.get_data()
-    data.pop("token", None)
-    await _go(query, state, TicketDialog.files, data, _files_screen(data))
+# --- confirmation -------------------------------------------------------------------------------
 
 
 async def confirm(
@@ -494,13 +468,11 @@ async def confirm(
     tz: ZoneInfo | None = None,
     max_open_requests: int = intake.DEFAULT_MAX_OPEN_REQUESTS,
 ) -> None:
-    token = callback_data.token
-    data = await state.get_data() if raw_state == TicketDialog.summary.state else {}
-    if data.get("token") == token:
-        result = await tickets.create(
+    async def create(data: dict) -> intake.Filed:
+        return await tickets.create(
             session,
             actor,
-            client_token=token,
+            client_token=callback_data.token,
             category_id=data["category_id"],
             priority=data["priority"],
             subject=data["subject"],
@@ -518,21 +490,12 @@ async def confirm(
             ],
             max_open=max_open_requests,
         )
-        await state.clear()
-        request = result.request
-    else:
-        # Not the summary on screen: a second tap, a redelivered update, a restart after the
-        # ticket was filed, or a stale or forged button. Only a request this token already
-        # created is shown, and only to its author (the service refuses anyone else).
-        request = await intake.replay(session, actor, token, RequestKind.TICKET)
-        if request is None:
-            await alert(query, _("This form is out of date. Start a new ticket with /ticket."))
-            return
-    view = await request_view(session, request.id)
-    filed = _("Ticket {number} is filed. You will get a message at every change.").format(
-        number=html.quote(view["number"])
+
+    request = await filing.confirmed(
+        query, state, session, actor, raw_state, callback_data.token, DIALOG, create
     )
-    await show(query, (render_card(view, tz, extra=filed), card_markup(view, Viewer(author=True))))
+    if request is not None:
+        await filing.show_filed(query, await request_view(session, request.id), DIALOG, tz)
 
 
 def build() -> Router:
@@ -556,25 +519,16 @@ def build() -> Router:
     router.callback_query.register(
         priority_chosen, StateFilter(s.priority), TicketPriority.filter()
     )
-    router.callback_query.register(priority_back, StateFilter(s.priority), BACK)
+    router.callback_query.register(back, StateFilter(*STEPS[1:]), BACK)
 
-    router.callback_query.register(subject_keep, StateFilter(s.subject), keep)
-    router.callback_query.register(subject_back, StateFilter(s.subject), BACK)
-    router.message.register(subject_typed, StateFilter(s.subject), text)
-    router.message.register(subject_not_text, StateFilter(s.subject))
-
-    router.callback_query.register(description_keep, StateFilter(s.description), keep)
-    router.callback_query.register(description_back, StateFilter(s.description), BACK)
-    router.message.register(description_typed, StateFilter(s.description), text)
-    router.message.register(description_not_text, StateFilter(s.description))
+    router.callback_query.register(text_kept, StateFilter(s.subject, s.description), keep)
+    router.message.register(text_typed, StateFilter(s.subject, s.description), text)
+    router.message.register(text_not_text, StateFilter(s.subject, s.description))
 
     next_or_clear = TicketStep.filter(F.action.in_({"next", "clear"}))
     router.callback_query.register(files_step, StateFilter(s.files), next_or_clear)
-    router.callback_query.register(files_back, StateFilter(s.files), BACK)
     router.message.register(file_received, StateFilter(s.files), attachment)
     router.message.register(file_not_file, StateFilter(s.files))
-
-    router.callback_query.register(summary_back, StateFilter(s.summary), BACK)
 
     router.message.register(
         use_the_buttons, StateFilter(s.category, s.priority, s.summary, s.draft)
