@@ -29,7 +29,7 @@ from bot import drafts
 from bot.cards import DEFAULT_TZ
 from bot.keyboards import support as kb
 from bot.keyboards.support import SupportEditStep, SupportTicket
-from bot.keyboards.tickets import DEFAULT_PRIORITY, TicketCategory
+from bot.keyboards.tickets import TicketCategory
 from bot.middlewares.access import for_role
 from bot.routers import tickets as ticket_dialog
 from bot.routers.tickets import TicketDialog
@@ -84,15 +84,8 @@ async def ticket_pressed(
         await query.answer()
         await ticket_dialog.start_ticket(query.message, state, session, actor, tz)
         return
-    data = {
-        "categories": [{"id": c.id, "ru": c.name_ru, "en": c.name_en} for c in found],
-        "priority": DEFAULT_PRIORITY.value,
-        "subject": "",
-        "description": "",
-        "files": [],
-    }
     await state.set_state(TicketDialog.category)
-    await state.set_data(data)
+    await state.set_data(ticket_dialog.new_ticket_data(found))
     await ticket_dialog.category_chosen(query, TicketCategory(category_id=other.id), state)
 
 

@@ -273,14 +273,18 @@ async def _begin(event: Message | CallbackQuery, state: FSMContext, session: Asy
         await state.clear()
         await show(event, (_("Tickets cannot be filed now. Please ask your administrator."), None))
         return
-    data = {
-        "categories": [{"id": c.id, "ru": c.name_ru, "en": c.name_en} for c in found],
+    await _to(event, state, TicketDialog.category, new_ticket_data(found))
+
+
+def new_ticket_data(categories: list) -> dict:
+    """The dialog data of a new ticket, at its category step (also for /support's button)."""
+    return {
+        "categories": [{"id": c.id, "ru": c.name_ru, "en": c.name_en} for c in categories],
         "priority": DEFAULT_PRIORITY.value,
         "subject": "",
         "description": "",
         "files": [],
     }
-    await _to(event, state, TicketDialog.category, data)
 
 
 # --- a kept draft: offered at the start, left by a command, cancelled ---------------------------
