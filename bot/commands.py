@@ -35,6 +35,7 @@ def _catalogue() -> list[tuple[Role, str, str]]:
         (Role.USER, "support", _("How to reach support")),
         (Role.ADMIN, "admin", _("Catalogue, stock and stock import")),
         (Role.ADMIN, "branches", _("Branches: list, add, edit, own executor, deactivate")),
+        (Role.ADMIN, "sla", _("SLA targets: accept and resolve times per category")),
         (Role.ADMIN, "quick", _("Quick replies for answering requests")),
         (Role.ADMIN, "support_edit", _("Set the support contacts")),
         (Role.ADMIN, "invite", _("Invite link for a new user")),

@@ -34,6 +34,7 @@ LEFT: dict[str, tuple[frozenset[str], LazyProxy]] = {
     "RolePicker": (frozenset({"role"}), __("Role not changed.")),
     "SupportEdit": (frozenset({"support_edit"}), __("Support contacts not changed.")),
     "BranchDialog": (frozenset({"branches"}), __("Branches not changed.")),
+    "SlaDialog": (frozenset({"sla"}), __("SLA targets not changed.")),
     "ThreadDialog": (frozenset({"reply"}), __("Reply not sent.")),
     "AnswerDialog": (frozenset({"reply"}), __("Reply not sent.")),
     "QuickAnswer": (frozenset({"reply"}), __("Reply not sent.")),  # a quick reply's preview

@@ -26,6 +26,7 @@ def build_routers() -> list[Router]:
         request_lists,
         request_view,
         requests,
+        sla_admin,
         stats,
         status,
         support,
@@ -50,6 +51,7 @@ def build_routers() -> list[Router]:
             ("tickets", tickets),
             ("catalogue_admin", catalogue_admin),
             ("branches_admin", branches_admin),
+            ("sla_admin", sla_admin),
         )
     }
     # A dialog left earlier in the same update (bot.leaving, bot.drafts) must not take the
@@ -82,6 +84,7 @@ def build_routers() -> list[Router]:
         with_dialogs["tickets"],
         with_dialogs["catalogue_admin"],
         with_dialogs["branches_admin"],  # /branches: admins and owners
+        with_dialogs["sla_admin"],  # /sla: admins and owners
         support.build_admin(),  # /support_edit: admins and owners
         backup.build(),
         fallback.build(),
