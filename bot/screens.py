@@ -57,3 +57,8 @@ async def alert(query: CallbackQuery, text: str) -> None:
 
 async def use_the_buttons(message: Message) -> None:
     await message.answer(_("Please use the buttons above, or send /cancel."))
+
+
+async def text_expected(message: Message) -> None:
+    """Something that is not text (a photo, a sticker) at a step that asks for text."""
+    await message.answer(_("Please send the answer as a text message, or /cancel."))

@@ -20,7 +20,7 @@ from database.enums import Role, UserStatus
 from database.models import Branch, Printer, User
 from database.repositories import audit
 from database.repositories import branches as repo
-from database.repositories import catalogue_admin as printers_repo
+from services import catalogue_admin
 from services.actor import Actor, role_level
 from services.errors import Conflict, DomainError, NotFound
 from services.org import name_matches
@@ -257,32 +257,6 @@ async def check_name_free(
             raise DuplicateName(existing)
 
 
-async def _resolve_printers(
-    session: AsyncSession, actor: Actor, models: list[str]
-) -> list[Printer]:
-    """Known printers matched case-insensitively; the unknown ones are created (audited)."""
-    known = {p.model.casefold(): p for p in await printers_repo.printers(session)}
-    found: list[Printer] = []
-    for model in models:
-        printer = known.get(model.casefold())
-        if printer is None:
-            try:
-                printer = known[model.casefold()] = await printers_repo.add_printer(session, model)
-            except IntegrityError as exc:
-                raise Conflict("printer created concurrently") from exc
-            await audit.add(
-                session,
-                actor_id=actor.user_id,
-                action="printer.created",
-                object_type="printer",
-                object_id=printer.id,
-                after={"model": model},
-            )
-        if printer not in found:
-            found.append(printer)
-    return found
-
-
 async def _audit(
     session: AsyncSession,
     actor: Actor,
@@ -329,7 +303,7 @@ async def create(
     }
     models = parse_field("printers", printers or [])
     await check_name_free(session, actor, values["name"])
-    linked = await _resolve_printers(session, actor, models)
+    linked = await catalogue_admin.resolve_printers(session, actor, models)
     branch = Branch(**values, is_active=True, printers=linked)
     try:
         await repo.add(session, branch)
@@ -352,7 +326,7 @@ async def update_field(
     branch = await _load(session, branch_id)
     if field == "printers":
         before = sorted((p.model for p in branch.printers), key=str.casefold)
-        linked = await _resolve_printers(session, actor, value)
+        linked = await catalogue_admin.resolve_printers(session, actor, value)
         after = sorted((p.model for p in linked), key=str.casefold)
         if before == after:
             return False

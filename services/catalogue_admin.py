@@ -261,8 +261,9 @@ async def check_model_free(
             raise DuplicateModel(existing)
 
 
-async def _resolve_printers(session: AsyncSession, actor: Actor, names: list[str]) -> list[Printer]:
-    """Existing printers matched case-insensitively; the missing ones are created (audited)."""
+async def resolve_printers(session: AsyncSession, actor: Actor, names: list[str]) -> list[Printer]:
+    """Existing printers matched case-insensitively; the missing ones are created (audited).
+    Used by the catalogue (compatible printers) and the branches (their printers)."""
     known = {p.model.casefold(): p for p in await repo.printers(session)}
     found: list[Printer] = []
     for name in names:
@@ -324,7 +325,7 @@ async def create_type(
     names = parse_printers(";".join(printers)) if printers else []
     _check_range(threshold, 0, THRESHOLD_MAX)
     await check_model_free(session, actor, model)
-    linked = await _resolve_printers(session, actor, names)
+    linked = await resolve_printers(session, actor, names)
     cartridge = CartridgeType(
         model=model,
         vendor=vendor,
@@ -375,7 +376,7 @@ async def set_printers(session: AsyncSession, actor: Actor, type_id: int, names:
     names = parse_printers(";".join(names)) if names else []
     cartridge = await _load(session, type_id)
     before = sorted(p.model for p in cartridge.printers)
-    linked = await _resolve_printers(session, actor, names)
+    linked = await resolve_printers(session, actor, names)
     after = sorted(p.model for p in linked)
     if before == after:
         return

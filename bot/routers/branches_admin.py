@@ -35,7 +35,7 @@ from bot.keyboards.branches_admin import (
 )
 from bot.keyboards.catalogue_admin import admin_menu
 from bot.middlewares.access import for_role
-from bot.screens import BACK, Screen, alert, quote_within, show, use_the_buttons
+from bot.screens import BACK, Screen, alert, quote_within, show, text_expected, use_the_buttons
 from bot.texts import person_line
 from database.enums import Role
 from services import branches as service
@@ -519,14 +519,6 @@ async def back_pressed(
         await _to_add_step(query, state, _ADD_STEPS[index - 1])
 
 
-async def text_expected(message: Message, actor: Actor) -> None:
-    await message.answer(_("Please send the answer as a text message, or /cancel."))
-
-
-async def buttons_expected(message: Message, actor: Actor) -> None:
-    await use_the_buttons(message)
-
-
 def build() -> Router:
     # Filters are async (StateFilter, MagicData, callback factories).
     router = for_role(Router(name="branches_admin"), Role.ADMIN)
@@ -555,6 +547,6 @@ def build() -> Router:
     router.message.register(add_step_typed, StateFilter(*_ADD_STEPS), text)
     router.message.register(edit_typed, StateFilter(BranchDialog.edit), text)
     buttons_only = (BranchDialog.card, BranchDialog.confirm, BranchDialog.executor)
-    router.message.register(buttons_expected, StateFilter(*buttons_only))
+    router.message.register(use_the_buttons, StateFilter(*buttons_only))
     router.message.register(text_expected, StateFilter(BranchDialog))
     return router

@@ -39,7 +39,7 @@ from bot.keyboards.catalogue_admin import (
     TypePick,
 )
 from bot.middlewares.access import for_role
-from bot.screens import BACK, Screen, alert, show, use_the_buttons
+from bot.screens import BACK, Screen, alert, show, text_expected, use_the_buttons
 from bot.texts import colour_name, current_locale
 from database.enums import Role
 from integrations import xlsx_stock
@@ -806,10 +806,6 @@ async def template_pressed(query: CallbackQuery, session: AsyncSession, actor: A
 
 
 # --- anything else inside these dialogs -------------------------------------------------------
-
-
-async def text_expected(message: Message) -> None:
-    await message.answer(_("Please send the answer as a text message, or /cancel."))
 
 
 def build() -> Router:

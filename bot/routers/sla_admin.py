@@ -24,7 +24,7 @@ from bot.keyboards import sla_admin as kb
 from bot.keyboards.catalogue_admin import admin_menu
 from bot.keyboards.sla_admin import SlaCategoryOpen, SlaDefault, SlaPriorityPick, SlaSave
 from bot.middlewares.access import for_role
-from bot.screens import BACK, Screen, quote_within, show, use_the_buttons
+from bot.screens import BACK, Screen, quote_within, show, text_expected, use_the_buttons
 from bot.texts import category_name, priority_name
 from database.enums import RequestKind, Role
 from services import sla_admin as service
@@ -344,14 +344,6 @@ async def back_pressed(
         await show(query, await _step_screen(state, session, actor, step))
 
 
-async def text_expected(message: Message, actor: Actor) -> None:
-    await message.answer(_("Please send the answer as a text message, or /cancel."))
-
-
-async def buttons_expected(message: Message, actor: Actor) -> None:
-    await use_the_buttons(message)
-
-
 def build() -> Router:
     # Filters are async (StateFilter, MagicData, callback factories).
     router = for_role(Router(name="sla_admin"), Role.ADMIN)
@@ -368,6 +360,6 @@ def build() -> Router:
     router.message.register(accept_typed, StateFilter(SlaDialog.accept), text)
     router.message.register(resolve_typed, StateFilter(SlaDialog.resolve), text)
     buttons_only = (SlaDialog.categories, SlaDialog.card, SlaDialog.confirm)
-    router.message.register(buttons_expected, StateFilter(*buttons_only))
+    router.message.register(use_the_buttons, StateFilter(*buttons_only))
     router.message.register(text_expected, StateFilter(SlaDialog))
     return router
