@@ -455,8 +455,8 @@ class OurStep(Section):
 
     async def setup(self, workdir: Path, template: Path, total: int) -> None:
         from bot.app import create_dispatcher
-        from bot.callbacks import DialogNav
         from bot.i18n import DOMAIN, LOCALES_DIR, compile_catalogs
+        from bot.keyboards.common import DialogNav
         from database.engine import create_engine, create_sessionmaker
         from utils.settings import load_settings
 

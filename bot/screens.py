@@ -6,7 +6,7 @@ from aiogram import F, html
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import DialogNav
+from bot.keyboards.common import DialogNav
 from utils.text import TEXT_LIMIT, cut, utf16_len  # noqa: F401  (re-exported: the one measure)
 
 Screen = tuple[str, InlineKeyboardMarkup | None]

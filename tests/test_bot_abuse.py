@@ -15,7 +15,7 @@ from bot.middlewares import flood
 from bot.middlewares.db import DbSessionMiddleware
 from bot.outbox import RendererRegistry
 from bot.request_notifications import register_request_templates
-from bot.states import Registration
+from bot.routers.registration import Registration
 from bot.thread_notifications import register_thread_templates
 from database.enums import OutboxStatus, Priority, Role, UserStatus
 from database.models import OutboxMessage, Request, User, utcnow
@@ -230,7 +230,7 @@ async def test_reapplying_after_a_rejection_waits_for_the_cool_down(
     state = limited.state(USER.id)
     await state.set_state(Registration.branch)
     await state.set_data({"full_name": "Иванов Иван"})
-    from bot.callbacks import BranchPick
+    from bot.keyboards.common import BranchPick
 
     await limited.feed(callback_update(USER, BranchPick(dialog="reg", branch_id=branch_id).pack()))
     assert "You may apply again from" in limited.callback_answer().text

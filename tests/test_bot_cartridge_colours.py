@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.callbacks import DialogNav
 from bot.keyboards.catalogue_admin import AdminMenu, ColourPick, TypePick
+from bot.keyboards.common import DialogNav
 from bot.routers.catalogue_admin import CatalogueAdd
 from database.enums import Role
 from database.models import CartridgeType, User

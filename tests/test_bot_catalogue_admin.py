@@ -10,7 +10,6 @@ from aiogram.types import Document
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from bot.callbacks import DialogNav
 from bot.keyboards.catalogue_admin import (
     AdminMenu,
     ImportConfirm,
@@ -18,6 +17,7 @@ from bot.keyboards.catalogue_admin import (
     TypeListPage,
     TypePick,
 )
+from bot.keyboards.common import DialogNav
 from bot.routers.catalogue_admin import CatalogueAdd, CatalogueEdit, StockEdit, StockImport
 from database.enums import Role
 from database.models import AuditLog, CartridgeType, StockItem, StockMovement

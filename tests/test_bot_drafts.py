@@ -13,8 +13,9 @@ from aiogram.types import Document
 from sqlalchemy import select
 
 from bot import drafts
-from bot.callbacks import DialogNav, LanguagePick
+from bot.keyboards.common import DialogNav
 from bot.keyboards.orders import OrderCart, OrderStep, OrderType
+from bot.keyboards.people import LanguagePick
 from bot.keyboards.tickets import TicketCategory, TicketPriority, TicketStep
 from bot.routers.orders import OrderDialog
 from bot.routers.tickets import TicketDialog

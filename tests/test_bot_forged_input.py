@@ -9,7 +9,7 @@ import pytest
 from aiogram.methods import AnswerCallbackQuery
 from sqlalchemy import func, select, text
 
-from bot.states import InviteDialog
+from bot.routers.invites import InviteDialog
 from database.enums import Role
 from database.models import Base, Branch
 from database.seed import seed

@@ -8,8 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.callbacks import BranchPick, InviteRolePick
+from bot.keyboards.common import BranchPick
 from bot.keyboards.invites import InviteListPage, InviteRevoke
+from bot.keyboards.people import InviteRolePick
 from database.enums import Role, UserStatus
 from database.models import AuditLog, Invite, User, utcnow
 from database.repositories import users as users_repo

@@ -10,9 +10,9 @@ Through the real dispatcher (mocked Bot API), on both engines.
 from __future__ import annotations
 
 from bot.keyboards.thread import ThreadReply
+from bot.routers.registration import Registration
 from bot.routers.reports import ReportDialog
 from bot.routers.thread import ThreadDialog
-from bot.states import Registration
 from tests.test_bot_registration import NEWCOMER
 from tests.test_bot_reports import SUP, fsm, say
 from tests.test_bot_reports import world as world  # a fixture, used by name

@@ -6,7 +6,7 @@ from aiogram.methods import EditMessageText, SendMessage
 from aiogram.types import ReplyKeyboardMarkup
 from sqlalchemy import select
 
-from bot.callbacks import LanguagePick
+from bot.keyboards.people import LanguagePick
 from bot.keyboards.tickets import TicketCategory, TicketPriority
 from database.enums import Role
 from database.models import Branch, Category

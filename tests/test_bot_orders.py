@@ -10,7 +10,7 @@ from aiogram.types import Document, PhotoSize, Sticker
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from bot.callbacks import DialogNav
+from bot.keyboards.common import DialogNav
 from bot.keyboards.orders import (
     OrderBranch,
     OrderCart,

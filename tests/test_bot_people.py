@@ -6,7 +6,8 @@ import re
 
 from sqlalchemy import select
 
-from bot.callbacks import BranchPick, InviteRolePick, LanguagePick
+from bot.keyboards.common import BranchPick
+from bot.keyboards.people import InviteRolePick, LanguagePick
 from database.enums import Role, UserStatus
 from database.models import User
 from tests import factories

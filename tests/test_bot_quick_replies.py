@@ -8,7 +8,7 @@ import pytest
 from aiogram.types import PhotoSize
 from sqlalchemy import select
 
-from bot.callbacks import DialogNav
+from bot.keyboards.common import DialogNav
 from bot.keyboards.quick_replies import (
     ALL_CATEGORIES,
     QuickCategory,

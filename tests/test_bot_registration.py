@@ -7,17 +7,11 @@ import asyncio
 from aiogram.methods import SetMyCommands
 from sqlalchemy import select
 
-from bot.callbacks import (
-    BranchPage,
-    BranchPick,
-    CategoriesSave,
-    DialogNav,
-    RegistrationDecision,
-    RegistrationShow,
-    RolePick,
-)
+from bot.keyboards.common import BranchPage, BranchPick, DialogNav
+from bot.keyboards.people import CategoriesSave, RolePick
+from bot.keyboards.registration import RegistrationDecision, RegistrationShow
 from bot.notifications import create_renderers
-from bot.states import Registration
+from bot.routers.registration import Registration
 from database.enums import Role, UserStatus
 from database.models import Category, OutboxMessage, User
 from tests import factories

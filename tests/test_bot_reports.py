@@ -22,7 +22,7 @@ from aiogram.types import FSInputFile, Sticker
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot.callbacks import BranchPage, BranchPick, DialogNav
+from bot.keyboards.common import BranchPage, BranchPick, DialogNav
 from bot.keyboards.reports import (
     ReportAllBranches,
     ReportBuild,

@@ -6,9 +6,9 @@ from __future__ import annotations
 from aiogram.methods import EditMessageReplyMarkup, SetMyCommands
 from sqlalchemy import select
 
-from bot.callbacks import CategoriesSave, CategoryToggle, PersonPage, PersonPick, RolePick
+from bot.keyboards.people import CategoriesSave, CategoryToggle, PersonPage, PersonPick, RolePick
 from bot.notifications import create_renderers
-from bot.states import RolePicker
+from bot.routers.people import RolePicker
 from database.enums import Role, UserStatus
 from database.models import AuditLog, Category, OutboxMessage
 from database.repositories import users as users_repo

@@ -8,7 +8,7 @@ import pytest
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from aiogram.types import PhotoSize
 
-from bot.callbacks import DialogNav
+from bot.keyboards.common import DialogNav
 from bot.keyboards.stats import StatsPeriod
 from bot.routers.stats import StatsDialog, duration
 from bot.screens import utf16_len

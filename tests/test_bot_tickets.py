@@ -9,7 +9,7 @@ from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from aiogram.types import Document, PhotoSize, Sticker
 from sqlalchemy import select
 
-from bot.callbacks import DialogNav
+from bot.keyboards.common import DialogNav
 from bot.keyboards.tickets import TicketCategory, TicketConfirm, TicketPriority, TicketStep
 from bot.routers.tickets import TicketDialog
 from database.enums import RequestKind, RequestStatus, UserStatus

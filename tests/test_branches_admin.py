@@ -7,7 +7,6 @@ import pytest
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from sqlalchemy import func, select
 
-from bot.callbacks import DialogNav
 from bot.keyboards.branches_admin import (
     BranchAct,
     BranchListPage,
@@ -17,6 +16,7 @@ from bot.keyboards.branches_admin import (
     BranchSkip,
     ExecutorPick,
 )
+from bot.keyboards.common import DialogNav
 from bot.routers.branches_admin import BranchDialog
 from database.enums import Role
 from database.models import AuditLog, Branch, Printer, User

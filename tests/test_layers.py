@@ -120,3 +120,25 @@ def test_the_readme_names_the_top_level_folders() -> None:
     ).stdout.split()
     folders = {path.split("/")[0] for path in tracked if "/" in path and not path.startswith(".")}
     assert named == folders
+
+
+def test_buttons_live_in_keyboards_and_dialog_states_in_routers() -> None:
+    """One convention: a CallbackData is defined in the keyboard module of the feature that
+    builds the button (bot/keyboards/), a StatesGroup in the router of its dialog
+    (bot/routers/); a feature that needs another's imports it from there."""
+    from aiogram.filters.callback_data import CallbackData
+    from aiogram.fsm.state import StatesGroup
+
+    from bot.routers import build_routers
+
+    build_routers()
+    misplaced = []
+    for base, home in ((CallbackData, "bot.keyboards."), (StatesGroup, "bot.routers.")):
+        stack = list(base.__subclasses__())
+        while stack:
+            kind = stack.pop()
+            stack.extend(kind.__subclasses__())
+            module = kind.__module__
+            if module.startswith("bot.") and not module.startswith(home):
+                misplaced.append(f"{module}.{kind.__qualname__}")
+    assert not misplaced

@@ -9,7 +9,7 @@ import pytest
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from sqlalchemy import func, select
 
-from bot.callbacks import DialogNav
+from bot.keyboards.common import DialogNav
 from bot.keyboards.sla_admin import SlaCategoryOpen, SlaDefault, SlaPriorityPick, SlaSave
 from bot.routers import sla_admin as sla_router
 from bot.routers.sla_admin import SlaDialog

@@ -7,7 +7,7 @@ from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from aiogram.types import Sticker
 from sqlalchemy import func, select
 
-from bot.callbacks import DialogNav
+from bot.keyboards.common import DialogNav
 from bot.keyboards.support import SupportEditStep, SupportTicket
 from bot.keyboards.tickets import TicketCategory, TicketPriority
 from bot.routers.support import SupportEdit

@@ -7,12 +7,30 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import BranchPage, BranchPick, DialogNav
 from bot.keyboards.paging import pager_row
 from database.models import Branch
+from utils.ids import DbId, Page
 from utils.paging import page_count
 
 BRANCHES_PER_PAGE = 8
+
+
+class BranchPage(CallbackData, prefix="brp"):
+    """Turn the page of a branch list; `dialog` says which dialog owns the list."""
+
+    dialog: str
+    page: Page
+
+
+class BranchPick(CallbackData, prefix="brk"):
+    dialog: str
+    branch_id: DbId
+
+
+class DialogNav(CallbackData, prefix="nav"):
+    """Back / cancel buttons shared by every dialog step."""
+
+    action: str  # back, cancel
 
 
 class DraftChoice(CallbackData, prefix="drf"):

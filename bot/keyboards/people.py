@@ -10,27 +10,60 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import (
-    CategoriesSave,
-    CategoryToggle,
-    DialogNav,
-    InviteRolePick,
-    LanguagePick,
-    PersonPage,
-    PersonPick,
-    RolePick,
-)
-from bot.keyboards.common import nav_row
+from bot.keyboards.common import DialogNav, nav_row
 from bot.keyboards.paging import pager_row
 from bot.texts import LANGUAGE_NAMES, category_name, person_title, role_title
 from database.enums import Role
 from database.models import Category
 from services.users import Person
+from utils.ids import DbId, Page
 from utils.paging import page_count
 from utils.text import cut
 
 PEOPLE_PER_PAGE = 8
 NAME_MAX = 40  # a button shows about this much of a name
+
+
+class PersonPage(CallbackData, prefix="pplp"):
+    """Turn the page of the people list of /role (the search typed is in the dialog state)."""
+
+    page: Page
+
+
+class PersonPick(CallbackData, prefix="pplk"):
+    """Open the role picker for this person (users.id)."""
+
+    user_id: DbId
+
+
+class RolePick(CallbackData, prefix="rolp"):
+    """A role for a person; `approve`: this also approves their pending registration."""
+
+    user_id: DbId
+    role: str  # checked by services.users.grantable_role (refused: not allowed)
+    approve: bool
+
+
+class CategoryToggle(CallbackData, prefix="rolc"):
+    """Switch a category on or off in an executor's category picker."""
+
+    user_id: DbId
+    category_id: DbId
+
+
+class CategoriesSave(CallbackData, prefix="rols"):
+    """Save the executor role with the categories switched on."""
+
+    user_id: DbId
+    approve: bool
+
+
+class InviteRolePick(CallbackData, prefix="invr"):
+    role: Role  # an unknown role does not unpack: the button is answered as out of date
+
+
+class LanguagePick(CallbackData, prefix="lang"):
+    code: str
 
 
 def invite_roles(roles: list[Role]) -> InlineKeyboardMarkup:

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import RegistrationDecision, RolePick
+from bot.keyboards.people import RolePick
 from database.enums import Role
+from utils.ids import DbId
+
+
+class RegistrationDecision(CallbackData, prefix="regd"):
+    """Approve (opens the role picker) or reject a pending registration."""
+
+    user_id: DbId
+    approve: bool
+
+
+class RegistrationShow(CallbackData, prefix="regs"):
+    """Back from the role picker to a registration request's decision buttons."""
+
+    user_id: DbId
 
 
 def decision(user_id: int) -> InlineKeyboardMarkup:

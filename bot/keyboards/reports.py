@@ -16,7 +16,7 @@ from bot.texts import kind_name, status_name
 from database.enums import RequestKind, RequestStatus
 from database.models import Branch
 
-DIALOG = "rep"  # the branch list's owner (bot.callbacks.BranchPage / BranchPick)
+DIALOG = "rep"  # the branch list's owner (bot.keyboards.common.BranchPage / BranchPick)
 CUSTOM = "custom"
 PERIOD_BUTTONS = ("today", "7d", "30d", "this_month", "last_month", "last_week", CUSTOM)
 KINDS = (RequestKind.ORDER, RequestKind.TICKET)

@@ -12,12 +12,10 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import CategoriesSave, RegistrationDecision, RegistrationShow, RolePick
 from bot.commands import set_chat_menu
-from bot.keyboards.people import role_picker
-from bot.keyboards.registration import decision
-from bot.routers.people import open_categories, picker_data, roles_prompt
-from bot.states import RolePicker
+from bot.keyboards.people import CategoriesSave, RolePick, role_picker
+from bot.keyboards.registration import RegistrationDecision, RegistrationShow, decision
+from bot.routers.people import RolePicker, open_categories, picker_data, roles_prompt
 from bot.texts import category_names, registration_request, role_summary
 from database.enums import Role, UserStatus
 from database.models import User

@@ -24,10 +24,10 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import drafts, leaving
-from bot.callbacks import DialogNav, LanguagePick
 from bot.commands import commands_for, set_chat_menu
+from bot.keyboards.common import DialogNav
 from bot.keyboards.menu import main_menu
-from bot.keyboards.people import languages
+from bot.keyboards.people import LanguagePick, languages
 from bot.routers import orders, thread, tickets
 from bot.routers.orders import OrderDialog
 from bot.routers.tickets import TicketDialog

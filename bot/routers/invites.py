@@ -8,18 +8,17 @@ from zoneinfo import ZoneInfo
 from aiogram import Bot, F, Router, html
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import BranchPage, BranchPick, DialogNav, InviteRolePick
-from bot.keyboards.common import BRANCHES_PER_PAGE, branch_page
+from bot.keyboards.common import BRANCHES_PER_PAGE, BranchPage, BranchPick, DialogNav, branch_page
 from bot.keyboards.invites import INVITES_PER_PAGE, InviteListPage, InviteRevoke, invite_list
-from bot.keyboards.people import invite_roles
+from bot.keyboards.people import InviteRolePick, invite_roles
 from bot.middlewares.access import for_role
 from bot.screens import Screen, show
-from bot.states import InviteDialog
 from bot.texts import NONE, role_name, role_title
 from database.enums import Role
 from services import invites, registration
@@ -29,6 +28,11 @@ from utils.formatting import local_time
 from utils.paging import page_count
 
 DIALOG = "inv"
+
+
+class InviteDialog(StatesGroup):
+    branch = State()
+    role = State()
 
 
 async def _show_branches(message: Message, session: AsyncSession, page: int, *, edit: bool) -> None:

@@ -16,24 +16,27 @@ from aiogram import Bot, F, Router, html
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import (
+from bot.command_args import Args
+from bot.commands import set_chat_menu
+from bot.keyboards.people import (
+    PEOPLE_PER_PAGE,
     CategoriesSave,
     CategoryToggle,
     PersonPage,
     PersonPick,
-    RegistrationDecision,
     RolePick,
+    category_picker,
+    people_page,
+    role_picker,
 )
-from bot.command_args import Args
-from bot.commands import set_chat_menu
-from bot.keyboards.people import PEOPLE_PER_PAGE, category_picker, people_page, role_picker
+from bot.keyboards.registration import RegistrationDecision
 from bot.middlewares.access import for_role
-from bot.states import RolePicker
 from bot.texts import (
     category_name,
     category_names,
@@ -52,6 +55,12 @@ from services.users import RoleChange
 from utils.paging import page_count
 
 # --- the role prompt and the category step, shared with the approval of registrations ------
+
+
+class RolePicker(StatesGroup):
+    person = State()  # the people list of /role; typed text searches it
+    role = State()  # the roles offered for the chosen person
+    categories = State()  # an executor's categories, switched on and off
 
 
 def roles_prompt(roles: list[Role]) -> str:

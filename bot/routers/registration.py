@@ -7,16 +7,15 @@ from zoneinfo import ZoneInfo
 from aiogram import F, Router, html
 from aiogram.filters import CommandObject, CommandStart, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import BranchPage, BranchPick, DialogNav
 from bot.command_args import Args
-from bot.keyboards.common import BRANCHES_PER_PAGE, branch_page
+from bot.keyboards.common import BRANCHES_PER_PAGE, BranchPage, BranchPick, DialogNav, branch_page
 from bot.keyboards.menu import main_menu
 from bot.middlewares.errors import reapply_later
-from bot.states import Registration
 from bot.texts import role_name
 from database.enums import UserStatus
 from services import invites, registration
@@ -25,6 +24,11 @@ from services.invites import RedeemOutcome
 from services.org import branch_page as load_branch_page
 
 DIALOG = "reg"
+
+
+class Registration(StatesGroup):
+    full_name = State()
+    branch = State()
 
 
 def _display_name(message: Message) -> str:

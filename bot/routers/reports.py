@@ -34,9 +34,8 @@ from aiogram.utils.chat_action import DEFAULT_INTERVAL, ChatActionSender
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import BranchPage, BranchPick
 from bot.keyboards import reports as kb
-from bot.keyboards.common import BRANCHES_PER_PAGE
+from bot.keyboards.common import BRANCHES_PER_PAGE, BranchPage, BranchPick
 from bot.keyboards.reports import (
     CUSTOM,
     DIALOG,
