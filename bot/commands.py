@@ -36,6 +36,11 @@ def _catalogue() -> list[tuple[Role, str, str]]:
         (Role.ADMIN, "admin", _("Catalogue, stock and stock import")),
         (Role.ADMIN, "branches", _("Branches: list, add, edit, own executor, deactivate")),
         (Role.ADMIN, "sla", _("SLA targets: accept and resolve times per category")),
+        (
+            Role.ADMIN,
+            "categories",
+            _("Categories: list, add, rename, order, who serves them, deactivate"),
+        ),
         (Role.ADMIN, "quick", _("Quick replies for answering requests")),
         (Role.ADMIN, "support_edit", _("Set the support contacts")),
         (Role.ADMIN, "invite", _("Invite link for a new user")),

@@ -35,6 +35,7 @@ LEFT: dict[str, tuple[frozenset[str], LazyProxy]] = {
     "SupportEdit": (frozenset({"support_edit"}), __("Support contacts not changed.")),
     "BranchDialog": (frozenset({"branches"}), __("Branches not changed.")),
     "SlaDialog": (frozenset({"sla"}), __("SLA targets not changed.")),
+    "CategoryDialog": (frozenset({"categories"}), __("Categories not changed.")),
     "ThreadDialog": (frozenset({"reply"}), __("Reply not sent.")),
     "AnswerDialog": (frozenset({"reply"}), __("Reply not sent.")),
     "QuickAnswer": (frozenset({"reply"}), __("Reply not sent.")),  # a quick reply's preview

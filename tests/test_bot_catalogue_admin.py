@@ -105,6 +105,7 @@ async def test_menu_button_and_command_open_the_admin_menu(harness, seeded) -> N
         "Import stock (.xlsx)",
         "Quick replies",
         "Branches",
+        "Categories",
     ]
     # «Branches» opens the branch list (/branches) in place
     await harness.feed(callback_update(ADMIN, dict(buttons(reply))["Branches"]))

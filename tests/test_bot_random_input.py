@@ -79,7 +79,7 @@ COMMANDS = [
     "/start", "/help", "/lang", "/cancel", "/my", "/queue", "/tickets", "/stats", "/report",
     "/quick", "/admin", "/invite", "/invites", "/role", "/deactivate", "/activate", "/backup",
     "/order", "/ticket", "/reply", "/view_", "/start inv_", "/unknown", "/status", "/support",
-    "/support_edit", "/branches", "/sla",
+    "/support_edit", "/branches", "/sla", "/categories",
 ]  # fmt: skip
 # (what may change) per role: the protected parts of the database are the others.
 PEOPLE, CATALOGUE, STOCK, ORDER, TICKET = "people", "catalogue", "stock", "order", "ticket"

@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.keyboards.branches_admin import BranchListPage
+from bot.keyboards.categories_admin import CategoryListPage
 from bot.keyboards.common import nav_row
 from bot.keyboards.paging import pager_row
 from bot.keyboards.quick_replies import QuickListPage
@@ -67,7 +68,8 @@ def admin_menu() -> InlineKeyboardMarkup:
     builder.button(text=_("Import stock (.xlsx)"), callback_data=AdminMenu(action="import"))
     builder.button(text=_("Quick replies"), callback_data=QuickListPage(page=0))
     builder.button(text=_("Branches"), callback_data=BranchListPage(page=0))
-    builder.adjust(2, 1, 2)
+    builder.button(text=_("Categories"), callback_data=CategoryListPage(page=0))
+    builder.adjust(2, 1, 2, 1)
     return builder.as_markup()
 
 

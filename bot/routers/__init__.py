@@ -13,6 +13,7 @@ def build_routers() -> list[Router]:
         backup,
         branches_admin,
         catalogue_admin,
+        categories_admin,
         common,
         fallback,
         invites,
@@ -52,6 +53,7 @@ def build_routers() -> list[Router]:
             ("catalogue_admin", catalogue_admin),
             ("branches_admin", branches_admin),
             ("sla_admin", sla_admin),
+            ("categories_admin", categories_admin),
         )
     }
     # A dialog left earlier in the same update (bot.leaving, bot.drafts) must not take the
@@ -85,6 +87,7 @@ def build_routers() -> list[Router]:
         with_dialogs["catalogue_admin"],
         with_dialogs["branches_admin"],  # /branches: admins and owners
         with_dialogs["sla_admin"],  # /sla: admins and owners
+        with_dialogs["categories_admin"],  # /categories: admins and owners
         support.build_admin(),  # /support_edit: admins and owners
         backup.build(),
         fallback.build(),

@@ -1,0 +1,363 @@
+"""/categories through the real dispatcher (mocked Bot API), on both engines; and the rules of
+services.categories_admin."""
+
+from __future__ import annotations
+
+import pytest
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
+from sqlalchemy import func, select
+
+from bot.keyboards.categories_admin import (
+    CategoryAct,
+    CategoryNew,
+    CategoryOpen,
+    CategorySave,
+    CategorySkip,
+    ServerToggle,
+)
+from bot.keyboards.common import DialogNav
+from bot.routers.categories_admin import CategoryDialog
+from database.enums import Priority, RequestStatus, Role
+from database.models import AuditLog, Category, Request, User
+from database.repositories import org as org_repo
+from database.repositories import users as users_repo
+from emulator.validation import formatted_text
+from services import categories_admin as service
+from services import tickets, workflow
+from services.actor import Actor
+from services.categories_admin import CannotDeactivate, InvalidInput
+from services.errors import NotFound, PermissionDenied
+from tests.bot_harness import buttons
+from tests.test_bot_requests import REQUESTER, TECHNICIAN, setup_org
+from tests.updates import callback_update, message_update, tg_user
+from utils.ids import MAX_ID
+
+ADMIN = tg_user(5000, "Админ")
+
+
+@pytest.fixture
+async def org_ids(sessionmaker) -> dict[str, int]:
+    """setup_org (the seed, a requester, executors, a supervisor) and an admin; ids."""
+    ids = await setup_org(sessionmaker)
+    async with sessionmaker() as session:
+        admin = User(
+            telegram_id=ADMIN.id, full_name="Админов А.", role=Role.ADMIN, status="approved"
+        )
+        session.add(admin)
+        await session.flush()
+        technician = await users_repo.by_telegram_id(session, TECHNICIAN.id)
+        codes = {c.code: c.id for c in (await session.scalars(select(Category))).all()}
+        await session.commit()
+        return {**ids, "admin": admin.id, "technician": technician.id, **codes}
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def check_sent(harness) -> None:
+    for call in harness.bot.calls:
+        if isinstance(call, SendMessage | EditMessageText):
+            formatted_text(call.text, "html", None)
+
+
+async def say(harness, user, text: str) -> str:
+    await harness.feed(message_update(user, text))
+    check_sent(harness)
+    return harness.last_reply(user.id).text
+
+
+async def press(harness, user, data) -> str:
+    """The screen the press showed, or else the text of its answer (an alert, a notice)."""
+    await harness.feed(callback_update(user, data if isinstance(data, str) else data.pack()))
+    check_sent(harness)
+    answers = harness.bot.calls_of(AnswerCallbackQuery)
+    assert answers, "the button press was not answered"
+    replies = harness.replies(user.id)
+    return replies[-1] if replies else (answers[-1].text or "")
+
+
+def labels(harness, user) -> list[str]:
+    return [text for text, _ in buttons(harness.last_reply(user.id))]
+
+
+async def state_of(harness, user) -> str | None:
+    return await harness.state(user.id).get_state()
+
+
+async def audit_rows(sessionmaker, object_type: str = "category") -> list[tuple]:
+    async with sessionmaker() as session:
+        rows = (
+            await session.execute(
+                select(AuditLog).where(AuditLog.object_type == object_type).order_by(AuditLog.id)
+            )
+        ).scalars()
+        return [(r.action, r.object_id, r.before, r.after) for r in rows]
+
+
+async def snapshot(sessionmaker) -> list[tuple]:
+    async with sessionmaker() as session:
+        rows = (await session.execute(select(Category).order_by(Category.id))).scalars()
+        cats = [(c.id, c.code, c.name_ru, c.name_en, c.sort_order, c.is_active) for c in rows]
+        audits = await session.scalar(select(func.count()).select_from(AuditLog))
+        return [*cats, audits]
+
+
+async def ticket_list_names(sessionmaker) -> list[str]:
+    async with sessionmaker() as session:
+        return [c.name_en for c in await tickets.categories(session)]
+
+
+async def admin_actor(session, telegram_id: int = ADMIN.id) -> Actor:
+    user = await users_repo.by_telegram_id(session, telegram_id)
+    return Actor.build(telegram_id, user, frozenset())
+
+
+async def new_ticket(sessionmaker, category_id: int, subject: str = "Принтер") -> int:
+    async with sessionmaker() as session:
+        user = await users_repo.by_telegram_id(session, REQUESTER.id)
+        created = await tickets.create(
+            session,
+            Actor.build(REQUESTER.id, user, frozenset()),
+            client_token=f"tok-{category_id}-{subject}",
+            category_id=category_id,
+            priority=Priority.NORMAL,
+            subject=subject,
+            description="Не печатает",
+        )
+        await session.commit()
+        return created.request.id
+
+
+# --- the dialog -------------------------------------------------------------------------------
+
+
+async def test_the_list_in_order_and_add_a_category_offered_in_the_ticket_dialog(
+    harness, sessionmaker, org_ids
+) -> None:
+    text = await say(harness, ADMIN, "/categories")
+    assert "Categories: 5" in text
+    names = labels(harness, ADMIN)
+    assert names[:5] == [
+        "Cartridges (orders)",
+        "Equipment repair",
+        "Maintenance",
+        "IT help",
+        "Other",
+    ]
+    assert "Add category" in names
+
+    assert "Step 1 of 2" in await press(harness, ADMIN, CategoryNew())
+    assert "/help" in await say(harness, ADMIN, "/help")  # a command is not taken as the name
+    assert await state_of(harness, ADMIN) is None  # /help left the dialog
+    await press(harness, ADMIN, CategoryNew())
+    assert "first" in await say(harness, ADMIN, "/nonsense")  # unknown: the step asks again
+    assert await state_of(harness, ADMIN) == CategoryDialog.name_ru.state
+    assert "too long" in await say(harness, ADMIN, "Я" * (service.NAME_MAX + 1))
+    assert "Step 2 of 2" in await say(harness, ADMIN, "  Сеть   и телефония ")
+    assert "Skip" in labels(harness, ADMIN)
+    text = await say(harness, ADMIN, "Network & Phones")
+    assert "Check the new ticket category" in text
+    assert "Сеть и телефония" in text and "Network &amp; Phones" in text
+    assert labels(harness, ADMIN) == ["Save", "« Back", "Cancel"]
+    async with sessionmaker() as session:
+        assert await org_repo.category_by_code(session, "network-phones") is None  # not yet
+
+    text = await press(harness, ADMIN, CategorySave())
+    assert "Category Сеть и телефония added." in text
+    assert "Code: network-phones" in text and "Kind: tickets" in text
+    assert "Place: 6 of 6" in text
+    assert await state_of(harness, ADMIN) == CategoryDialog.card.state
+    assert (await ticket_list_names(sessionmaker))[-1] == "Network & Phones"
+
+    async with sessionmaker() as session:
+        created = await org_repo.category_by_code(session, "network-phones")
+    assert (created.kind, created.name_ru, created.is_active) == (
+        "ticket",
+        "Сеть и телефония",
+        True,
+    )
+    ((action, object_id, before, after),) = await audit_rows(sessionmaker)
+    assert (action, object_id, before) == ("category.created", created.id, None)
+    assert after == {"code": "network-phones", "kind": "ticket", "ru": "Сеть и телефония",
+                     "en": "Network & Phones"}  # fmt: skip
+
+
+async def test_skip_the_english_name_and_codes_stay_unique(harness, sessionmaker, org_ids) -> None:
+    for _ in range(2):
+        await press(harness, ADMIN, CategoryNew())
+        await say(harness, ADMIN, "Другое")
+        text = await press(harness, ADMIN, CategorySkip())
+        assert "English: Другое" in text
+        await press(harness, ADMIN, CategorySave())
+    async with sessionmaker() as session:
+        codes = [c.code for c in await tickets.categories(session)]
+    assert codes[-2:] == ["drugoe", "drugoe-2"]
+    assert service.make_code("Other", {"other", "other-2"}) == "other-3"
+    assert service.make_code("  Ремонт — ПК №1 ", set()) == "remont-pk-no1"
+    assert service.make_code("!!!", set()) == "category"
+
+
+async def test_rename_and_move(harness, sessionmaker, org_ids) -> None:
+    it = org_ids["it"]
+    text = await press(harness, ADMIN, CategoryOpen(category_id=it))
+    assert "Place: 4 of 5" in text
+    assert {"Rename (Russian)", "Rename (English)", "▲ Up", "▼ Down"} <= set(labels(harness, ADMIN))
+    assert "Now: IT-помощь" in await press(harness, ADMIN, CategoryAct(action="ru", category_id=it))
+    assert "at most 100" in await say(harness, ADMIN, "x" * 101)
+    text = await say(harness, ADMIN, "Компьютерная помощь")
+    assert "Saved." in text and "Russian: Компьютерная помощь" in text
+    await press(harness, ADMIN, CategoryAct(action="en", category_id=it))
+    assert "Computer help" in await say(harness, ADMIN, "Computer help")
+
+    assert "Place: 3 of 5" in await press(harness, ADMIN, CategoryAct(action="up", category_id=it))
+    await press(harness, ADMIN, CategoryAct(action="up", category_id=it))
+    text = await press(harness, ADMIN, CategoryAct(action="up", category_id=it))
+    assert "Place: 2 of 5" in text  # the first ticket category: cartridges stays first
+    assert "▲ Up" not in labels(harness, ADMIN)
+    assert (await ticket_list_names(sessionmaker))[0] == "Computer help"
+    await press(harness, ADMIN, CategoryAct(action="down", category_id=it))
+    assert await ticket_list_names(sessionmaker) == [
+        "Equipment repair",
+        "Computer help",
+        "Maintenance",
+        "Other",
+    ]
+    # The cartridges' card: no moves, no deactivation.
+    await press(harness, ADMIN, CategoryOpen(category_id=org_ids["cartridges"]))
+    assert not {"▲ Up", "▼ Down", "Deactivate"} & set(labels(harness, ADMIN))
+
+    rows = await audit_rows(sessionmaker)
+    assert [r[0] for r in rows] == ["category.renamed"] * 2 + ["category.moved"] * 3
+    assert rows[0][2:] == ({"ru": "IT-помощь"}, {"ru": "Компьютерная помощь"})
+    assert rows[2][3]["direction"] == "up"
+
+
+async def test_deactivate_keeps_open_tickets_and_reactivate(harness, sessionmaker, org_ids) -> None:
+    repair = org_ids["repair"]
+    rid = await new_ticket(sessionmaker, repair, "Сломался сканер")
+    text = await press(harness, ADMIN, CategoryAct(action="off", category_id=repair))
+    assert "deactivated" in text and "Activate" in labels(harness, ADMIN)
+    assert "Equipment repair" not in await ticket_list_names(sessionmaker)
+    await say(harness, ADMIN, "/categories")
+    assert "⊘ Equipment repair (deactivated)" in labels(harness, ADMIN)
+    assert "Сломался сканер" in await say(harness, ADMIN, f"/view_{rid}")
+    async with sessionmaker() as session:
+        assert (await session.get(Request, rid)).status == RequestStatus.NEW
+
+    await press(harness, ADMIN, CategoryAct(action="on", category_id=repair))
+    assert "Equipment repair" in await ticket_list_names(sessionmaker)
+    assert [r[0] for r in await audit_rows(sessionmaker)] == [
+        "category.deactivated",
+        "category.activated",
+    ]
+
+
+async def test_the_orders_category_cannot_be_deactivated(harness, sessionmaker, org_ids) -> None:
+    before = await snapshot(sessionmaker)
+    text = await press(harness, ADMIN, CategoryAct(action="off", category_id=org_ids["cartridges"]))
+    assert "cannot be deactivated" in text
+    assert await snapshot(sessionmaker) == before
+    async with sessionmaker() as session:
+        with pytest.raises(CannotDeactivate):
+            await service.set_active(
+                session, await admin_actor(session), org_ids["cartridges"], False
+            )
+
+
+async def test_toggle_an_executor_returns_their_taken_ticket_to_the_queue(
+    harness, sessionmaker, org_ids
+) -> None:
+    it, tech = org_ids["it"], org_ids["technician"]
+    rid = await new_ticket(sessionmaker, it, "Не работает почта")
+    async with sessionmaker() as session:
+        user = await users_repo.by_telegram_id(session, TECHNICIAN.id)
+        await workflow.apply(session, Actor.build(TECHNICIAN.id, user, frozenset()), rid,
+                             workflow.Action.TAKE)  # fmt: skip
+        await session.commit()
+        taken = await session.get(Request, rid)
+        assert (taken.status, taken.assignee_id) == (RequestStatus.ACCEPTED, tech)
+
+    text = await press(harness, ADMIN, CategoryAct(action="who", category_id=it))
+    assert "Who serves IT help" in text
+    people = labels(harness, ADMIN)
+    assert "✅ Техников Т." in people and "▫️ Иванов И." in people
+    assert not any("Админов" in p for p in people)  # an admin does not change an admin
+
+    text = await press(harness, ADMIN, ServerToggle(category_id=it, user_id=tech))
+    assert "▫️ Техников Т." in labels(harness, ADMIN)
+    async with sessionmaker() as session:
+        returned = await session.get(Request, rid)
+        assert (returned.status, returned.assignee_id) == (RequestStatus.NEW, None)
+        assert it not in await users_repo.category_ids(session, tech)
+
+    await press(harness, ADMIN, ServerToggle(category_id=it, user_id=tech))
+    assert "✅ Техников Т." in labels(harness, ADMIN)
+    async with sessionmaker() as session:
+        assert it in await users_repo.category_ids(session, tech)
+
+    changes = await audit_rows(sessionmaker, "user")
+    role_changes = [r for r in changes if r[0] == "user.role_changed"]
+    assert [r[2]["categories"] for r in role_changes] == [["it"], []]
+    assert [r[3]["categories"] for r in role_changes] == [[], ["it"]]
+    async with sessionmaker() as session:
+        actions = (await session.scalars(select(AuditLog.action).order_by(AuditLog.id))).all()
+    assert "request.returned" in actions
+
+
+async def test_a_plain_user_is_refused(harness, sessionmaker, org_ids) -> None:
+    before = await snapshot(sessionmaker)
+    text = await say(harness, REQUESTER, "/categories")
+    assert "Categories" not in text
+    await press(harness, REQUESTER, CategoryAct(action="off", category_id=org_ids["it"]))
+    assert await snapshot(sessionmaker) == before
+    async with sessionmaker() as session:
+        user = await users_repo.by_telegram_id(session, REQUESTER.id)
+        with pytest.raises(PermissionDenied):
+            await service.category_list(session, Actor.build(REQUESTER.id, user, frozenset()))
+
+
+async def test_forged_buttons_change_nothing(harness, sessionmaker, org_ids) -> None:
+    before = await snapshot(sessionmaker)
+    forged = f"cga:off:{MAX_ID + 1}"
+    assert "no longer valid" in await press(harness, ADMIN, forged)
+    assert "not found" in await press(harness, ADMIN, CategoryAct(action="off", category_id=MAX_ID))
+    assert "not found" in await press(harness, ADMIN, CategoryOpen(category_id=987654))
+    toggle = ServerToggle(category_id=org_ids["it"], user_id=MAX_ID)
+    assert "not found" in await press(harness, ADMIN, toggle)
+    requester = ServerToggle(category_id=org_ids["it"], user_id=org_ids["admin"])
+    await press(harness, ADMIN, requester)  # themself: an admin does not change an admin
+    assert await snapshot(sessionmaker) == before
+    async with sessionmaker() as session:
+        with pytest.raises(NotFound):
+            await service.card(session, await admin_actor(session), MAX_ID)
+
+
+async def test_cancel_and_back_change_nothing(harness, sessionmaker, org_ids) -> None:
+    before = await snapshot(sessionmaker)
+    await press(harness, ADMIN, CategoryNew())
+    await say(harness, ADMIN, "Новая")
+    await press(harness, ADMIN, CategorySkip())
+    assert "Step 2 of 2" in await press(harness, ADMIN, DialogNav(action="back"))
+    assert "Step 1 of 2" in await press(harness, ADMIN, DialogNav(action="back"))
+    assert "Categories: 5" in await press(harness, ADMIN, DialogNav(action="back"))
+    await press(harness, ADMIN, CategoryNew())
+    await say(harness, ADMIN, "Новая")
+    await press(harness, ADMIN, CategorySkip())
+    await press(harness, ADMIN, DialogNav(action="cancel"))
+    assert await state_of(harness, ADMIN) is None
+    await press(harness, ADMIN, CategoryAct(action="ru", category_id=org_ids["it"]))
+    await press(harness, ADMIN, DialogNav(action="cancel"))
+    assert "Saved." not in harness.last_reply(ADMIN.id).text
+    assert await snapshot(sessionmaker) == before
+
+
+async def test_service_input_rules(session, org_ids) -> None:
+    with pytest.raises(InvalidInput):
+        service.parse_name("   ")
+    with pytest.raises(InvalidInput):
+        service.parse_name("x" * (service.NAME_MAX + 1))
+    actor = await admin_actor(session)
+    with pytest.raises(InvalidInput):
+        await service.rename(session, actor, org_ids["it"], "en", "y" * (service.NAME_MAX + 1))
+    assert not await service.rename(session, actor, org_ids["it"], "en", "IT help")
+    assert not await service.move(session, actor, org_ids["cartridges"], "up")
