@@ -777,10 +777,12 @@ async def test_stop_releases_rows_waiting_for_a_slot(
     sender.stop()
     await asyncio.wait_for(runner, timeout=5)
 
-    first, second = await outbox_rows(sessionmaker)
-    assert (first.status, first.attempts) == (OutboxStatus.SENT, 1)
-    assert (second.status, second.attempts) == (OutboxStatus.PENDING, 0)
-    assert second.next_attempt_at <= datetime.now(UTC)  # released, not left to the claim
+    # either chat may have got the one slot
+    rows = await outbox_rows(sessionmaker)
+    sent = [row for row in rows if row.status == OutboxStatus.SENT]
+    waiting = [row for row in rows if row.status == OutboxStatus.PENDING]
+    assert [row.attempts for row in sent] == [1] and [row.attempts for row in waiting] == [0]
+    assert waiting[0].next_attempt_at <= datetime.now(UTC)  # released, not left to the claim
     assert len(api.calls) == 1
 
 
