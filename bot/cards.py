@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from aiogram import html
@@ -50,7 +50,7 @@ from bot.sla_notifications import lateness
 from bot.texts import current_locale, priority_name, status_name
 from database.enums import Priority, RequestKind, RequestStatus
 from database.models import utcnow
-from services.views import ACCEPT, late_minutes
+from services.views import ACCEPT, RequestLine, RequestView, late_minutes
 from services.workflow import Action, Standing, card_actions, reopen_until
 from utils.formatting import local_time
 from utils.text import TEXT_LIMIT, cut, utf16_len
@@ -88,9 +88,12 @@ def viewer_of(rights: Rights) -> Viewer:
     )
 
 
-def category_name(view: dict[str, Any]) -> str:
-    category = view.get("category") or {}
-    return category.get(current_locale()) or category.get("ru") or category.get("code") or ""
+def category_name(view: RequestView) -> str:
+    category = view.category
+    if category is None:
+        return ""
+    local = {"ru": category.ru, "en": category.en}.get(current_locale())
+    return local or category.ru or category.code or ""
 
 
 def user_link(name: str, telegram_id: int | None, username: str | None = None) -> str:
@@ -102,29 +105,29 @@ def user_link(name: str, telegram_id: int | None, username: str | None = None) -
     return link
 
 
-def _line(line: dict[str, Any], issued: bool) -> str:
-    model = html.quote(line["model"])
+def _line(line: RequestLine, issued: bool) -> str:
+    model = html.quote(line.model)
     if issued:
         return _("• {model} × {quantity} (issued: {issued})").format(
-            model=model, quantity=line["quantity"], issued=line["issued"]
+            model=model, quantity=line.quantity, issued=line.issued
         )
     return _("• {model} × {quantity} (in stock: {stock})").format(
-        model=model, quantity=line["quantity"], stock=line["stock"]
+        model=model, quantity=line.quantity, stock=line.stock
     )
 
 
-def _remainder(view: dict[str, Any], lines: list[dict[str, Any]], shown: int) -> str:
+def _remainder(view: RequestView, lines: list[RequestLine], shown: int) -> str:
     """What is left to issue of an order issued in part, per line ("" when nothing is); at most
     `shown` lines, as the cartridge lines above it."""
-    if view["status"] not in IN_WORK or not any(line.get("issued") for line in lines):
+    if view.status not in IN_WORK or not any(line.issued for line in lines):
         return ""
-    left = [line for line in lines if line["quantity"] > line["issued"]]
+    left = [line for line in lines if line.quantity > line.issued]
     if not left:
         return ""
     parts = [_("Still to issue:")]
     parts += [
         _("• {model} × {quantity}").format(
-            model=html.quote(line["model"]), quantity=line["quantity"] - line["issued"]
+            model=html.quote(line.model), quantity=line.quantity - line.issued
         )
         for line in left[:shown]
     ]
@@ -139,24 +142,24 @@ def _more_lines(count: int) -> str:
     )
 
 
-def full_description(view: dict[str, Any]) -> str:
+def full_description(view: RequestView) -> str:
     """A ticket's description or an order's comment, uncut."""
-    return view.get("comment") or ""
+    return view.comment or ""
 
 
-def deadline_line(view: dict[str, Any], tz: ZoneInfo, now: datetime) -> str:
+def deadline_line(view: RequestView, tz: ZoneInfo, now: datetime) -> str:
     """The deadline that applies now ("" when none): by when, and once it has passed how late,
     in working time as the SLA reminders count it (`services.views.late_minutes`), in their
     words ("2 h 05 min")."""
-    deadline = view.get("deadline")
+    deadline = view.deadline
     if not deadline:
         return ""
-    if deadline["paused"]:
+    if deadline.paused:
         return _("Deadline: paused while waiting for the requester")
-    due = datetime.fromisoformat(deadline["due_at"])
+    due = datetime.fromisoformat(deadline.due_at)
     late = late_minutes(due, now)
     time = local_time(due, tz)
-    if deadline["kind"] == ACCEPT:
+    if deadline.kind == ACCEPT:
         if late is None:
             return _("Deadline: take by {time}").format(time=time)
         if late:
@@ -174,7 +177,7 @@ def deadline_line(view: dict[str, Any], tz: ZoneInfo, now: datetime) -> str:
 
 
 def render_card(
-    view: dict[str, Any],
+    view: RequestView,
     tz: ZoneInfo | None = None,
     *,
     extra: str = "",
@@ -185,7 +188,7 @@ def render_card(
 
 
 def card_text(
-    view: dict[str, Any],
+    view: RequestView,
     tz: ZoneInfo | None = None,
     *,
     extra: str = "",
@@ -200,7 +203,7 @@ def card_text(
     description = full_description(view)
     whole = html.quote(description)
     shown = html.quote(cut(description, DESCRIPTION_MAX))
-    lines = list(view.get("lines") or [])
+    lines = list(view.lines)
     shown_lines = len(lines)
     while True:
         note = ""
@@ -208,7 +211,7 @@ def card_text(
             note = (
                 _("(shortened — the full text follows)")
                 if full_below
-                else _("(shortened — full text: /view_{id})").format(id=int(view["id"]))
+                else _("(shortened — full text: /view_{id})").format(id=int(view.id))
             )
         text = _compose(view, tz, now, shown, note, lines, shown_lines, extra)
         excess = utf16_len(text) - TEXT_LIMIT
@@ -223,48 +226,48 @@ def card_text(
 
 
 def _compose(
-    view: dict[str, Any],
+    view: RequestView,
     tz: ZoneInfo,
     now: datetime,
     description: str,
     note: str,
-    lines: list[dict[str, Any]],
+    lines: list[RequestLine],
     shown_lines: int,
     extra: str,
 ) -> str:
     """The fields in their fixed order; `description` is already escaped (and maybe cut)."""
-    kind = view.get("kind", RequestKind.ORDER)
+    kind = view.kind
     order = kind == RequestKind.ORDER
-    status = view["status"]
+    status = view.status
     parts = [
         _("<b>Request {number}</b> — {status}").format(
-            number=html.quote(view["number"]), status=status_name(status, kind)
+            number=html.quote(view.number), status=status_name(status, kind)
         )
     ]
     category = category_name(view)
     if category:
         parts.append(_("Category: {category}").format(category=html.quote(category)))
     if not order:
-        priority = view.get("priority") or Priority.NORMAL
+        priority = view.priority or Priority.NORMAL
         name = priority_name(priority)
         if priority == Priority.CRITICAL:
             name = f"<b>{name}</b>"
         parts.append(_("Priority: {priority}").format(priority=name))
-        subject = quote_within(view.get("subject") or "—", SUBJECT_BUDGET)
+        subject = quote_within(view.subject or "—", SUBJECT_BUDGET)
         parts.append(_("Subject: {subject}").format(subject=subject))
     if lines:
-        issued = status in (S.DONE, S.CLOSED) or any(line.get("issued") for line in lines)
+        issued = status in (S.DONE, S.CLOSED) or any(line.issued for line in lines)
         parts.append(_("Cartridges:"))
         parts += [_line(line, issued) for line in lines[:shown_lines]]
         if shown_lines < len(lines):
             parts.append(_more_lines(len(lines) - shown_lines))
-    if view.get("branch"):
-        parts.append(_("Branch: {branch}").format(branch=html.quote(view["branch"])))
-    author = view.get("author") or {}
-    requester = user_link(author.get("name", ""), author.get("telegram_id"), author.get("username"))
+    if view.branch:
+        parts.append(_("Branch: {branch}").format(branch=html.quote(view.branch)))
+    author = view.author
+    requester = user_link(author.name, author.telegram_id, author.username)
     parts.append(_("Requester: {requester}").format(requester=requester))
-    if view.get("assignee"):
-        parts.append(_("Assignee: {assignee}").format(assignee=html.quote(view["assignee"])))
+    if view.assignee:
+        parts.append(_("Assignee: {assignee}").format(assignee=html.quote(view.assignee)))
     deadline = deadline_line(view, tz, now)
     if deadline:
         parts.append(deadline)
@@ -275,16 +278,16 @@ def _compose(
             parts.append(_("Description: {description}").format(description=description))
         if note:
             parts.append(f"<i>{note}</i>")
-    if view.get("reject_reason") and status == S.REJECTED:
-        parts.append(_("Reason: {reason}").format(reason=html.quote(view["reject_reason"])))
-    if view.get("photos"):
-        parts.append(_("Photos: {count}").format(count=len(view["photos"])))
-    created = view.get("created_at")
+    if view.reject_reason and status == S.REJECTED:
+        parts.append(_("Reason: {reason}").format(reason=html.quote(view.reject_reason)))
+    if view.photos:
+        parts.append(_("Photos: {count}").format(count=len(view.photos)))
+    created = view.created_at
     if created:
         parts.append(
             _("Created: {time}").format(time=local_time(datetime.fromisoformat(created), tz))
         )
-    done = view.get("done_at")
+    done = view.done_at
     if done and status in (S.DONE, S.CLOSED):
         label = _("Issued: {time}") if order else _("Resolved: {time}")
         parts.append(label.format(time=local_time(datetime.fromisoformat(done), tz)))
@@ -300,21 +303,21 @@ def _button(text: str, action: CardAction, request_id: int) -> InlineKeyboardBut
     return _link(text, RequestAct(action=action, request_id=request_id))
 
 
-def _reportable(view: dict[str, Any]) -> bool:
+def _reportable(view: RequestView) -> bool:
     """The requester may still report the issued order short or wrong (until it closes by
     itself), as the report's handler checks."""
-    done = view.get("done_at")
+    done = view.done_at
     return bool(done) and utcnow() <= reopen_until(datetime.fromisoformat(done))
 
 
 def card_buttons(
-    view: dict[str, Any], viewer: Viewer, *, full: bool = False
+    view: RequestView, viewer: Viewer, *, full: bool = False
 ) -> list[list[InlineKeyboardButton]]:
     """Rows of buttons for this viewer; the server re-checks every press. `full`: the card of
     `/view_<id>`, followed by the conversation (no button opens it) and with Attachments."""
-    rid = int(view["id"])
-    status = view["status"]
-    kind = view.get("kind", RequestKind.ORDER)
+    rid = int(view.id)
+    status = view.status
+    kind = view.kind
     order = kind == RequestKind.ORDER
     standing = Standing(
         author=viewer.author,
@@ -322,7 +325,7 @@ def card_buttons(
         handler=viewer.handler,
         supervisor=viewer.supervisor,
         assigned=status != S.NEW,  # a request waits in `new` unassigned, and only there
-        issued_in_part=any(line.get("issued") for line in view.get("lines") or []),
+        issued_in_part=any(line.issued for line in view.lines),
         reportable=_reportable(view),
         reopenable=viewer.reopen,
     )
@@ -362,11 +365,11 @@ def card_buttons(
     if talk:
         rows.append(talk)
     more = []
-    if view.get("messages") and not full:
-        label = _("Conversation ({count})").format(count=int(view["messages"]))
+    if view.messages and not full:
+        label = _("Conversation ({count})").format(count=int(view.messages))
         more.append(_link(label, RequestThread(request_id=rid)))
-    if view.get("attachments") and full:
-        label = _("Attachments ({count})").format(count=int(view["attachments"]))
+    if view.attachments and full:
+        label = _("Attachments ({count})").format(count=int(view.attachments))
         more.append(_link(label, RequestFiles(request_id=rid)))
     if more:
         rows.append(more)
@@ -374,7 +377,7 @@ def card_buttons(
 
 
 def card_markup(
-    view: dict[str, Any], viewer: Viewer, *, full: bool = False
+    view: RequestView, viewer: Viewer, *, full: bool = False
 ) -> InlineKeyboardMarkup | None:
     rows = card_buttons(view, viewer, full=full)
     if not rows:

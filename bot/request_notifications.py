@@ -29,6 +29,10 @@
   requester of a request filed outside working time, once: the working hours and when it will
   be looked at ("мы ответим с 09:00 понедельника (07.12)");
 - `stock.low` {model, quantity, threshold}.
+
+A `view` is a `services.views.RequestView` as JSON (`model_dump(mode="json")`), read back with
+`RequestView.model_validate`: the keys are those of the dict it used to be, so a notification
+queued before the view was typed still renders.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from bot.outbox.renderers import RenderedMessage, RendererRegistry, localized
 from bot.texts import current_locale, payload_category_names, status_name
 from database.enums import RequestKind
 from services.handover import Reason
+from services.views import RequestView
 from services.workflow import reopen_days
 from utils.formatting import local_time
 
@@ -82,20 +87,20 @@ def register_request_templates(
 
 
 def request_new(p: dict[str, Any], tz: ZoneInfo) -> RenderedMessage:
-    view = p["view"]
+    view = RequestView.model_validate(p["view"])
     # Before anyone takes it, the category's executors may already write to the requester.
     viewer = Viewer(category=True, supervisor=bool(p.get("can_assign")), thread=True)
     return RenderedMessage(text=render_card(view, tz), reply_markup=card_markup(view, viewer))
 
 
 def request_assigned(p: dict[str, Any], tz: ZoneInfo) -> RenderedMessage:
-    view = p["view"]
+    view = RequestView.model_validate(p["view"])
     text = render_card(view, tz, extra=_("This request has been assigned to you."))
     return RenderedMessage(text=text, reply_markup=_handler_markup(view))
 
 
 def request_reopened(p: dict[str, Any], tz: ZoneInfo) -> RenderedMessage:
-    view = p["view"]
+    view = RequestView.model_validate(p["view"])
     extra = _("The requester has reopened this request. Reason: {reason}").format(
         reason=html.quote(p.get("reason") or "—")
     )
@@ -105,26 +110,26 @@ def request_reopened(p: dict[str, Any], tz: ZoneInfo) -> RenderedMessage:
 
 
 def request_disputed(p: dict[str, Any], tz: ZoneInfo) -> RenderedMessage:
-    view = p["view"]
+    view = RequestView.model_validate(p["view"])
     extra = _(
         "The requester reports that order {number} was received incomplete or wrong: {reason}\n"
         "It is back in progress."
-    ).format(number=html.quote(view["number"]), reason=html.quote(p.get("reason") or "—"))
+    ).format(number=html.quote(view.number), reason=html.quote(p.get("reason") or "—"))
     return RenderedMessage(
         text=render_card(view, tz, extra=extra), reply_markup=_handler_markup(view)
     )
 
 
 def request_confirmed(p: dict[str, Any], tz: ZoneInfo) -> RenderedMessage:
-    view = p["view"]
-    if view.get("kind") == RequestKind.ORDER:
+    view = RequestView.model_validate(p["view"])
+    if view.kind == RequestKind.ORDER:
         extra = _("The requester has confirmed receipt. The request is closed.")
     else:
         extra = _("The requester has confirmed the resolution. The request is closed.")
     return RenderedMessage(text=render_card(view, tz, extra=extra))
 
 
-def _handler_markup(view: dict[str, Any]) -> InlineKeyboardMarkup | None:
+def _handler_markup(view: RequestView) -> InlineKeyboardMarkup | None:
     return card_markup(view, Viewer(handler=True, thread=True))
 
 

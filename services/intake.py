@@ -192,6 +192,6 @@ async def route_new(
             session,
             user.telegram_id,
             "request.new",
-            {"view": view, "can_assign": can_assign},
+            {"view": view.model_dump(mode="json"), "can_assign": can_assign},
             request_id=request.id,
         )

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +16,7 @@ from database.repositories import people_queries as people_repo
 from services.actor import Actor
 from services.requests import visible
 from services.thread import FINAL_STATUSES, may_post
-from services.views import request_view
+from services.views import RequestView, request_view
 from services.workflow import TRANSITIONS, Action, Who, may, reopen_days
 
 
@@ -34,7 +33,7 @@ class Rights:
 
 @dataclass(frozen=True, slots=True)
 class Card:
-    view: dict[str, Any]
+    view: RequestView
     rights: Rights
 
 

@@ -15,7 +15,7 @@ from database.repositories.requests import ListFilter
 from services import routing
 from services.actor import Actor
 from services.errors import DomainError, NotFound
-from services.views import request_view
+from services.views import RequestView, request_view
 from utils.paging import page_count
 
 PAGE_SIZE = 5
@@ -66,7 +66,7 @@ async def visible(session: AsyncSession, actor: Actor | None, request_id: int) -
     return request
 
 
-async def view(session: AsyncSession, actor: Actor, request_id: int) -> dict:
+async def view(session: AsyncSession, actor: Actor, request_id: int) -> RequestView:
     """The card data of a request the actor may see; refused for anyone else."""
     request = await visible(session, actor, request_id)
     return await request_view(session, request.id)

@@ -1,4 +1,7 @@
-"""A request as the people involved see it: plain JSON-able data for cards and notifications.
+"""A request as the people involved see it: `RequestView`, typed data for cards and
+notifications. It goes into a queued notification as `view.model_dump(mode="json")` and is read
+back with `RequestView.model_validate(...)`; the JSON keys are the field names (as the dict the
+view used to be), so rows queued before it was typed still read. Times are ISO strings (UTC).
 
 Deadline. A card shows the SLA deadline that applies now (`current_deadline`): the accept
 deadline while the request waits to be taken (`new`), the resolve deadline once it is taken
@@ -14,11 +17,12 @@ notification delivered late still tells the truth.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Literal
 
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from database.enums import RequestStatus
+from database.enums import Priority, RequestKind, RequestStatus
 from database.models import Category, Request
 from database.repositories import catalogue as catalogue_repo
 from database.repositories import org as org_repo
@@ -31,9 +35,60 @@ from services.errors import NotFound
 from services.sla import current_config
 
 
-def current_deadline(request: Request) -> dict[str, Any] | None:
-    """The deadline that applies now: {"kind": "accept" | "resolve", "due_at": ISO UTC,
-    "paused": bool}, or None (done, finished, or filed without deadlines)."""
+class RequestCategory(BaseModel):
+    code: str = ""
+    ru: str = ""
+    en: str = ""
+
+
+class RequestAuthor(BaseModel):
+    name: str = ""
+    telegram_id: int | None = None
+    username: str | None = None
+
+
+class RequestLine(BaseModel):
+    """A cartridge line of an order: how many asked, in stock now, issued so far."""
+
+    model: str
+    quantity: int
+    stock: int = 0
+    issued: int = 0
+
+
+class RequestDeadline(BaseModel):
+    kind: Literal["accept", "resolve"]
+    due_at: str  # ISO, UTC
+    paused: bool = False
+
+
+class RequestView(BaseModel):
+    """The request as its card shows it. Defaults: what a card assumes of a missing field."""
+
+    id: int
+    number: str
+    kind: RequestKind = RequestKind.ORDER
+    status: RequestStatus
+    priority: Priority = Priority.NORMAL
+    category: RequestCategory | None = None
+    branch: str = ""
+    author: RequestAuthor = Field(default_factory=RequestAuthor)
+    assignee: str = ""  # the assignee's full name
+    lines: list[RequestLine] = Field(default_factory=list)
+    subject: str = ""
+    comment: str = ""  # a ticket's description, an order's comment
+    deadline: RequestDeadline | None = None
+    reject_reason: str | None = ""
+    created_at: str | None = None  # ISO, UTC
+    done_at: str | None = None  # ISO, UTC
+    photos: list[str] = Field(default_factory=list)  # file ids
+    attachments: int = 0  # photos and documents, the thread's included
+    messages: int = 0  # in the thread
+
+
+def current_deadline(request: Request) -> RequestDeadline | None:
+    """The deadline that applies now (accept or resolve, when due, whether paused), or None
+    (done, finished, or filed without deadlines)."""
     if request.status in ACCEPT_STATUSES:
         kind, due = ACCEPT, request.accept_due_at
     elif request.status in (*RESOLVE_STATUSES, RequestStatus.WAITING):
@@ -42,11 +97,9 @@ def current_deadline(request: Request) -> dict[str, Any] | None:
         return None
     if due is None:
         return None
-    return {
-        "kind": kind,
-        "due_at": due.isoformat(),
-        "paused": request.status == RequestStatus.WAITING,
-    }
+    return RequestDeadline(
+        kind=kind, due_at=due.isoformat(), paused=request.status == RequestStatus.WAITING
+    )
 
 
 def late_minutes(due_at: datetime, now: datetime) -> int | None:
@@ -58,7 +111,7 @@ def late_minutes(due_at: datetime, now: datetime) -> int | None:
     return int(late // timedelta(minutes=1))
 
 
-async def request_view(session: AsyncSession, request_id: int) -> dict[str, Any]:
+async def request_view(session: AsyncSession, request_id: int) -> RequestView:
     request = await requests_repo.by_id(session, request_id)
     if request is None:
         raise NotFound("request")
@@ -71,36 +124,36 @@ async def request_view(session: AsyncSession, request_id: int) -> dict[str, Any]
     stock = await stock_repo.totals(session, type_ids)
     attachments = await requests_repo.attachments(session, request.id)
     messages = await thread_repo.count(session, request.id)
-    return {
-        "id": request.id,
-        "number": request.number,
-        "kind": request.kind,
-        "status": request.status,
-        "priority": request.priority,
-        "category": {"code": category.code, "ru": category.name_ru, "en": category.name_en},
-        "branch": branch.name if branch else "",
-        "author": {
-            "name": author.full_name if author else "",
-            "telegram_id": author.telegram_id if author else None,
-            "username": author.username if author else None,
-        },
-        "assignee": assignee.full_name if assignee else "",
-        "lines": [
-            {
-                "model": types[item.cartridge_type_id].model,
-                "quantity": item.quantity,
-                "stock": stock.get(item.cartridge_type_id, 0),
-                "issued": item.issued_quantity,
-            }
+    return RequestView(
+        id=request.id,
+        number=request.number,
+        kind=request.kind,
+        status=request.status,
+        priority=request.priority,
+        category=RequestCategory(code=category.code, ru=category.name_ru, en=category.name_en),
+        branch=branch.name if branch else "",
+        author=RequestAuthor(
+            name=author.full_name if author else "",
+            telegram_id=author.telegram_id if author else None,
+            username=author.username if author else None,
+        ),
+        assignee=assignee.full_name if assignee else "",
+        lines=[
+            RequestLine(
+                model=types[item.cartridge_type_id].model,
+                quantity=item.quantity,
+                stock=stock.get(item.cartridge_type_id, 0),
+                issued=item.issued_quantity,
+            )
             for item in request.items
         ],
-        "subject": request.subject,
-        "comment": request.description,  # a ticket's description, an order's comment
-        "deadline": current_deadline(request),
-        "reject_reason": request.reject_reason,
-        "created_at": request.created_at.isoformat(),
-        "done_at": request.done_at.isoformat() if request.done_at else None,
-        "photos": [a.file_id for a in attachments if a.kind == "photo"],
-        "attachments": len(attachments),  # photos and documents, the thread's included
-        "messages": messages,  # in the thread
-    }
+        subject=request.subject,
+        comment=request.description,
+        deadline=current_deadline(request),
+        reject_reason=request.reject_reason,
+        created_at=request.created_at.isoformat(),
+        done_at=request.done_at.isoformat() if request.done_at else None,
+        photos=[a.file_id for a in attachments if a.kind == "photo"],
+        attachments=len(attachments),
+        messages=messages,
+    )

@@ -446,7 +446,8 @@ async def _notify_assignee(
         return
     if not await routing.can_handle(session, assignee, request):
         return
-    payload: dict[str, object] = {"view": await request_view(session, request.id)}
+    view = await request_view(session, request.id)
+    payload: dict[str, object] = {"view": view.model_dump(mode="json")}
     if action in REQUESTER_REASON:
         payload["reason"] = reason
     await notify(

@@ -342,7 +342,7 @@ async def test_archived_request_leaves_active_lists_but_stays_visible(session) -
     # The card still opens for the requester, the executor of the category and an admin.
     for user in (w.requester, w.tech, w.admin):
         card = await requests.view(session, act(user), old.id)
-        assert (card["number"], card["status"]) == (old.number, "closed")
+        assert (card.number, card.status) == (old.number, "closed")
     active = await requests.mine(session, act(w.requester), active=True, page=0)
     assert [r.id for r in active.requests] == [open_one.id]
     # The requester's history keeps it: archiving is not deletion.

@@ -152,7 +152,7 @@ async def test_who_may_view_a_request(session) -> None:
     for name, actor in allowed.items():
         assert await requests.can_view(session, actor, request), name
         card = await requests.view(session, actor, request.id)
-        assert card["number"] == request.number and card["assignee"] == "Складов Семён", name
+        assert card.number == request.number and card.assignee == "Складов Семён", name
     for name, actor in refused.items():
         assert not await requests.can_view(session, actor, request), name
         with pytest.raises(NotFound):  # as for a missing id: whether it exists is not told
@@ -175,7 +175,7 @@ async def test_branch_own_executor_may_view_their_branch(session) -> None:
     north = await new_order(session, w, "n")
     south_author = await factories.user(session, 3004, branch_row=w.south)
     south = await new_order(session, w, "s", by=south_author)
-    assert (await requests.view(session, act(w.tech), north.id))["number"] == north.number
+    assert (await requests.view(session, act(w.tech), north.id)).number == north.number
     with pytest.raises(NotFound):
         await requests.view(session, act(w.tech), south.id)
 
@@ -199,16 +199,27 @@ async def test_view_shows_the_card(session) -> None:
         now=T0,
     )
     card = await requests.view(session, act(w.requester), created.request.id)
-    assert card["number"] == "К-2026-000001"
-    assert card["status"] == "new" and card["kind"] == "order"
-    assert card["category"] == {"code": "cartridges", "ru": "Картриджи", "en": "Cartridges"}
-    assert card["branch"] == "Филиал «Север»"
-    assert card["author"] == {"name": "Петров Пётр", "telegram_id": 3001, "username": None}
-    assert card["assignee"] == ""
-    assert card["lines"] == [{"model": "CF283A (83A)", "quantity": 3, "stock": 8, "issued": 0}]
-    assert card["comment"] == "<b>срочно</b>"  # raw: the renderer escapes it
-    assert card["photos"] == ["ph"]
-    assert card["created_at"] == T0.isoformat()
+    assert card.number == "К-2026-000001"
+    assert card.status == "new" and card.kind == "order"
+    assert card.category is not None
+    assert card.category.model_dump() == {
+        "code": "cartridges",
+        "ru": "Картриджи",
+        "en": "Cartridges",
+    }
+    assert card.branch == "Филиал «Север»"
+    assert card.author.model_dump() == {
+        "name": "Петров Пётр",
+        "telegram_id": 3001,
+        "username": None,
+    }
+    assert card.assignee == ""
+    assert [line.model_dump() for line in card.lines] == [
+        {"model": "CF283A (83A)", "quantity": 3, "stock": 8, "issued": 0}
+    ]
+    assert card.comment == "<b>срочно</b>"  # raw: the renderer escapes it
+    assert card.photos == ["ph"]
+    assert card.created_at == T0.isoformat()
 
 
 # --- lists -----------------------------------------------------------------------------------

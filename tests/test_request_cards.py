@@ -39,7 +39,7 @@ from bot.request_notifications import register_request_templates
 from bot.screens import utf16_len
 from database.models import Request
 from emulator.html_check import parse_html
-from services.views import current_deadline
+from services.views import RequestView, current_deadline
 from services.workflow import reopen_days
 from tests.mocked_bot import MockedBot
 from utils.ids import MAX_ID, MAX_PAGE
@@ -47,7 +47,7 @@ from utils.ids import MAX_ID, MAX_PAGE
 BIG = MAX_ID
 
 
-def make_view(**changes) -> dict:
+def make_view(**changes) -> RequestView:
     view = {
         "id": 7,
         "number": "К-2026-000007",
@@ -69,7 +69,7 @@ def make_view(**changes) -> dict:
         "photos": [],
     }
     view.update(changes)
-    return view
+    return RequestView.model_validate(view)
 
 
 @pytest.fixture
@@ -267,7 +267,58 @@ async def deliver(bot: MockedBot, rendered) -> list:
 
 
 async def render(registry: RendererRegistry, template: str, payload: dict) -> object:
-    return await registry.render(template, payload, None)
+    """A view goes into the payload as the services queue it: as JSON."""
+    stored = {
+        key: value.model_dump(mode="json") if isinstance(value, RequestView) else value
+        for key, value in payload.items()
+    }
+    return await registry.render(template, stored, None)
+
+
+async def test_a_card_queued_before_the_view_was_typed_still_renders(registry) -> None:
+    """A payload written by the version whose view was a plain dict: the same keys, enums as
+    strings, times as ISO strings."""
+    legacy = {
+        "view": {
+            "id": 7,
+            "number": "Т-2026-000007",
+            "kind": "ticket",
+            "status": "accepted",
+            "priority": "critical",
+            "category": {"code": "it", "ru": "IT-помощь", "en": "IT help"},
+            "branch": "Филиал «Юг»",
+            "author": {"name": "Петров П.", "telegram_id": 3000, "username": "petrov"},
+            "assignee": "Иванов И.",
+            "lines": [],
+            "subject": "Почта <не> работает",
+            "comment": "С утра",
+            "deadline": {"kind": "resolve", "due_at": "2026-03-17T11:00:00+00:00", "paused": False},
+            "reject_reason": "",
+            "created_at": "2026-03-13T11:00:00+00:00",
+            "done_at": None,
+            "photos": ["AgAD1"],
+            "attachments": 1,
+            "messages": 2,
+        }
+    }
+    message = await render(registry, "request.assigned", legacy)
+    await deliver(MockedBot(), message)
+    plain, _ = parse_html(message.text)
+    assert plain.splitlines()[:7] == [
+        "Request Т-2026-000007 — accepted",
+        "Category: IT help",
+        "Priority: critical",
+        "Subject: Почта <не> работает",
+        "Branch: Филиал «Юг»",
+        "Requester: Петров П. (@petrov)",
+        "Assignee: Иванов И.",
+    ]
+    assert plain.splitlines()[7].startswith("Deadline: complete by 17.03.2026 14:00")
+    assert "Description: С утра" in plain
+    assert "Photos: 1" in plain and "Created: 13.03.2026 14:00" in plain
+    assert labels(message.reply_markup) == ["Start work", "Reject", "Reply", "Conversation (2)"]
+    # and the typed view queues as exactly that shape
+    assert RequestView.model_validate(legacy["view"]).model_dump(mode="json") == legacy["view"]
 
 
 async def test_new_request_template_is_the_card_with_executor_buttons(registry) -> None:
@@ -462,7 +513,7 @@ def data(markup: InlineKeyboardMarkup | None) -> list[str]:
     return [b.callback_data for row in markup.inline_keyboard for b in row]
 
 
-def ticket_view(**changes) -> dict:
+def ticket_view(**changes) -> RequestView:
     return make_view(
         **{"kind": "ticket", "number": "Т-2026-000007", "lines": [], "subject": "Почта", **changes}
     )
@@ -679,7 +730,7 @@ def ru(i18n):
         yield
 
 
-def critical_ticket(**changes) -> dict:
+def critical_ticket(**changes) -> RequestView:
     return ticket_view(
         **{
             "number": "Т-2026-000003",
@@ -792,7 +843,8 @@ def test_the_deadline_that_applies_now(status, expected) -> None:
         assert found is None
     else:
         kind, due, paused = expected
-        assert found == {"kind": kind, "due_at": due.isoformat(), "paused": paused}
+        assert found is not None
+        assert found.model_dump() == {"kind": kind, "due_at": due.isoformat(), "paused": paused}
     assert current_deadline(Request(status=status)) is None  # filed without deadlines
 
 
@@ -839,7 +891,7 @@ def test_what_is_left_in_russian(ru) -> None:
 @pytest.mark.parametrize(
     ("status", "lines"),
     [
-        ("in_progress", make_view()["lines"]),  # nothing issued yet
+        ("in_progress", make_view().lines),  # nothing issued yet
         ("in_progress", [dict(line, issued=line["quantity"]) for line in PART]),  # reported
         ("done", [dict(line, issued=line["quantity"]) for line in PART]),
         ("closed", PART),  # issued in part, then confirmed

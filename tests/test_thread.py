@@ -255,7 +255,7 @@ async def test_card_rights_to_write_and_to_reopen(session) -> None:
     await workflow.apply(session, act(w.supervisor), rid, Action.DONE)
     done_at = (await requests_repo.by_id(session, rid)).done_at
     card = await people_queries.card(session, act(w.requester), rid)
-    assert card.view["done_at"] == done_at.isoformat()
+    assert card.view.done_at == done_at.isoformat()
     assert card.rights.reopen and card.rights.thread
     last = done_at + timedelta(days=workflow.reopen_days())
     assert (await people_queries.card(session, act(w.requester), rid, now=last)).rights.reopen

@@ -25,6 +25,7 @@ from database.enums import RequestKind
 from database.models import Request
 from services import intake
 from services.actor import Actor
+from services.views import RequestView
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,9 @@ async def confirmed(
     return request
 
 
-async def show_filed(query: CallbackQuery, view: dict, dialog: Dialog, tz: ZoneInfo | None) -> None:
+async def show_filed(
+    query: CallbackQuery, view: RequestView, dialog: Dialog, tz: ZoneInfo | None
+) -> None:
     """The card of the request just filed, with what the dialog says of it above."""
-    extra = str(dialog.filed).format(number=html.quote(view["number"]))
+    extra = str(dialog.filed).format(number=html.quote(view.number))
     await show(query, (render_card(view, tz, extra=extra), card_markup(view, Viewer(author=True))))

@@ -27,6 +27,7 @@ from services import people_queries, thread
 from services.actor import Actor
 from services.errors import NotFound, PermissionDenied
 from services.thread import History, HistoryFile, HistoryMessage
+from services.views import RequestView
 from utils.formatting import local_time
 from utils.ids import parse_id
 from utils.text import TEXT_LIMIT, utf16_len
@@ -91,9 +92,9 @@ def thread_parts(history: History, tz: ZoneInfo | None = None) -> list[str]:
         shown -= 1
 
 
-def description_parts(view: dict) -> list[str]:
+def description_parts(view: RequestView) -> list[str]:
     """A ticket's description or an order's comment whole, in as many messages as it needs."""
-    head = _("<b>Full text of request {number}:</b>").format(number=html.quote(view["number"]))
+    head = _("<b>Full text of request {number}:</b>").format(number=html.quote(view.number))
     return split_text(f"{head}\n{html.quote(full_description(view))}")
 
 

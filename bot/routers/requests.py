@@ -45,6 +45,7 @@ from services import people_queries, stock, workflow
 from services.actor import Actor
 from services.errors import PermissionDenied
 from services.people_queries import Card
+from services.views import RequestView
 from services.workflow import Action, Outcome
 from utils.text import cut
 
@@ -110,25 +111,25 @@ async def _edit_by_id(
         )
 
 
-def _stale_text(action: Action, view: dict) -> str:
+def _stale_text(action: Action, view: RequestView) -> str:
     """Why nothing happened: someone moved the request first (plain text: a callback answer)."""
-    status = view["status"]
+    status = view.status
     taken = status in (RequestStatus.ACCEPTED, RequestStatus.IN_PROGRESS, RequestStatus.DONE)
-    if action in (Action.TAKE, Action.ASSIGN) and taken and view.get("assignee"):
+    if action in (Action.TAKE, Action.ASSIGN) and taken and view.assignee:
         text = _("Request {number} has already been taken: {name}").format(
-            number=view["number"], name=view["assignee"]
+            number=view.number, name=view.assignee
         )
     else:
         text = _("Request {number} is already {status}.").format(
-            number=view["number"], status=status_name(status, view.get("kind", "order"))
+            number=view.number, status=status_name(status, view.kind)
         )
     return cut(text, ANSWER_LIMIT)
 
 
-def _done_text(view: dict) -> str:
+def _done_text(view: RequestView) -> str:
     return cut(
         _("Request {number}: {status}.").format(
-            number=view["number"], status=status_name(view["status"], view.get("kind", "order"))
+            number=view.number, status=status_name(view.status, view.kind)
         ),
         ANSWER_LIMIT,
     )
@@ -147,11 +148,11 @@ async def _after(
     text, markup = _card_content(card, tz)
     if result.outcome is Outcome.STALE:
         await query.answer(_stale_text(action, card.view), show_alert=True)
-    elif action is Action.ISSUE_PART and card.view["status"] != RequestStatus.DONE:
+    elif action is Action.ISSUE_PART and card.view.status != RequestStatus.DONE:
         await query.answer(
             cut(
                 _("Request {number}: issued what is in stock; the rest is still to issue.").format(
-                    number=card.view["number"]
+                    number=card.view.number
                 ),
                 ANSWER_LIMIT,
             )
@@ -195,7 +196,7 @@ async def card_action(
 async def _stale(query: CallbackQuery, card: Card, action: Action, tz: ZoneInfo | None) -> bool:
     """When `action` no longer applies to the request (someone or something came first): say
     so, show the card where it is now, and return True."""
-    if card.view["status"] in workflow.TRANSITIONS[action].sources:
+    if card.view.status in workflow.TRANSITIONS[action].sources:
         return False
     await query.answer(_stale_text(action, card.view), show_alert=True)
     await _put(query, *_card_content(card, tz))
@@ -214,7 +215,7 @@ async def _ask_cancel(
         raise PermissionDenied("cancel someone else's request")
     if await _stale(query, card, Action.CANCEL, tz):
         return
-    extra = _("Cancel request {number}?").format(number=html.quote(card.view["number"]))
+    extra = _("Cancel request {number}?").format(number=html.quote(card.view.number))
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Yes, cancel"), callback_data=CancelAnswer(request_id=rid, yes=True))
     builder.button(text=_("No"), callback_data=CancelAnswer(request_id=rid, yes=False))
@@ -275,7 +276,7 @@ async def _issue(
         card = await people_queries.card(session, actor, rid)
         lines = [
             _("Not enough stock to issue request {number}:").format(
-                number=html.quote(card.view["number"])
+                number=html.quote(card.view.number)
             )
         ]
         lines += [
@@ -329,7 +330,7 @@ async def issue_available(
     except stock.NothingInStock:  # the service's savepoint undid the change
         card = await people_queries.card(session, actor, rid)
         text = _("Nothing of what is left of request {number} is in stock now.").format(
-            number=card.view["number"]
+            number=card.view.number
         )
         await query.answer(cut(text, ANSWER_LIMIT), show_alert=True)
         await _put(query, *_card_content(card, tz))
@@ -402,9 +403,9 @@ def _closing_markup(dialog: ClosingDialog, rid: int) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def _expired_text(view: dict) -> str:
+def _expired_text(view: RequestView) -> str:
     days = workflow.reopen_days()
-    if view["kind"] == RequestKind.ORDER:
+    if view.kind == RequestKind.ORDER:
         text = ngettext(
             "Request {number} was issued more than {days} day ago and can no longer be "
             "reported. Please place a new order.",
@@ -420,7 +421,7 @@ def _expired_text(view: dict) -> str:
             "reopened. Please file a new ticket.",
             days,
         )
-    return cut(text.format(number=view["number"], days=days), ANSWER_LIMIT)
+    return cut(text.format(number=view.number, days=days), ANSWER_LIMIT)
 
 
 async def _open_closing(
@@ -430,8 +431,8 @@ async def _open_closing(
     dialog: ClosingDialog,
     tz: ZoneInfo | None,
 ) -> None:
-    rid = int(card.view["id"])
-    extra = _closing_prompt(dialog, card.view["number"])
+    rid = int(card.view.id)
+    extra = _closing_prompt(dialog, card.view.number)
     message_id = await _put(
         query, render_card(card.view, tz, extra=extra), _closing_markup(dialog, rid)
     )
@@ -450,11 +451,11 @@ async def _done(
 ) -> None:
     """Issue an order; for a ticket, ask for the note of what was done first."""
     card = await people_queries.card(session, actor, rid)
-    if card.view["kind"] == RequestKind.ORDER:
+    if card.view.kind == RequestKind.ORDER:
         await _issue(query, session, actor, rid, tz, allow_shortage=False)
         return
     if not card.rights.handler:
-        raise PermissionDenied(f"resolve {card.view['number']}")
+        raise PermissionDenied(f"resolve {card.view.number}")
     if await _stale(query, card, Action.DONE, tz):
         return
     await _open_closing(query, state, card, ClosingDialog.RESOLVE, tz)
@@ -472,11 +473,11 @@ async def _ask_requester(
     """Reopen (a ticket) or report a short delivery (an order): the requester's reason first."""
     card = await people_queries.card(session, actor, rid)
     action = CLOSING_ACTIONS[dialog]
-    if card.view["kind"] != workflow.KIND_ONLY[action] or not card.rights.author:
-        raise PermissionDenied(f"{action} {card.view['number']}")
+    if card.view.kind != workflow.KIND_ONLY[action] or not card.rights.author:
+        raise PermissionDenied(f"{action} {card.view.number}")
     if await _stale(query, card, action, tz):
         return
-    if utcnow() > workflow.reopen_until(datetime.fromisoformat(card.view["done_at"])):
+    if utcnow() > workflow.reopen_until(datetime.fromisoformat(card.view.done_at)):
         await query.answer(_expired_text(card.view), show_alert=True)
         await _put(query, *_card_content(card, tz))
         return
@@ -520,7 +521,7 @@ async def closing_text(
     elif result.outcome is Outcome.STALE:
         await message.answer(html.quote(_stale_text(action, card.view)))
     else:
-        await message.answer(_closing_done(dialog, card.view["number"]))
+        await message.answer(_closing_done(dialog, card.view.number))
 
 
 async def closing_not_text(message: Message, raw_state: str | None = None) -> None:
@@ -564,7 +565,7 @@ async def _ask_assignee(
         await query.answer(
             cut(
                 _("Nobody serves the category of request {number} yet.").format(
-                    number=card.view["number"]
+                    number=card.view.number
                 ),
                 ANSWER_LIMIT,
             ),
@@ -585,7 +586,7 @@ async def _ask_assignee(
         )
     )
     extra = _("Choose the executor for request {number}:").format(
-        number=html.quote(card.view["number"])
+        number=html.quote(card.view.number)
     )
     await _put(query, render_card(card.view, tz, extra=extra), builder.as_markup())
     await query.answer()
@@ -636,7 +637,7 @@ async def _ask_reason(
     extra = _(
         "Send the reason for rejecting request {number} in one message "
         "({max} characters at most). The requester will see it."
-    ).format(number=html.quote(card.view["number"]), max=workflow.REASON_MAX)
+    ).format(number=html.quote(card.view.number), max=workflow.REASON_MAX)
     message_id = await _put(query, render_card(card.view, tz, extra=extra), _reason_markup(rid))
     await state.set_state(RejectDialog.reason)
     await state.set_data({"request_id": rid, "message_id": message_id})
@@ -672,7 +673,7 @@ async def reason_entered(
     else:
         await message.answer(
             _("Request {number} has been rejected. The requester will be told the reason.").format(
-                number=html.quote(card.view["number"])
+                number=html.quote(card.view.number)
             )
         )
 
