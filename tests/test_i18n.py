@@ -221,3 +221,24 @@ def test_plural_forms_follow_the_number_in_each_language() -> None:
     }
     assert i18n.gettext(one, many, 1, locale="en").format(count=1) == "… and 1 more request"
     assert i18n.gettext(one, many, 2, locale="en").format(count=2) == "… and 2 more requests"
+
+
+def test_the_reports_value_names_are_the_bots() -> None:
+    """The workbook is written by services (also by the weekly cron job, which does not import
+    the bot), so its words live in services/report_labels.py; its names of statuses and
+    priorities must be the ones the bot shows."""
+    from bot.texts import priority_name, status_name
+    from database.enums import Priority, RequestKind, RequestStatus
+    from services import report_labels
+
+    i18n = create_i18n("ru")
+    for locale in LOCALES:
+        words = report_labels.labels(locale)
+        with i18n.context(), i18n.use_locale(locale):
+            for status in RequestStatus:
+                for kind in RequestKind:
+                    assert report_labels.status_name(words, status, kind) == status_name(
+                        status, kind
+                    ), (locale, status, kind)
+            for priority in Priority:
+                assert words["priorities"][priority] == priority_name(priority), (locale, priority)
