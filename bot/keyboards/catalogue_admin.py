@@ -61,6 +61,11 @@ class StockTemplate(CallbackData, prefix="stt"):
     """Send the stock import template (.xlsx): every model with its colour and stock."""
 
 
+def admin_menu_screen() -> tuple[str, InlineKeyboardMarkup]:
+    """The /admin menu, where «Назад» of its sections leads."""
+    return _("Administration. Choose a section:"), admin_menu()
+
+
 def admin_menu() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Cartridges"), callback_data=AdminMenu(action="types"))

@@ -33,7 +33,7 @@ from bot.keyboards.branches_admin import (
     ExecutorListPage,
     ExecutorPick,
 )
-from bot.keyboards.catalogue_admin import admin_menu
+from bot.keyboards.catalogue_admin import admin_menu_screen
 from bot.middlewares.access import for_role
 from bot.screens import BACK, Screen, alert, quote_within, show, text_expected, use_the_buttons
 from bot.texts import person_line
@@ -507,7 +507,7 @@ async def back_pressed(
     data = await state.get_data()
     if raw_state == BranchDialog.browse.state:
         await state.clear()
-        await show(query, (_("Administration. Choose a section:"), admin_menu()))
+        await show(query, admin_menu_screen())
     elif raw_state in (BranchDialog.card.state, BranchDialog.name.state):
         await _back_to_list(query, state, session, actor)
     elif raw_state in (BranchDialog.edit.state, BranchDialog.executor.state):

@@ -165,10 +165,6 @@ def _with_current(text: str, current: str | None) -> str:
     return text + "\n" + _("Now: {value}").format(value=_q(current, 300))
 
 
-def _menu_screen() -> Screen:
-    return _("Administration. Choose a section:"), kb.admin_menu()
-
-
 async def _list_screen(session: AsyncSession, actor: Actor, section: str, page: int) -> Screen:
     result = await service.type_page(session, actor, page, TYPES_PER_PAGE)
     if section == STOCK:
@@ -303,7 +299,7 @@ def _reason_prompt() -> str:
 
 async def admin_command(message: Message, state: FSMContext) -> None:
     await state.clear()
-    await show(message, _menu_screen())
+    await show(message, kb.admin_menu_screen())
 
 
 async def menu_pressed(
@@ -325,7 +321,7 @@ async def menu_pressed(
         await state.set_state(StockImport.file)
         screen = _import_prompt(), kb.import_step()
     else:
-        screen = _menu_screen()
+        screen = kb.admin_menu_screen()
     await show(query, screen)
 
 
@@ -585,7 +581,7 @@ async def edit_step_back(
     await state.clear()
     type_id = data.get("type_id")
     if type_id is None:
-        await show(query, _menu_screen())
+        await show(query, kb.admin_menu_screen())
         return
     await show(query, await _card_screen(session, actor, section, type_id))
 
@@ -607,7 +603,7 @@ async def import_step_back(query: CallbackQuery, state: FSMContext) -> None:
         await show(query, (_import_prompt(), kb.import_step()))
         return
     await state.clear()
-    await show(query, _menu_screen())
+    await show(query, kb.admin_menu_screen())
 
 
 # --- import -----------------------------------------------------------------------------------

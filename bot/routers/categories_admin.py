@@ -23,7 +23,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.keyboards import categories_admin as kb
-from bot.keyboards.catalogue_admin import admin_menu
+from bot.keyboards.catalogue_admin import admin_menu_screen
 from bot.keyboards.categories_admin import (
     CATEGORIES_PER_PAGE,
     SERVERS_PER_PAGE,
@@ -371,7 +371,7 @@ async def back_pressed(
     data = await state.get_data()
     if raw_state == CategoryDialog.browse.state:
         await state.clear()
-        await show(query, (_("Administration. Choose a section:"), admin_menu()))
+        await show(query, admin_menu_screen())
     elif raw_state in (CategoryDialog.card.state, CategoryDialog.name_ru.state):
         await show(query, await _list_screen(state, session, actor, data.get("page", 0)))
     elif raw_state in (CategoryDialog.rename.state, CategoryDialog.servers.state):

@@ -21,7 +21,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.keyboards import sla_admin as kb
-from bot.keyboards.catalogue_admin import admin_menu
+from bot.keyboards.catalogue_admin import admin_menu_screen
 from bot.keyboards.sla_admin import SlaCategoryOpen, SlaDefault, SlaPriorityPick, SlaSave
 from bot.middlewares.access import for_role
 from bot.screens import BACK, Screen, quote_within, show, text_expected, use_the_buttons
@@ -329,7 +329,7 @@ async def back_pressed(
     data = await state.get_data()
     if raw_state == SlaDialog.categories.state:
         await state.clear()
-        await show(query, (_("Administration. Choose a section:"), admin_menu()))
+        await show(query, admin_menu_screen())
     elif raw_state == SlaDialog.card.state:
         await show(query, await _list_screen(state, session, actor))
     elif raw_state == SlaDialog.accept.state:
