@@ -106,7 +106,11 @@ async def test_menu_button_and_command_open_the_admin_menu(harness, seeded) -> N
         "Quick replies",
         "Branches",
         "Categories",
+        "SLA targets",
     ]
+    # «SLA targets» opens the list of /sla in place
+    await harness.feed(callback_update(ADMIN, dict(buttons(reply))["SLA targets"]))
+    assert "SLA targets: the working time allowed" in harness.last_reply(ADMIN.id).text
     # «Branches» opens the branch list (/branches) in place
     await harness.feed(callback_update(ADMIN, dict(buttons(reply))["Branches"]))
     assert "Branches" in harness.last_reply(ADMIN.id).text

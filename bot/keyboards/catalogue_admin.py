@@ -15,6 +15,7 @@ from bot.keyboards.categories_admin import CategoryListPage
 from bot.keyboards.common import nav_row
 from bot.keyboards.paging import pager_row
 from bot.keyboards.quick_replies import QuickListPage
+from bot.keyboards.sla_admin import SlaList
 from bot.texts import colour_name
 from services import colours
 from services.catalogue_admin import TypeCard, TypePage
@@ -74,7 +75,8 @@ def admin_menu() -> InlineKeyboardMarkup:
     builder.button(text=_("Quick replies"), callback_data=QuickListPage(page=0))
     builder.button(text=_("Branches"), callback_data=BranchListPage(page=0))
     builder.button(text=_("Categories"), callback_data=CategoryListPage(page=0))
-    builder.adjust(2, 1, 2, 1)
+    builder.button(text=_("SLA targets"), callback_data=SlaList())
+    builder.adjust(2, 1, 2, 2)
     return builder.as_markup()
 
 

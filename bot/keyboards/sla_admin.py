@@ -21,6 +21,10 @@ from utils.text import cut
 BUTTON_TEXT_MAX = 60
 
 
+class SlaList(CallbackData, prefix="sll"):
+    """The category list (the /admin menu's «Сроки SLA»)."""
+
+
 class SlaCategoryOpen(CallbackData, prefix="slac"):
     category_id: DbId
 

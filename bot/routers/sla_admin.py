@@ -206,11 +206,11 @@ def _hint(exc: InvalidTarget, typed: str, day_minutes: int, accept: int | None =
 
 
 async def open_sla(
-    message: Message, state: FSMContext, session: AsyncSession, actor: Actor
+    event: Message | CallbackQuery, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
-    """The category list (any dialog left): the /sla command."""
+    """The category list (any dialog left): the /sla command, or «Сроки SLA» in /admin."""
     await state.clear()
-    await show(message, await _list_screen(state, session, actor))
+    await show(event, await _list_screen(state, session, actor))
 
 
 async def category_opened(
@@ -348,6 +348,7 @@ def build() -> Router:
     # Filters are async (StateFilter, MagicData, callback factories).
     router = for_role(Router(name="sla_admin"), Role.ADMIN)
     router.message.register(open_sla, Command("sla"))
+    router.callback_query.register(open_sla, kb.SlaList.filter())
     router.callback_query.register(category_opened, SlaCategoryOpen.filter())
     router.callback_query.register(priority_picked, SlaPriorityPick.filter())
     router.callback_query.register(
