@@ -6,16 +6,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiogram import Dispatcher
+from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
-from aiogram.types import Update
+from aiogram.types import Update, User
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import create_dispatcher
 from bot.pipeline import telegram_calls
 from tests.mocked_bot import MockedBot
+from tests.updates import callback_update, message_update
 from utils.settings import Settings
 
 
@@ -69,3 +71,31 @@ def buttons(call: SendMessage | EditMessageText) -> list[tuple[str, str | None]]
     if markup is None:
         return []
     return [(b.text, b.callback_data) for row in markup.inline_keyboard for b in row]
+
+
+# Driving a dialog. The mocked Bot API already refuses malformed HTML and over-long texts the
+# way Telegram does (tests/mocked_bot.py), so these only feed and read.
+
+
+async def say(harness: BotHarness, user: User, text: str | None = None, **fields: Any) -> str:
+    """Send a message; the text of the bot's last message or edit in that chat."""
+    await harness.feed(message_update(user, text, **fields))
+    return harness.last_reply(user.id).text
+
+
+async def press(harness: BotHarness, user: User, data: CallbackData | str) -> str:
+    """Press a button; the screen the press showed, or else the text of its answer."""
+    await harness.feed(callback_update(user, data if isinstance(data, str) else data.pack()))
+    answers = harness.bot.calls_of(AnswerCallbackQuery)
+    assert answers, "the button press was not answered"
+    replies = harness.replies(user.id)
+    return replies[-1] if replies else (answers[-1].text or "")
+
+
+def labels(harness: BotHarness, user: User) -> list[str]:
+    """The button texts of the bot's last message or edit in that chat."""
+    return [text for text, _ in buttons(harness.last_reply(user.id))]
+
+
+async def state_of(harness: BotHarness, user: User) -> str | None:
+    return await harness.state(user.id).get_state()

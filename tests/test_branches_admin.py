@@ -4,7 +4,6 @@ services.branches."""
 from __future__ import annotations
 
 import pytest
-from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from sqlalchemy import func, select
 
 from bot.keyboards.branches_admin import (
@@ -21,15 +20,14 @@ from bot.routers.branches_admin import BranchDialog
 from database.enums import Role
 from database.models import AuditLog, Branch, Printer, User
 from database.repositories import users as users_repo
-from emulator.validation import formatted_text
 from services import branches as service
 from services import org, routing
 from services.actor import Actor
 from services.branches import DuplicateName, InvalidInput
 from services.errors import NotFound, PermissionDenied
-from tests.bot_harness import buttons
+from tests.bot_harness import labels, press, say, state_of
 from tests.test_bot_requests import KEEPER, REQUESTER, SUPERVISOR, new_order, setup_org
-from tests.updates import callback_update, message_update, tg_user
+from tests.updates import message_update, tg_user
 from utils.ids import MAX_ID
 
 ADMIN = tg_user(5000, "Админ")
@@ -62,37 +60,6 @@ async def org_ids(sessionmaker) -> dict[str, int]:
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def check_sent(harness) -> None:
-    """Everything the bot sent is valid Telegram HTML."""
-    for call in harness.bot.calls:
-        if isinstance(call, SendMessage | EditMessageText):
-            formatted_text(call.text, "html", None)
-
-
-async def say(harness, user, text: str) -> str:
-    await harness.feed(message_update(user, text))
-    check_sent(harness)
-    return harness.last_reply(user.id).text
-
-
-async def press(harness, user, data) -> str:
-    """The screen the press showed, or else the text of its answer (an alert, a notice)."""
-    await harness.feed(callback_update(user, data if isinstance(data, str) else data.pack()))
-    check_sent(harness)
-    answers = harness.bot.calls_of(AnswerCallbackQuery)
-    assert answers, "the button press was not answered"
-    replies = harness.replies(user.id)
-    return replies[-1] if replies else (answers[-1].text or "")
-
-
-def labels(harness, user) -> list[str]:
-    return [text for text, _ in buttons(harness.last_reply(user.id))]
-
-
-async def state_of(harness, user) -> str | None:
-    return await harness.state(user.id).get_state()
 
 
 async def audit_rows(sessionmaker) -> list[tuple[str, int | None, dict | None, dict | None]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from sqlalchemy import func, select
 
 from bot.keyboards.common import DialogNav
@@ -17,15 +16,14 @@ from database.enums import Priority, Role
 from database.models import AuditLog, Category, Request, SlaPolicy, User
 from database.repositories import org as org_repo
 from database.repositories import users as users_repo
-from emulator.validation import formatted_text
 from services import sla, tickets
 from services import sla_admin as service
 from services.actor import Actor
 from services.errors import NotFound, PermissionDenied
 from services.sla_admin import InvalidTarget, parse_target
-from tests.bot_harness import buttons
+from tests.bot_harness import labels, press, say, state_of
 from tests.test_bot_requests import REQUESTER, setup_org
-from tests.updates import callback_update, message_update, tg_user
+from tests.updates import tg_user
 
 ADMIN = tg_user(5000, "Админ")
 DAY = 540  # the default calendar: 09:00-18:00
@@ -128,35 +126,6 @@ async def org_ids(sessionmaker) -> dict[str, int]:
         cartridges = await org_repo.category_by_code(session, "cartridges")
         await session.commit()
         return {**ids, "admin": admin.id, "it": it.id, "cartridges": cartridges.id}
-
-
-def check_sent(harness) -> None:
-    for call in harness.bot.calls:
-        if isinstance(call, SendMessage | EditMessageText):
-            formatted_text(call.text, "html", None)
-
-
-async def say(harness, user, text: str) -> str:
-    await harness.feed(message_update(user, text))
-    check_sent(harness)
-    return harness.last_reply(user.id).text
-
-
-async def press(harness, user, data) -> str:
-    await harness.feed(callback_update(user, data if isinstance(data, str) else data.pack()))
-    check_sent(harness)
-    answers = harness.bot.calls_of(AnswerCallbackQuery)
-    assert answers, "the button press was not answered"
-    replies = harness.replies(user.id)
-    return replies[-1] if replies else (answers[-1].text or "")
-
-
-def labels(harness, user) -> list[str]:
-    return [text for text, _ in buttons(harness.last_reply(user.id))]
-
-
-async def state_of(harness, user) -> str | None:
-    return await harness.state(user.id).get_state()
 
 
 async def policy_rows(sessionmaker) -> list[tuple[int, str, int, int]]:

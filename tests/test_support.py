@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from aiogram.types import Sticker
 from sqlalchemy import func, select
 
@@ -15,15 +14,14 @@ from bot.routers.tickets import TicketDialog
 from database.enums import RequestKind, Role
 from database.models import AuditLog, Category, OrgText, User
 from database.seed import seed
-from emulator.validation import formatted_text
 from services import support as service
 from services.actor import Actor
 from services.errors import PermissionDenied
 from services.support import TEXT_MAX, InvalidSupportText
 from tests import factories
-from tests.bot_harness import buttons
+from tests.bot_harness import labels, press, say
 from tests.conftest import OWNER_ID
-from tests.updates import callback_update, message_update, tg_user
+from tests.updates import callback_update, tg_user
 
 USER = tg_user(3200, "Иван")
 RU_USER = tg_user(3201, "Пётр")
@@ -65,31 +63,6 @@ async def org(sessionmaker) -> dict[str, int]:
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def check_sent(harness) -> None:
-    """Everything the bot sent is valid Telegram HTML."""
-    for call in harness.bot.calls:
-        if isinstance(call, SendMessage | EditMessageText):
-            formatted_text(call.text, "html", None)
-
-
-async def say(harness, user, text: str | None = None, **fields) -> str:
-    await harness.feed(message_update(user, text, **fields))
-    check_sent(harness)
-    return harness.last_reply(user.id).text
-
-
-async def press(harness, user, data) -> str:
-    await harness.feed(callback_update(user, data if isinstance(data, str) else data.pack()))
-    check_sent(harness)
-    assert harness.bot.calls_of(AnswerCallbackQuery), "the button press was not answered"
-    replies = harness.replies(user.id)
-    return replies[-1] if replies else ""
-
-
-def labels(harness, user) -> list[str]:
-    return [text for text, _ in buttons(harness.last_reply(user.id))]
 
 
 async def fsm(harness, user) -> tuple[str | None, dict]:
