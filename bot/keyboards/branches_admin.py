@@ -10,15 +10,13 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.keyboards.common import nav_row
+from bot.keyboards.common import button, nav_row
 from bot.keyboards.paging import pager_row
 from services.branches import BranchCard, BranchList, ExecutorPage
 from utils.ids import DbId, Page
-from utils.text import cut
 
 BRANCHES_PER_PAGE = 5
 EXECUTORS_PER_PAGE = 5
-BUTTON_TEXT_MAX = 60
 
 # Card actions: the editable fields, then the executor and the switch.
 EDIT_ACTIONS = ("name", "city", "address", "contact", "printers")
@@ -65,28 +63,24 @@ class ExecutorPick(CallbackData, prefix="brek"):
     user_id: DbId
 
 
-def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=cut(text, BUTTON_TEXT_MAX), callback_data=data.pack())
-
-
 def branch_list(result: BranchList) -> InlineKeyboardMarkup:
     rows = []
     for row in result.rows:
         text = f"{row.name} · {row.city}" if row.city else row.name
         if not row.is_active:
             text = _("⊘ {branch} (deactivated)").format(branch=text)
-        rows.append([_button(text, BranchOpen(branch_id=row.id))])
+        rows.append([button(text, BranchOpen(branch_id=row.id))])
     paging = pager_row(result.page, result.pages, lambda n: BranchListPage(page=n))
     if paging:
         rows.append(paging)
-    rows.append([_button(_("Add branch"), BranchNew())])
+    rows.append([button(_("Add branch"), BranchNew())])
     rows.append(nav_row())
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def branch_card(card: BranchCard) -> InlineKeyboardMarkup:
     def act(text: str, action: str) -> InlineKeyboardButton:
-        return _button(text, BranchAct(action=action, branch_id=card.id))
+        return button(text, BranchAct(action=action, branch_id=card.id))
 
     rows = [
         [act(_("Edit name"), "name"), act(_("Edit city"), "city")],
@@ -106,13 +100,13 @@ def branch_card(card: BranchCard) -> InlineKeyboardMarkup:
 
 def step(*, skip: str | None = None) -> InlineKeyboardMarkup:
     """A typed step: its «Skip» (or «Clear») button if it is optional, then Back and Cancel."""
-    rows = [[_button(skip, BranchSkip())]] if skip else []
+    rows = [[button(skip, BranchSkip())]] if skip else []
     rows.append(nav_row())
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def summary() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[_button(_("Save"), BranchSave())], nav_row()])
+    return InlineKeyboardMarkup(inline_keyboard=[[button(_("Save"), BranchSave())], nav_row()])
 
 
 def executor_list(
@@ -125,7 +119,7 @@ def executor_list(
             text += f" @{person.username}"
         if person.id == current:
             text = "• " + text
-        rows.append([_button(text, ExecutorPick(branch_id=branch_id, user_id=person.id))])
+        rows.append([button(text, ExecutorPick(branch_id=branch_id, user_id=person.id))])
     paging = pager_row(
         result.page, result.pages, lambda n: ExecutorListPage(branch_id=branch_id, page=n)
     )
@@ -133,7 +127,7 @@ def executor_list(
         rows.append(paging)
     if current is not None:
         rows.append(
-            [_button(_("Clear executor"), BranchAct(action=CLEAR_EXECUTOR, branch_id=branch_id))]
+            [button(_("Clear executor"), BranchAct(action=CLEAR_EXECUTOR, branch_id=branch_id))]
         )
     rows.append(nav_row())
     return InlineKeyboardMarkup(inline_keyboard=rows)

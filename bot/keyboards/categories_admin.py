@@ -11,17 +11,15 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.keyboards.common import nav_row
+from bot.keyboards.common import button, nav_row
 from bot.keyboards.paging import pager_row
 from bot.texts import in_language
 from services.categories_admin import CategoryCard, CategoryRow, ServerPage
 from utils.ids import DbId, Page
 from utils.paging import page_count
-from utils.text import cut
 
 CATEGORIES_PER_PAGE = 8
 SERVERS_PER_PAGE = 6
-BUTTON_TEXT_MAX = 60
 
 # Card actions.
 RENAME_RU = "ru"
@@ -68,10 +66,6 @@ class ServerToggle(CallbackData, prefix="cgst"):
     user_id: DbId
 
 
-def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=cut(text, BUTTON_TEXT_MAX), callback_data=data.pack())
-
-
 def category_label(row: CategoryRow) -> str:
     return in_language(row.name_ru, row.name_en)
 
@@ -86,11 +80,11 @@ def category_list(rows: list[CategoryRow], page: int) -> InlineKeyboardMarkup:
             text = _("{category} (orders)").format(category=text)
         if not row.is_active:
             text = _("⊘ {category} (deactivated)").format(category=text)
-        buttons.append([_button(text, CategoryOpen(category_id=row.id))])
+        buttons.append([button(text, CategoryOpen(category_id=row.id))])
     paging = pager_row(page, pages, lambda n: CategoryListPage(page=n))
     if paging:
         buttons.append(paging)
-    buttons.append([_button(_("Add category"), CategoryNew())])
+    buttons.append([button(_("Add category"), CategoryNew())])
     buttons.append(nav_row())
     return InlineKeyboardMarkup(inline_keyboard=buttons)
 
@@ -99,7 +93,7 @@ def category_card(card: CategoryCard) -> InlineKeyboardMarkup:
     row = card.category
 
     def act(text: str, action: str) -> InlineKeyboardButton:
-        return _button(text, CategoryAct(action=action, category_id=row.id))
+        return button(text, CategoryAct(action=action, category_id=row.id))
 
     rows = [[act(_("Rename (Russian)"), RENAME_RU), act(_("Rename (English)"), RENAME_EN)]]
     moves = []
@@ -121,13 +115,13 @@ def category_card(card: CategoryCard) -> InlineKeyboardMarkup:
 
 def step(*, skip: str | None = None) -> InlineKeyboardMarkup:
     """A typed step: its «Skip» button if it has one, then Back and Cancel."""
-    rows = [[_button(skip, CategorySkip())]] if skip else []
+    rows = [[button(skip, CategorySkip())]] if skip else []
     rows.append(nav_row())
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def summary() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[_button(_("Save"), CategorySave())], nav_row()])
+    return InlineKeyboardMarkup(inline_keyboard=[[button(_("Save"), CategorySave())], nav_row()])
 
 
 def server_list(result: ServerPage) -> InlineKeyboardMarkup:
@@ -138,7 +132,7 @@ def server_list(result: ServerPage) -> InlineKeyboardMarkup:
         if person.username:
             text += f" @{person.username}"
         text = ("✅ " if person.serves else "▫️ ") + text
-        rows.append([_button(text, ServerToggle(category_id=category_id, user_id=person.id))])
+        rows.append([button(text, ServerToggle(category_id=category_id, user_id=person.id))])
     paging = pager_row(
         result.page, result.pages, lambda n: ServerListPage(category_id=category_id, page=n)
     )

@@ -11,6 +11,7 @@ from bot.keyboards.paging import pager_row
 from database.models import Branch
 from utils.ids import DbId, Page
 from utils.paging import page_count
+from utils.text import cut
 
 BRANCHES_PER_PAGE = 8
 
@@ -38,6 +39,14 @@ class DraftChoice(CallbackData, prefix="drf"):
 
     dialog: str  # bot.drafts.ORDER, bot.drafts.TICKET
     resume: bool
+
+
+BUTTON_TEXT_MAX = 60  # a longer label is cut with an ellipsis (Telegram shows little of it)
+
+
+def button(text: str, data: CallbackData, limit: int = BUTTON_TEXT_MAX) -> InlineKeyboardButton:
+    """An inline button whose label fits: `text` cut to `limit` characters."""
+    return InlineKeyboardButton(text=cut(text, limit), callback_data=data.pack())
 
 
 def nav_row(*, back: bool = True) -> list[InlineKeyboardButton]:

@@ -7,18 +7,15 @@ reloads the category, so a forged or stale id is answered as not found.
 from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.keyboards.common import nav_row
+from bot.keyboards.common import button, nav_row
 from bot.texts import category_name, priority_name
 from database.enums import Priority
 from database.models import Category
 from services.sla_admin import CategoryTargets
 from utils.ids import DbId
-from utils.text import cut
-
-BUTTON_TEXT_MAX = 60
 
 
 class SlaList(CallbackData, prefix="sll"):
@@ -42,13 +39,9 @@ class SlaSave(CallbackData, prefix="slas"):
     """Save the change shown in the summary."""
 
 
-def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=cut(text, BUTTON_TEXT_MAX), callback_data=data.pack())
-
-
 def category_list(categories: list[Category]) -> InlineKeyboardMarkup:
     rows = [
-        [_button(category_name(category), SlaCategoryOpen(category_id=category.id))]
+        [button(category_name(category), SlaCategoryOpen(category_id=category.id))]
         for category in categories
     ]
     rows.append(nav_row())
@@ -63,7 +56,7 @@ def category_card(targets: CategoryTargets) -> InlineKeyboardMarkup:
         if len(targets.lines) == 1:
             text = _("Change the targets")
         rows.append(
-            [_button(text, SlaPriorityPick(category_id=category_id, priority=line.priority))]
+            [button(text, SlaPriorityPick(category_id=category_id, priority=line.priority))]
         )
     rows.append(nav_row())
     return InlineKeyboardMarkup(inline_keyboard=rows)
@@ -71,10 +64,10 @@ def category_card(targets: CategoryTargets) -> InlineKeyboardMarkup:
 
 def step(*, default: bool) -> InlineKeyboardMarkup:
     """A typed step: «По умолчанию» when the targets are set here, then Back and Cancel."""
-    rows = [[_button(_("Default"), SlaDefault())]] if default else []
+    rows = [[button(_("Default"), SlaDefault())]] if default else []
     rows.append(nav_row())
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def summary() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[_button(_("Save"), SlaSave())], nav_row()])
+    return InlineKeyboardMarkup(inline_keyboard=[[button(_("Save"), SlaSave())], nav_row()])
