@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from aiogram.types import Sticker
 from sqlalchemy import func, select
 
 from bot.keyboards.common import DialogNav
@@ -21,6 +20,7 @@ from services.support import TEXT_MAX, InvalidSupportText
 from tests import factories
 from tests.bot_harness import labels, press, say
 from tests.conftest import OWNER_ID
+from tests.test_bot_tickets import STICKER
 from tests.updates import callback_update, tg_user
 
 USER = tg_user(3200, "Иван")
@@ -33,15 +33,6 @@ DEFAULT_LINE = "Support: file a ticket — the executor on duty will see it."
 BUTTON = "New ticket in “Other”"
 RU_TEXT = "Звоните: +7 495 <b>123</b> & пишите @help"
 EN_TEXT = "Call +7 495 123 <or> write to @help"
-STICKER = Sticker(
-    file_id="sticker",
-    file_unique_id="u-sticker",
-    type="regular",
-    width=512,
-    height=512,
-    is_animated=False,
-    is_video=False,
-)
 
 
 @pytest.fixture
