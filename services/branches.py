@@ -22,7 +22,7 @@ from database.repositories import audit
 from database.repositories import branches as repo
 from services import catalogue_admin
 from services.actor import Actor, role_level
-from services.errors import Conflict, DomainError, NotFound
+from services.errors import Conflict, DomainError, InvalidInput, NotFound
 from services.org import name_matches
 from utils.paging import clamp_page, page_count
 
@@ -45,14 +45,6 @@ FIELDS = ("name", "city", "address", "contact", "printers")
 WORKER_ROLES = [Role.EXECUTOR, Role.SUPERVISOR, Role.ADMIN, Role.OWNER]
 
 _SEPARATORS = re.compile(r"[,\n]")
-
-
-class InvalidInput(ValueError):
-    """Typed input that does not fit. code: empty, too_long, too_many."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 class DuplicateName(DomainError):

@@ -24,7 +24,7 @@ from database.repositories import stock as stock_repo
 from integrations.xlsx_stock import RowProblem, StockRow, StockSheet
 from services import colours, stock
 from services.actor import Actor
-from services.errors import Conflict, DomainError, NotFound
+from services.errors import Conflict, DomainError, InvalidInput, NotFound
 from services.model_match import ModelIndex
 from utils.paging import page_count
 
@@ -42,15 +42,6 @@ DEFAULT_COLOUR = colours.BLACK
 SKIP = "-"  # typed for "none" / "default" in optional steps
 
 _INTEGER = re.compile(r"[+-]?\d{1,9}", re.ASCII)
-
-
-class InvalidInput(ValueError):
-    """Typed input that does not fit. code: empty, too_long, too_many, not_integer,
-    out_of_range, zero, below_zero."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 class DuplicateModel(DomainError):

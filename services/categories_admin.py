@@ -27,7 +27,7 @@ from database.repositories import audit
 from database.repositories import categories as repo
 from services import users
 from services.actor import Actor, role_level
-from services.errors import Conflict, DomainError, NotFound
+from services.errors import Conflict, DomainError, InvalidInput, NotFound
 from utils.paging import clamp_page, page_count
 
 NAME_MAX = Category.__table__.c["name_ru"].type.length  # 100 (name_en alike)
@@ -46,14 +46,6 @@ _TRANSLIT = dict(
     )
 )
 _NOT_CODE = re.compile(r"[^a-z0-9]+")
-
-
-class InvalidInput(ValueError):
-    """Typed input that does not fit. code: empty, too_long."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 class CannotDeactivate(DomainError):

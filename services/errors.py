@@ -26,3 +26,12 @@ class TooManyOpenRequests(DomainError):
         super().__init__(f"{count} open requests, at most {limit}")
         self.count = count
         self.limit = limit
+
+
+class InvalidInput(ValueError):
+    """Typed input that does not fit a form's field. `code`: empty, too_long, too_many,
+    not_integer, out_of_range, zero, below_zero (the dialog turns it into its hint)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
