@@ -28,6 +28,11 @@
 - `request.after_hours` {request_id, number, opens_at, work_start, work_end, work_days}: to the
   requester of a request filed outside working time, once: the working hours and when it will
   be looked at ("мы ответим с 09:00 понедельника (07.12)");
+- `request.auto_reply` {request_id, number, reply_ru, reply_en, hours}: to the requester of a
+  request whose category has an auto-reply text (set by admins in /categories), once: the text
+  in their language (Russian when there is no English one), then, when `hours` is given (filed
+  outside working time: {opens_at, work_start, work_end, work_days}), the working hours and when
+  it will be looked at; such a request gets no `request.after_hours`;
 - `stock.low` {model, quantity, threshold}.
 
 A `view` is a `services.views.RequestView` as JSON (`model_dump(mode="json")`), read back with
@@ -83,6 +88,7 @@ def register_request_templates(
     add("request.message", request_message)
     add("request.returned", request_returned)
     add("request.after_hours", request_after_hours)
+    add("request.auto_reply", request_auto_reply)
     add("stock.low", stock_low)
 
 
@@ -363,18 +369,29 @@ def _opening(opens: datetime) -> str:
     )
 
 
-def request_after_hours(p: dict[str, Any]) -> RenderedMessage:
-    text = _(
-        "Request {number} has been received. Working hours: {days} {start}–{end}; we will "
-        "answer {when}."
-    ).format(
-        number=html.quote(p["number"]),
+def _hours(p: dict[str, Any]) -> str:
+    return _("Working hours: {days} {start}–{end}; we will answer {when}.").format(
         days=_days(p.get("work_days") or [1, 2, 3, 4, 5]),
         start=p["work_start"],
         end=p["work_end"],
         when=_opening(datetime.fromisoformat(p["opens_at"])),
     )
-    return RenderedMessage(text=text)
+
+
+def _received(p: dict[str, Any]) -> str:
+    return _("Request {number} has been received.").format(number=html.quote(p["number"]))
+
+
+def request_after_hours(p: dict[str, Any]) -> RenderedMessage:
+    return RenderedMessage(text=f"{_received(p)} {_hours(p)}")
+
+
+def request_auto_reply(p: dict[str, Any]) -> RenderedMessage:
+    reply = (p.get("reply_en") if current_locale() == "en" else None) or p["reply_ru"]
+    lines = [_received(p), html.quote(reply)]
+    if p.get("hours"):
+        lines.append(_hours(p["hours"]))
+    return RenderedMessage(text="\n".join(lines))
 
 
 def stock_low(p: dict[str, Any]) -> RenderedMessage:

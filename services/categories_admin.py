@@ -7,8 +7,9 @@ active ones only); its requests and the people serving it stay as they are. The 
 category (`cartridges`) is never deactivated. Who serves a category changes through
 `services.users.set_role`, as on the /role screen: audited there, the person told, and their
 requests in work that they may no longer handle go back to the queue (`services.handover`).
-Input checks are pure functions that raise `InvalidInput` with a code; every change writes an
-audit row.
+A category may carry an auto-reply text (Russian, optionally English) that the author of each
+new request of it gets once (`services.intake`). Input checks are pure functions that raise
+`InvalidInput` with a code; every change writes an audit row.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ LANGUAGES = ("ru", "en")
 UP, DOWN = "up", "down"
 WORKER_ROLES = [Role.EXECUTOR, Role.SUPERVISOR, Role.ADMIN, Role.OWNER]
 SORT_STEP = 10
+AUTO_REPLY_MAX = 1000  # characters of each language's auto-reply text
 
 _TRANSLIT = dict(
     zip(
@@ -57,6 +59,16 @@ class CategoryInactive(DomainError):
 
 
 # --- input ------------------------------------------------------------------------------------
+
+
+def parse_auto_reply(text: str | None) -> str:
+    """An auto-reply text as stored: stripped, 1..AUTO_REPLY_MAX characters, lines kept."""
+    value = (text or "").strip()
+    if not value:
+        raise InvalidInput("empty")
+    if len(value) > AUTO_REPLY_MAX:
+        raise InvalidInput("too_long")
+    return value
 
 
 def parse_name(text: str | None) -> str:
@@ -97,6 +109,8 @@ class CategoryRow:
     name_ru: str
     name_en: str
     is_active: bool
+    auto_reply_ru: str | None = None  # None: no auto-reply
+    auto_reply_en: str | None = None  # None: the Russian text for everyone
 
     @property
     def is_orders(self) -> bool:
@@ -138,6 +152,8 @@ def _row(category: Category) -> CategoryRow:
         category.name_ru,
         category.name_en,
         category.is_active,
+        category.auto_reply_ru,
+        category.auto_reply_en,
     )
 
 
@@ -279,6 +295,24 @@ async def rename(
     await _audit(
         session, actor, "category.renamed", category.id, {language: before}, {language: name}
     )
+    return True
+
+
+async def set_auto_reply(
+    session: AsyncSession, actor: Actor, category_id: int, ru: str | None, en: str | None
+) -> bool:
+    """Set the category's auto-reply (`ru` None: none at all; `en` None or empty: the Russian
+    text for everyone). False if it already was so."""
+    actor.require(Role.ADMIN)
+    ru = parse_auto_reply(ru) if ru is not None else None
+    en = parse_auto_reply(en) if ru is not None and en and en.strip() else None
+    category = await _load(session, category_id)
+    before = {"ru": category.auto_reply_ru, "en": category.auto_reply_en}
+    after = {"ru": ru, "en": en}
+    if before == after:
+        return False
+    category.auto_reply_ru, category.auto_reply_en = ru, en
+    await _audit(session, actor, "category.auto_reply", category.id, before, after)
     return True
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from database.enums import RequestStatus, Role
 from database.models import Attachment, Request
 from database.repositories import audit
+from database.repositories import categories as categories_repo
 from database.repositories import requests as requests_repo
 from database.repositories import users as users_repo
 from services import routing, sla
@@ -98,37 +99,46 @@ async def file_once(
         after={"number": request.number, **audit_after},
     )
     await route_new(session, request, photos=photos, documents=documents)
-    await _reply_after_hours(session, request)
+    await _auto_reply(session, request)
     return Filed(request, created=True)
 
 
 AFTER_HOURS_TEMPLATE = "request.after_hours"
+AUTO_REPLY_TEMPLATE = "request.auto_reply"
 
 
-async def _reply_after_hours(session: AsyncSession, request: Request) -> None:
-    """Filed outside working time (an evening, a weekend, a holiday of the calendar): one line
-    to its author saying when it will be looked at. Once per request: only a new request gets
-    here, never a replay."""
+async def _auto_reply(session: AsyncSession, request: Request) -> None:
+    """At most one line to the author of a new request (only a new request gets here, never a
+    replay): its category's auto-reply text set by admins, if any, with the working hours when
+    it was filed outside them (an evening, a weekend, a holiday of the calendar); otherwise,
+    outside working time, when it will be looked at; otherwise nothing."""
     calendar = sla.current_config().calendar
-    if calendar.is_working(request.created_at):
-        return
-    author = await users_repo.by_id(session, request.author_id)
-    if author is None:
-        return
-    opens = calendar.next_working_moment(request.created_at).astimezone(calendar.tz)
-    await notify(
-        session,
-        author.telegram_id,
-        AFTER_HOURS_TEMPLATE,
-        {
-            "request_id": request.id,
-            "number": request.number,
+    after_hours = None
+    if not calendar.is_working(request.created_at):
+        opens = calendar.next_working_moment(request.created_at).astimezone(calendar.tz)
+        after_hours = {
             "opens_at": opens.isoformat(),
             "work_start": calendar.work_start.strftime("%H:%M"),
             "work_end": calendar.work_end.strftime("%H:%M"),
             "work_days": sorted(calendar.work_days),
-        },
-        request_id=request.id,
+        }
+    category = await categories_repo.by_id(session, request.category_id)
+    reply_ru = category.auto_reply_ru if category is not None else None
+    if reply_ru is None and after_hours is None:
+        return
+    author = await users_repo.by_id(session, request.author_id)
+    if author is None:
+        return
+    about: dict[str, Any] = {"request_id": request.id, "number": request.number}
+    if reply_ru is None:
+        payload = {**about, **(after_hours or {})}
+        await notify(
+            session, author.telegram_id, AFTER_HOURS_TEMPLATE, payload, request_id=request.id
+        )
+        return
+    reply = {"reply_ru": reply_ru, "reply_en": category.auto_reply_en, "hours": after_hours}
+    await notify(
+        session, author.telegram_id, AUTO_REPLY_TEMPLATE, about | reply, request_id=request.id
     )
 
 

@@ -66,6 +66,12 @@ NOTIFICATIONS: tuple[Notification, ...] = (
         ("services.intake",),
     ),
     Notification(
+        "request.auto_reply",
+        "a request is filed in a category with an auto-reply text (set in /categories)",
+        "its requester, once: the text, and the working hours when filed outside them",
+        ("services.intake",),
+    ),
+    Notification(
         "request.photo",
         "a new request has photos (sent before its card), or someone asks for a request's files",
         "the recipients of the card; the person who asked",

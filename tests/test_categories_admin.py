@@ -35,6 +35,10 @@ ADMIN = tg_user(5000, "Админ")
 
 @pytest.fixture
 async def org_ids(sessionmaker) -> dict[str, int]:
+    return await setup_org_and_admin(sessionmaker)
+
+
+async def setup_org_and_admin(sessionmaker) -> dict[str, int]:
     """setup_org (the seed, a requester, executors, a supervisor) and an admin; ids."""
     ids = await setup_org(sessionmaker)
     async with sessionmaker() as session:

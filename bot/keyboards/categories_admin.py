@@ -29,6 +29,8 @@ DOWN = "down"
 SERVERS = "who"
 DEACTIVATE = "off"
 ACTIVATE = "on"
+AUTO_REPLY = "ar"
+NO_AUTO_REPLY = "noar"
 
 
 class CategoryListPage(CallbackData, prefix="cgl"):
@@ -103,7 +105,7 @@ def category_card(card: CategoryCard) -> InlineKeyboardMarkup:
         moves.append(act(_("▼ Down"), DOWN))
     if moves:
         rows.append(moves)
-    rows.append([act(_("Who serves it"), SERVERS)])
+    rows.append([act(_("Who serves it"), SERVERS), act(_("Auto-reply"), AUTO_REPLY)])
     if not row.is_orders:
         if row.is_active:
             rows.append([act(_("Deactivate"), DEACTIVATE)])
@@ -116,6 +118,20 @@ def category_card(card: CategoryCard) -> InlineKeyboardMarkup:
 def step(*, skip: str | None = None) -> InlineKeyboardMarkup:
     """A typed step: its «Skip» button if it has one, then Back and Cancel."""
     rows = [[button(skip, CategorySkip())]] if skip else []
+    rows.append(nav_row())
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def reply_step(row: CategoryRow, *, first: bool) -> InlineKeyboardMarkup:
+    """The auto-reply's steps: «No auto-reply» on the first when one is set, «Skip» on the
+    second, then Back and Cancel."""
+    rows = []
+    if first and row.auto_reply_ru is not None:
+        rows.append(
+            [button(_("No auto-reply"), CategoryAct(action=NO_AUTO_REPLY, category_id=row.id))]
+        )
+    if not first:
+        rows.append([button(_("Skip"), CategorySkip())])
     rows.append(nav_row())
     return InlineKeyboardMarkup(inline_keyboard=rows)
 

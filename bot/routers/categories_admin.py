@@ -3,8 +3,10 @@
 The list in its order (the orders' category first; deactivated ones marked), a category's card
 (both names, code, kind, place, how many serve it) with one button per change: rename in
 Russian or English, move up or down, who serves it, deactivate or reactivate (ticket categories
-only). «Add category» asks the Russian name and the English one (or Skip: the Russian), then
-shows a summary to save; the code comes from the English name.
+only), the auto-reply (the text the author of each new request of it gets: Russian, then
+English or Skip; «No auto-reply» removes it). «Add category» asks the Russian name and the
+English one (or Skip: the Russian), then shows a summary to save; the code comes from the
+English name.
 
 «Who serves it» lists the executors and above the admin may change, those serving it marked;
 pressing one switches the category on or off for them through `services.users.set_role`, as
@@ -45,6 +47,7 @@ from services.categories_admin import CannotDeactivate, CategoryCard, CategoryIn
 from utils.paging import clamp_page, page_count
 
 NAME_SHOWN_MAX = 300  # UTF-16 units of a name shown in a text
+REPLY_SHOWN_MAX = 1200  # UTF-16 units of an auto-reply shown on the card (1000 chars + escapes)
 
 
 class CategoryDialog(StatesGroup):
@@ -55,6 +58,8 @@ class CategoryDialog(StatesGroup):
     confirm = State()
     rename = State()  # data: category_id, language
     servers = State()  # who serves it (data: category_id, page)
+    reply_ru = State()  # the auto-reply: Russian, then English (data: category_id, reply_ru)
+    reply_en = State()
 
 
 # --- rendering --------------------------------------------------------------------------------
@@ -90,7 +95,19 @@ def _card_text(card: CategoryCard) -> str:
         servers=card.servers,
         status=status,
     )
-    return f"<b>{_q(kb.category_label(row))}</b>\n{text}"
+    return f"<b>{_q(kb.category_label(row))}</b>\n{text}\n{_auto_reply_text(row)}"
+
+
+def _auto_reply_text(row: service.CategoryRow) -> str:
+    if row.auto_reply_ru is None:
+        return _("Auto-reply: none")
+    text = _("Auto-reply (Russian): {ru}").format(
+        ru=quote_within(row.auto_reply_ru, REPLY_SHOWN_MAX)
+    )
+    if row.auto_reply_en:
+        english = _("Auto-reply (English): {en}")
+        text += "\n" + english.format(en=quote_within(row.auto_reply_en, REPLY_SHOWN_MAX))
+    return text
 
 
 async def _list_screen(state: FSMContext, session: AsyncSession, actor: Actor, page: int) -> Screen:
@@ -213,6 +230,14 @@ async def card_action(
         await show(query, screen, notice=_("Moved."))
     elif action == kb.SERVERS:
         await show(query, await _servers_screen(state, session, actor, owner_ids, category_id, 0))
+    elif action == kb.AUTO_REPLY:
+        card = await service.card(session, actor, category_id)
+        await _keep_list_and(state, CategoryDialog.reply_ru, category_id=card.category.id)
+        await show(query, _reply_prompt(card.category, CategoryDialog.reply_ru))
+    elif action == kb.NO_AUTO_REPLY:
+        await service.set_auto_reply(session, actor, category_id, None, None)
+        screen = await _card_screen(state, session, actor, category_id)
+        await show(query, screen, notice=_("Auto-reply removed."))
     elif action in (kb.DEACTIVATE, kb.ACTIVATE):
         active = action == kb.ACTIVATE
         try:
@@ -247,6 +272,75 @@ async def rename_typed(
         await message.answer(_hint(exc))
         return
     await show(message, await _card_screen(state, session, actor, data["category_id"], _("Saved.")))
+
+
+# --- the auto-reply ---------------------------------------------------------------------------
+
+
+def _reply_prompt(row: service.CategoryRow, step: State) -> Screen:
+    limit = service.AUTO_REPLY_MAX
+    name = _q(kb.category_label(row))
+    if step == CategoryDialog.reply_ru:
+        text = _(
+            "Step 1 of 2: send the auto-reply of {category} in Russian, up to {limit} characters. "
+            "The author of every new request of it gets it once, with the request's number."
+        ).format(category=name, limit=limit)
+        return text, kb.reply_step(row, first=True)
+    text = _(
+        "Step 2 of 2: send it in English, up to {limit} characters, or press Skip: English "
+        "speakers then get the Russian text."
+    ).format(limit=limit)
+    return text, kb.reply_step(row, first=False)
+
+
+async def reply_typed(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    actor: Actor,
+    raw_state: str | None = None,
+) -> None:
+    if _command_typed(message):
+        await _refuse_command(message)
+        return
+    try:
+        text = service.parse_auto_reply(message.text)
+    except InvalidInput as exc:
+        await message.answer(_reply_hint(exc))
+        return
+    data = await state.get_data()
+    if raw_state == CategoryDialog.reply_ru.state:
+        card = await service.card(session, actor, data["category_id"])
+        await state.update_data(reply_ru=text)
+        await state.set_state(CategoryDialog.reply_en)
+        await show(message, _reply_prompt(card.category, CategoryDialog.reply_en))
+        return
+    await _save_reply(message, state, session, actor, text)
+
+
+async def reply_skipped(
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, actor: Actor
+) -> None:
+    await _save_reply(query, state, session, actor, None)
+
+
+async def _save_reply(
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    actor: Actor,
+    english: str | None,
+) -> None:
+    data = await state.get_data()
+    category_id = data["category_id"]
+    await service.set_auto_reply(session, actor, category_id, data["reply_ru"], english)
+    await show(event, await _card_screen(state, session, actor, category_id, _("Saved.")))
+
+
+def _reply_hint(exc: InvalidInput) -> str:
+    if exc.code == "empty":
+        return _("Please send a non-empty text.")
+    return _("That is too long: at most {limit} characters.").format(limit=service.AUTO_REPLY_MAX)
 
 
 # --- adding a category ------------------------------------------------------------------------
@@ -374,8 +468,16 @@ async def back_pressed(
         await show(query, admin_menu_screen())
     elif raw_state in (CategoryDialog.card.state, CategoryDialog.name_ru.state):
         await show(query, await _list_screen(state, session, actor, data.get("page", 0)))
-    elif raw_state in (CategoryDialog.rename.state, CategoryDialog.servers.state):
+    elif raw_state in (
+        CategoryDialog.rename.state,
+        CategoryDialog.servers.state,
+        CategoryDialog.reply_ru.state,
+    ):
         await show(query, await _card_screen(state, session, actor, data["category_id"]))
+    elif raw_state == CategoryDialog.reply_en.state:
+        card = await service.card(session, actor, data["category_id"])
+        await state.set_state(CategoryDialog.reply_ru)
+        await show(query, _reply_prompt(card.category, CategoryDialog.reply_ru))
     elif raw_state == CategoryDialog.name_en.state:
         await _to_add_step(query, state, CategoryDialog.name_ru)
     else:  # the summary
@@ -396,6 +498,9 @@ def build() -> Router:
         skip_pressed, StateFilter(CategoryDialog.name_en), CategorySkip.filter()
     )
     router.callback_query.register(
+        reply_skipped, StateFilter(CategoryDialog.reply_en), CategorySkip.filter()
+    )
+    router.callback_query.register(
         save_pressed, StateFilter(CategoryDialog.confirm), CategorySave.filter()
     )
     router.callback_query.register(back_pressed, StateFilter(CategoryDialog), BACK)
@@ -404,6 +509,8 @@ def build() -> Router:
     names = StateFilter(CategoryDialog.name_ru, CategoryDialog.name_en)
     router.message.register(name_typed, names, text)
     router.message.register(rename_typed, StateFilter(CategoryDialog.rename), text)
+    replies = StateFilter(CategoryDialog.reply_ru, CategoryDialog.reply_en)
+    router.message.register(reply_typed, replies, text)
     buttons_only = (
         CategoryDialog.browse,
         CategoryDialog.card,

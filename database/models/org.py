@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from database.models.base import Base, BigIntPK
@@ -61,3 +61,6 @@ class Category(Base):
     name_en: Mapped[str] = mapped_column(String(100))
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Sent to the author of every new request of this category (set by admins; None: none).
+    auto_reply_ru: Mapped[str | None] = mapped_column(Text)
+    auto_reply_en: Mapped[str | None] = mapped_column(Text)

@@ -18,6 +18,14 @@ user_categories = Table(
     Column("category_id", ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True),
 )
 
+# The categories an invite's holder will serve (set by bulk onboarding for executors).
+invite_categories = Table(
+    "invite_categories",
+    Base.metadata,
+    Column("invite_id", ForeignKey("invites.id", ondelete="CASCADE"), primary_key=True),
+    Column("category_id", ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True),
+)
+
 # Extra branches a user serves or orders for, besides their own.
 user_branches = Table(
     "user_branches",
@@ -38,6 +46,7 @@ class User(Base):
     status: Mapped[str] = mapped_column(String(20), default=UserStatus.PENDING)
     branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id", ondelete="SET NULL"))
     language: Mapped[str | None] = mapped_column(String(8))
+    email: Mapped[str | None] = mapped_column(String(254))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)  # False: deactivated by admin
     bot_blocked: Mapped[bool] = mapped_column(Boolean, default=False)  # user blocked the bot
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -66,3 +75,8 @@ class Invite(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Filled in by bulk onboarding: who the link is for; copied onto the user it registers.
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    username: Mapped[str | None] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(254))
+    categories: Mapped[list[Category]] = relationship(secondary=invite_categories)
