@@ -11,20 +11,18 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from io import BytesIO
 from typing import Any
 
 from aiogram import Bot, F, Router, html
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
-from aiohttp import ClientError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import uploads
 from bot.keyboards import catalogue_admin as kb
 from bot.keyboards.catalogue_admin import (
     CATALOGUE,
@@ -609,19 +607,6 @@ async def import_step_back(query: CallbackQuery, state: FSMContext) -> None:
 # --- import -----------------------------------------------------------------------------------
 
 
-class _FileTooLarge(Exception):
-    pass
-
-
-class _CappedBuffer(BytesIO):
-    """Refuses to grow past the import limit, whatever size Telegram announced."""
-
-    def write(self, data: bytes) -> int:  # type: ignore[override]
-        if self.tell() + len(data) > xlsx_stock.MAX_FILE_BYTES:
-            raise _FileTooLarge
-        return super().write(data)
-
-
 def _file_error(exc: xlsx_stock.XlsxStockError) -> str:
     if exc.code == "too_large":
         return _("The file is too large: at most 5 MB. Please send a smaller file.")
@@ -723,21 +708,16 @@ async def import_file_sent(
 ) -> None:
     document = message.document
     file_name = document.file_name or "file.xlsx"
-    too_large = xlsx_stock.XlsxStockError("too_large")
-    if (document.file_size or 0) > xlsx_stock.MAX_FILE_BYTES:
-        await message.answer(_file_error(too_large))
-        return
-    buffer = _CappedBuffer()
     try:
-        await bot.download(document, destination=buffer)
-    except _FileTooLarge:
-        await message.answer(_file_error(too_large))
+        data = await uploads.download(bot, document, xlsx_stock.MAX_FILE_BYTES)
+    except uploads.UploadTooLarge:
+        await message.answer(_file_error(xlsx_stock.XlsxStockError("too_large")))
         return
-    except (TelegramAPIError, ClientError, TimeoutError):
+    except uploads.UploadFailed:
         await message.answer(_("Could not download the file. Please send it again."))
         return
     try:
-        sheet = await stock_files.read(buffer.getvalue())
+        sheet = await stock_files.read(data)
     except xlsx_stock.XlsxStockError as exc:
         await message.answer(_file_error(exc))
         return

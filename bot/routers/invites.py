@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.keyboards.common import BRANCHES_PER_PAGE, BranchPage, BranchPick, DialogNav, branch_page
 from bot.keyboards.invites import INVITES_PER_PAGE, InviteListPage, InviteRevoke, invite_list
 from bot.keyboards.people import InviteRolePick, invite_roles
+from bot.links import start_link
 from bot.middlewares.access import for_role
 from bot.screens import Screen, show
 from bot.texts import NONE, role_name, role_title
@@ -99,7 +100,7 @@ async def role_chosen(
     )
     await state.clear()
     me = await bot.me()
-    link = f"https://t.me/{me.username}?start={invite.token}"
+    link = start_link(me, invite.token)
     await query.message.edit_text(
         ngettext(
             "Invite for a new {role} is ready. It works once and expires in {days} day:\n{link}",
