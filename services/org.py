@@ -1,4 +1,5 @@
-"""Organisation look-ups for dialogs: branch pages, categories."""
+"""Organisation look-ups for dialogs (branch pages, categories) and the rows every organisation
+has from its first start."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from database.models import Branch, Category
+from database.enums import RequestKind
+from database.models import Branch, Category, Warehouse
 from database.repositories import org as org_repo
+from database.seed import WAREHOUSE_NAME
 from utils.paging import clamp_page
 
 
@@ -53,3 +56,25 @@ def name_matches(name: str, query: str) -> bool:
     """The typed text is a part of the name, whatever the case (Cyrillic included)."""
     folded = _folded(query)
     return bool(folded) and folded in _folded(name)
+
+
+ORDERS_CATEGORY = ("cartridges", "Картриджи", "Cartridges")
+MAIN_WAREHOUSE = WAREHOUSE_NAME  # the same as the sample data's: a later `seed` finds it
+
+
+async def ensure_base(session: AsyncSession) -> list[str]:
+    """What every organisation has, from its first start on an empty database: the orders'
+    category (cartridge orders file into it) and a warehouse (stock is kept and issued there).
+    Each is created only when missing; the names of what was created are returned."""
+    created = []
+    code, name_ru, name_en = ORDERS_CATEGORY
+    if await org_repo.category_by_code(session, code) is None:
+        category = Category(
+            code=code, kind=RequestKind.ORDER, name_ru=name_ru, name_en=name_en, sort_order=10
+        )
+        await org_repo.add(session, category)
+        created.append(f"category {code}")
+    if not await org_repo.has_warehouse(session):
+        await org_repo.add(session, Warehouse(name=MAIN_WAREHOUSE))
+        created.append(f"warehouse {MAIN_WAREHOUSE}")
+    return created

@@ -174,9 +174,10 @@ async def test_owner_approves_and_second_admin_is_told(harness, sessionmaker) ->
 async def test_an_owner_without_a_user_row_is_named_as_the_approver(
     ru_harness, sessionmaker
 ) -> None:
-    """Seen: «Заявка на регистрацию (…) одобрена: .» — an owner who never sent /start has no
-    user row, and the approver's name came out empty. Now the name Telegram shows for them, in
-    one wording for approved, rejected and already decided."""
+    """Seen: «Заявка на регистрацию (…) одобрена: .» — an owner who never sent /start had no
+    user row, and the approver's name came out empty. Now an owner's row is made with their
+    first update, under the name Telegram shows, and names them in every wording: approved,
+    rejected and already decided."""
     harness = ru_harness
     async with sessionmaker() as session:
         admin = await factories.user(session, 2000, role=Role.ADMIN, full_name="Админов А.")
@@ -187,7 +188,7 @@ async def test_an_owner_without_a_user_row_is_named_as_the_approver(
             session, 5001, status=UserStatus.PENDING, full_name="Сидоров Сидор"
         )
         await session.commit()
-    owner = tg_user(OWNER_ID, "Ольга")  # no /start: no user row
+    owner = tg_user(OWNER_ID, "Ольга")  # no /start: no user row until this first press
 
     await harness.feed(
         callback_update(owner, RolePick(user_id=first.id, role="user", approve=True).pack())
@@ -201,10 +202,10 @@ async def test_an_owner_without_a_user_row_is_named_as_the_approver(
     assert harness.last_reply(OWNER_ID).text == (
         "Регистрация отклонена: Сидоров Сидор. Отклонил(а): Ольга."
     )
-    # Later presses: the decision is stored without a row to name, so no empty name either.
+    # Later presses name who decided.
     for pending, told in (
-        (first, "Регистрация уже одобрена: Петров Пётр."),
-        (second, "Регистрация уже отклонена: Сидоров Сидор."),
+        (first, "Регистрация уже одобрена: Петров Пётр. Одобрил(а): Ольга."),
+        (second, "Регистрация уже отклонена: Сидоров Сидор. Отклонил(а): Ольга."),
     ):
         late = RegistrationDecision(user_id=pending.id, approve=True).pack()
         await harness.feed(callback_update(tg_user(admin.telegram_id), late))
@@ -388,3 +389,18 @@ async def test_writing_again_clears_the_blocked_flag(harness, sessionmaker) -> N
         await session.commit()
     await harness.feed(message_update(tg_user(3000), "/help"))
     assert not (await db_user(sessionmaker, 3000)).bot_blocked
+
+
+async def test_an_owners_first_update_of_any_kind_makes_their_row(harness, sessionmaker) -> None:
+    """An owner who starts with a command other than /start (/onboarding, /invite) has their
+    approved row at once, so what they make names them."""
+    await harness.feed(message_update(tg_user(OWNER_ID, "Ольга", username="olga_v"), "/help"))
+    async with sessionmaker() as session:
+        owner = await session.scalar(select(User).where(User.telegram_id == OWNER_ID))
+        assert (owner.full_name, owner.username, owner.role, owner.status) == (
+            "Ольга", "olga_v", Role.OWNER, UserStatus.APPROVED
+        )  # fmt: skip
+    # a plain stranger's update makes no row
+    await harness.feed(message_update(tg_user(999_001, "Чужой"), "/help"))
+    async with sessionmaker() as session:
+        assert await session.scalar(select(User).where(User.telegram_id == 999_001)) is None

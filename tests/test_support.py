@@ -134,14 +134,16 @@ async def test_admin_sets_both_texts_and_each_reader_gets_their_language(
 
 
 async def test_skip_shows_the_russian_text_to_everyone(harness, sessionmaker, org) -> None:
-    await say(harness, OWNER, "/support_edit")  # an owner without a user row may too
+    await say(harness, OWNER, "/support_edit")  # an owner's first update makes their row
     await say(harness, OWNER, RU_TEXT)
     text = await press(harness, OWNER, SupportEditStep(action="skip"))
     assert "In English: the Russian text." in text
-    assert await stored(sessionmaker) == [(service.CONTACTS_KEY, RU_TEXT, None, None)]
+    async with sessionmaker() as session:
+        owner = await session.scalar(select(User.id).where(User.telegram_id == OWNER_ID))
+    assert await stored(sessionmaker) == [(service.CONTACTS_KEY, RU_TEXT, None, owner)]
     assert "Звоните: +7 495" in await say(harness, USER, "/support")
     [row] = await audit_rows(sessionmaker)
-    assert row.actor_id is None and row.after == {"ru": RU_TEXT, "en": None}
+    assert row.actor_id == owner and row.after == {"ru": RU_TEXT, "en": None}
 
 
 async def test_back_on_the_english_step_returns_to_the_russian_one(harness, org) -> None:

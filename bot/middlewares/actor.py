@@ -1,4 +1,7 @@
-"""Loads the acting user once per update and keeps deactivated users out."""
+"""Loads the acting user once per update and keeps deactivated users out.
+
+An owner (ADMIN_IDS) gets their approved row with their first update, whatever it is, so
+that what they make from the start (invites, audit rows, requests) names them."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.middlewares import Handler
-from services import users
+from services import registration, users
 from services.actor import Actor
 from utils.text import cut
 
@@ -31,6 +34,10 @@ class ActorMiddleware(BaseMiddleware):
             return await handler(event, data)
         session: AsyncSession = data["session"]
         user = await users.acting(session, tg_user.id, username=tg_user.username)
+        if user is None and tg_user.id in self.owner_ids:
+            user = await registration.ensure_owner(
+                session, tg_user.id, tg_user.username, tg_user.full_name
+            )
         data["actor"] = Actor.build(tg_user.id, user, self.owner_ids)
         return await handler(event, data)
 

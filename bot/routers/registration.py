@@ -16,9 +16,9 @@ from bot.command_args import Args
 from bot.keyboards.common import BRANCHES_PER_PAGE, BranchPage, BranchPick, DialogNav, branch_page
 from bot.keyboards.menu import main_menu
 from bot.middlewares.errors import reapply_later
-from bot.texts import role_name
+from bot.texts import person_title, role_name
 from database.enums import UserStatus
-from services import invites, registration
+from services import invites, registration, users
 from services.actor import Actor
 from services.invites import RedeemOutcome
 from services.org import branch_page as load_branch_page
@@ -132,9 +132,11 @@ async def start_with_invite(
         ),
     }
     if result.outcome is RedeemOutcome.REGISTERED:
+        served = await users.served(session, result.user)
+        title = person_title(result.user.role, [c.kind for c in served])  # «Кладовщик»
         await message.answer(
             _("Welcome, {name}! You are registered as {role}. /help lists your commands.").format(
-                name=html.quote(result.user.full_name), role=role_name(result.user.role)
+                name=html.quote(result.user.full_name), role=title[:1].lower() + title[1:]
             ),
             reply_markup=main_menu(Actor.build(actor.telegram_id, result.user, owner_ids)),
         )

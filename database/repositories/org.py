@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from database.models import Branch, Category
+from database.models import Branch, Category, Warehouse
 
 # Built once: the branch picker is on every registration and order.
 _ACTIVE = Branch.is_active.is_(True)
@@ -67,3 +67,13 @@ async def category_by_code(session: AsyncSession, code: str) -> Category | None:
 async def branches(session: AsyncSession, branch_ids: list[int]) -> list[Branch]:
     result = await session.execute(select(Branch).where(Branch.id.in_(branch_ids)))
     return list(result.scalars())
+
+
+async def has_warehouse(session: AsyncSession) -> bool:
+    """Whether any warehouse exists, active or not."""
+    return await session.scalar(select(Warehouse.id).limit(1)) is not None
+
+
+async def add(session: AsyncSession, row: Category | Warehouse) -> None:
+    session.add(row)
+    await session.flush()
