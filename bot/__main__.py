@@ -1,7 +1,8 @@
 """`python -m bot`: long polling (or, with WEBHOOK_URL, a webhook) until SIGINT / SIGTERM.
 
-Start: migrations, owners, command menus, then the updates left unfinished by the last run,
-then the intake: polling, or the webhook server and setWebhook. Stop (SIGINT / SIGTERM): the
+Start: migrations, owners, the orders' category and a warehouse when missing (an empty
+database), command menus, then the updates left unfinished by the last run, then the intake:
+polling, or the webhook server and setWebhook. Stop (SIGINT / SIGTERM): the
 intake ends at once (what it received is stored; the webhook stays set, so Telegram keeps what
 arrives until the next start), the updates being handled get `SHUTDOWN_TIMEOUT` seconds to
 finish, and the rest wait in the inbox for the next start.
@@ -29,7 +30,7 @@ from cron.context import JobContext
 from cron.scheduler import create_scheduler, stop_scheduler
 from database.engine import create_engine, create_sessionmaker
 from database.migrate import upgrade_to_head
-from services import registration, sla, users
+from services import calendar_admin, org, registration, sla, users
 from utils.logging import setup_logging
 from utils.settings import Settings, SettingsError, load_settings
 
@@ -42,6 +43,8 @@ async def run(settings: Settings) -> None:
     sessionmaker = create_sessionmaker(engine)
     await upgrade_to_head(engine)
     sla.configure(settings)  # deadlines of new requests follow the configured working hours
+    async with sessionmaker() as session:
+        await calendar_admin.apply(session, settings)  # and the calendar set in /calendar
     i18n = create_i18n(settings.default_language)
     bot = create_bot(settings)
     sender = OutboxSender(
@@ -66,6 +69,8 @@ async def run(settings: Settings) -> None:
             await bot.delete_webhook(drop_pending_updates=False)
         async with sessionmaker() as session:
             await registration.sync_owners(session, settings.admin_ids)
+            for made in await org.ensure_base(session):
+                logger.info("Created the %s every organisation has", made)
             await session.commit()
             privileged = await users.with_own_menu(session)
         await register_menus(bot, i18n, privileged, settings.admin_ids)

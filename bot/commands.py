@@ -36,10 +36,16 @@ def _catalogue() -> list[tuple[Role, str, str]]:
         (Role.ADMIN, "admin", _("Catalogue, stock and stock import")),
         (Role.ADMIN, "branches", _("Branches: list, add, edit, own executor, deactivate")),
         (Role.ADMIN, "sla", _("SLA targets: accept and resolve times per category")),
+        (Role.ADMIN, "calendar", _("Working calendar: hours, weekdays, days off, calendar files")),
         (
             Role.ADMIN,
             "categories",
             _("Categories: list, add, rename, order, who serves them, deactivate"),
+        ),
+        (
+            Role.ADMIN,
+            "onboarding",
+            _("Set-up from Excel: branches, categories, people, catalogue"),
         ),
         (Role.ADMIN, "quick", _("Quick replies for answering requests")),
         (Role.ADMIN, "support_edit", _("Set the support contacts")),

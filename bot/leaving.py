@@ -35,7 +35,9 @@ LEFT: dict[str, tuple[frozenset[str], LazyProxy]] = {
     "SupportEdit": (frozenset({"support_edit"}), __("Support contacts not changed.")),
     "BranchDialog": (frozenset({"branches"}), __("Branches not changed.")),
     "SlaDialog": (frozenset({"sla"}), __("SLA targets not changed.")),
+    "CalendarDialog": (frozenset({"calendar"}), __("Calendar not changed.")),
     "CategoryDialog": (frozenset({"categories"}), __("Categories not changed.")),
+    "OnboardingDialog": (frozenset({"onboarding"}), __("Nothing was set up from the file.")),
     "ThreadDialog": (frozenset({"reply"}), __("Reply not sent.")),
     "AnswerDialog": (frozenset({"reply"}), __("Reply not sent.")),
     "QuickAnswer": (frozenset({"reply"}), __("Reply not sent.")),  # a quick reply's preview

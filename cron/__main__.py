@@ -11,7 +11,7 @@ from cron.context import JobContext
 from cron.jobs import JOBS
 from database.engine import create_engine, create_sessionmaker
 from database.migrate import upgrade_to_head
-from services import sla
+from services import calendar_admin, sla
 from utils.logging import setup_logging
 from utils.settings import SettingsError, load_settings
 
@@ -30,6 +30,8 @@ async def run(args: argparse.Namespace) -> str:
             return await restore_command(ctx, Path(args.file))
         await upgrade_to_head(engine)
         ctx = JobContext(settings, create_sessionmaker(engine))
+        async with ctx.sessionmaker() as session:
+            await calendar_admin.apply(session, settings)  # the calendar set in /calendar
         return await JOBS[args.job](ctx)
     finally:
         await engine.dispose()

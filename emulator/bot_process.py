@@ -21,8 +21,11 @@ class BotProcess:
         *,
         start_timeout: float = 30.0,
         stop_timeout: float = 20.0,
+        args: tuple[str, ...] = ("-m", "bot"),
     ) -> None:
+        """`args`: what the interpreter runs (a launcher script that then runs the bot, say)."""
         self.env = env
+        self.args = args
         self.workdir = workdir
         self.log = log
         self.start_timeout = start_timeout
@@ -36,8 +39,7 @@ class BotProcess:
         with self.log.open("ab") as out:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable,
-                "-m",
-                "bot",
+                *self.args,
                 cwd=self.workdir,
                 env=self.env,
                 stdout=out,

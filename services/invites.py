@@ -17,7 +17,7 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import Role, UserStatus
-from database.models import Invite, User, utcnow
+from database.models import Category, Invite, User, utcnow
 from database.repositories import audit
 from database.repositories import invites as invites_repo
 from database.repositories import org as org_repo
@@ -164,6 +164,16 @@ async def revoke(session: AsyncSession, actor: Actor, invite_id: int) -> bool:
     return True
 
 
+async def _invite_categories(session: AsyncSession, invite: Invite) -> list[Category] | None:
+    """The categories the invite's holder is to serve, as `users.set_role` checks them (those
+    deactivated since are left out); None when the invite names none."""
+    await session.refresh(invite, attribute_names=["categories"])
+    if not invite.categories:
+        return None
+    active = [c.id for c in invite.categories if c.is_active]
+    return await users.categories_for(session, Role(invite.role), active)
+
+
 async def redeem(
     session: AsyncSession,
     token: str,
@@ -196,6 +206,8 @@ async def redeem(
     if user is None:
         user = User(telegram_id=telegram_id, full_name=full_name)
         session.add(user)
+    user.full_name = invite.full_name or user.full_name  # who the invite was made for
+    user.email = invite.email or user.email
     user.username = username
     user.language = user.language or language
     user.role = invite.role
@@ -206,13 +218,18 @@ async def redeem(
     await session.flush()
     if not await invites_repo.claim(session, invite.id, user.id, now):
         raise Conflict("invite used or revoked concurrently")
+    after = {"invite_id": invite.id, "role": invite.role, "branch_id": invite.branch_id}
+    served = await _invite_categories(session, invite)
+    if served is not None:
+        await users_repo.set_categories(session, user, served)
+        after["categories"] = [c.code for c in served]
     await audit.add(
         session,
         actor_id=user.id,
         action="user.registered_by_invite",
         object_type="user",
         object_id=user.id,
-        after={"invite_id": invite.id, "role": invite.role, "branch_id": invite.branch_id},
+        after=after,
     )
     await notify(
         session,

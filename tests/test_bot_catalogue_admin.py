@@ -107,6 +107,8 @@ async def test_menu_button_and_command_open_the_admin_menu(harness, seeded) -> N
         "Branches",
         "Categories",
         "SLA targets",
+        "Calendar",
+        "Set-up from Excel",
     ]
     # «SLA targets» opens the list of /sla in place
     await harness.feed(callback_update(ADMIN, dict(buttons(reply))["SLA targets"]))

@@ -48,7 +48,7 @@ from database.enums import Role, UserStatus
 from database.models import Request
 from database.repositories import org as org_repo
 from database.repositories import users as users_repo
-from services import tickets
+from services import sla, tickets
 from services.actor import Actor
 from tests import factories
 from tests.bot_harness import BotHarness, build_harness
@@ -79,7 +79,7 @@ COMMANDS = [
     "/start", "/help", "/lang", "/cancel", "/my", "/queue", "/tickets", "/stats", "/report",
     "/quick", "/admin", "/invite", "/invites", "/role", "/deactivate", "/activate", "/backup",
     "/order", "/ticket", "/reply", "/view_", "/start inv_", "/unknown", "/status", "/support",
-    "/support_edit", "/branches", "/sla", "/categories",
+    "/support_edit", "/branches", "/sla", "/categories", "/calendar", "/onboarding",
 ]  # fmt: skip
 # (what may change) per role: the protected parts of the database are the others.
 PEOPLE, CATALOGUE, STOCK, ORDER, TICKET = "people", "catalogue", "stock", "order", "ticket"
@@ -123,6 +123,9 @@ QUERIES = {
             "invites",
             "quick_replies",
             "sla_policies",
+            "calendar_hours",
+            "calendar_years",
+            "calendar_days",
             "org_texts",
         )
     ],
@@ -364,6 +367,7 @@ async def fuzz_world(sqlite_url: str, i18n, tmp_path: Path):
         flood_limit=1000,  # faster than any person: the flood limit has tests of its own
     )
     yield Run(build_harness(local, sessionmaker, i18n), sessionmaker, world)
+    sla.configure(None)  # an admin's /calendar changes the process-wide calendar
     await engine.dispose()
 
 

@@ -11,8 +11,10 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.keyboards.branches_admin import BranchListPage
+from bot.keyboards.calendar_admin import CalOpen
 from bot.keyboards.categories_admin import CategoryListPage
 from bot.keyboards.common import nav_row
+from bot.keyboards.onboarding import OnboardingOpen
 from bot.keyboards.paging import pager_row
 from bot.keyboards.quick_replies import QuickListPage
 from bot.keyboards.sla_admin import SlaList
@@ -76,7 +78,9 @@ def admin_menu() -> InlineKeyboardMarkup:
     builder.button(text=_("Branches"), callback_data=BranchListPage(page=0))
     builder.button(text=_("Categories"), callback_data=CategoryListPage(page=0))
     builder.button(text=_("SLA targets"), callback_data=SlaList())
-    builder.adjust(2, 1, 2, 2)
+    builder.button(text=_("Calendar"), callback_data=CalOpen())
+    builder.button(text=_("Set-up from Excel"), callback_data=OnboardingOpen())
+    builder.adjust(2, 1, 2, 2, 2)
     return builder.as_markup()
 
 

@@ -12,12 +12,14 @@ def build_routers() -> list[Router]:
         approval,
         backup,
         branches_admin,
+        calendar_admin,
         catalogue_admin,
         categories_admin,
         common,
         fallback,
         invites,
         menu,
+        onboarding,
         orders,
         people,
         quick_replies,
@@ -53,7 +55,9 @@ def build_routers() -> list[Router]:
             ("catalogue_admin", catalogue_admin),
             ("branches_admin", branches_admin),
             ("sla_admin", sla_admin),
+            ("calendar_admin", calendar_admin),
             ("categories_admin", categories_admin),
+            ("onboarding", onboarding),
         )
     }
     # A dialog left earlier in the same update (bot.leaving, bot.drafts) must not take the
@@ -87,7 +91,9 @@ def build_routers() -> list[Router]:
         with_dialogs["catalogue_admin"],
         with_dialogs["branches_admin"],  # /branches: admins and owners
         with_dialogs["sla_admin"],  # /sla: admins and owners
+        with_dialogs["calendar_admin"],  # /calendar: admins and owners
         with_dialogs["categories_admin"],  # /categories: admins and owners
+        with_dialogs["onboarding"],  # /onboarding: admins and owners
         support.build_admin(),  # /support_edit: admins and owners
         backup.build(),
         fallback.build(),

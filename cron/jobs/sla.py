@@ -5,14 +5,17 @@ Requests are handled in batches of `BATCH`, one committed transaction each, so t
 lock is held briefly even when a backlog (after downtime) falls due at once. Digests are made per
 batch: a person with more than `services.sla.DIGEST_THRESHOLD` levels in a batch gets one digest
 of them, so a backlog of up to `BATCH` requests reaches each person in one message per scan (the
-reminders at one scan, the escalations at the next). Outside working hours nothing is read or
-sent.
+reminders at one scan, the escalations at the next). Each scan first reads the working calendar
+(`services.calendar_admin.apply`), so a change made in /calendar by another process counts from
+the next scan. Outside working hours no request is read and nothing is sent.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 from cron.context import JobContext
-from services import sla
+from services import calendar_admin, sla
 from services.sla import ScanReport, SlaConfig
 
 BATCH = 200
@@ -29,7 +32,9 @@ def _config(settings: object) -> SlaConfig:
 
 
 async def run(ctx: JobContext) -> str:
-    config = _config(ctx.settings)
+    async with ctx.sessionmaker() as session:
+        calendar = await calendar_admin.apply(session, ctx.settings)
+    config = dataclasses.replace(_config(ctx.settings), calendar=calendar)
     now = ctx.now()
     total = ScanReport(working=config.calendar.is_working(now))
     if not total.working:

@@ -1,6 +1,7 @@
 """All tables; importing this package registers them on `Base.metadata`."""
 
 from database.models.base import Base, utcnow
+from database.models.calendar import CalendarDay, CalendarHours, CalendarYear
 from database.models.catalogue import CartridgeType, OneCSnapshot, StockItem, StockMovement
 from database.models.ops import AuditLog, FsmState, InboxUpdate, OutboxMessage
 from database.models.org import Branch, Category, Printer, Warehouse
@@ -22,6 +23,9 @@ __all__ = [
     "Base",
     "BotMessageLink",
     "Branch",
+    "CalendarDay",
+    "CalendarHours",
+    "CalendarYear",
     "CartridgeType",
     "Category",
     "FsmState",
