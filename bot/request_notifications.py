@@ -52,13 +52,12 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from babel.dates import get_day_names
 
 from bot.cards import DEFAULT_TZ, Viewer, card_markup, render_card
 from bot.keyboards.requests import CardAction, RequestAct
 from bot.keyboards.thread import ThreadReply
 from bot.outbox.renderers import RenderedMessage, RendererRegistry, localized
-from bot.texts import current_locale, payload_category_names, status_name
+from bot.texts import current_locale, payload_category_names, status_name, weekdays
 from database.enums import RequestKind
 from services.handover import Reason
 from services.views import RequestView
@@ -338,21 +337,6 @@ def request_returned(p: dict[str, Any]) -> RenderedMessage:
     return RenderedMessage(text="\n".join(lines))
 
 
-def _days(work_days: list[int]) -> str:
-    """ISO weekdays as short names, runs joined by a dash: пн–пт; пн, ср, пт."""
-    names = get_day_names("abbreviated", locale=current_locale())
-    runs: list[list[int]] = []
-    for day in sorted(work_days):
-        if runs and day == runs[-1][-1] + 1:
-            runs[-1].append(day)
-        else:
-            runs.append([day])
-    return ", ".join(
-        names[run[0] - 1] if len(run) == 1 else f"{names[run[0] - 1]}–{names[run[-1] - 1]}"
-        for run in runs
-    )
-
-
 def _opening(opens: datetime) -> str:
     """When the request will be looked at: the weekday in the form the sentence needs."""
     phrases = (
@@ -371,7 +355,7 @@ def _opening(opens: datetime) -> str:
 
 def _hours(p: dict[str, Any]) -> str:
     return _("Working hours: {days} {start}–{end}; we will answer {when}.").format(
-        days=_days(p.get("work_days") or [1, 2, 3, 4, 5]),
+        days=weekdays(p.get("work_days") or [1, 2, 3, 4, 5]),
         start=p["work_start"],
         end=p["work_end"],
         when=_opening(datetime.fromisoformat(p["opens_at"])),

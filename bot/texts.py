@@ -10,6 +10,7 @@ from typing import Any
 from aiogram import html
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
+from babel.dates import get_day_names
 from babel.numbers import format_decimal
 
 from database.enums import Priority, RequestKind, RequestStatus, Role, UserStatus
@@ -65,6 +66,27 @@ def current_locale() -> str:
         return get_i18n().current_locale
     except LookupError:  # outside an update or a rendering context
         return "ru"
+
+
+def weekday_names() -> list[str]:
+    """Short weekday names in the reader's language, Monday first: пн … вс."""
+    names = get_day_names("abbreviated", locale=current_locale())
+    return [names[i] for i in range(7)]
+
+
+def weekdays(days: Iterable[int]) -> str:
+    """ISO weekdays as short names, runs joined by a dash: пн–пт; пн, ср, пт."""
+    names = weekday_names()
+    runs: list[list[int]] = []
+    for day in sorted(days):
+        if runs and day == runs[-1][-1] + 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ", ".join(
+        names[run[0] - 1] if len(run) == 1 else f"{names[run[0] - 1]}–{names[run[-1] - 1]}"
+        for run in runs
+    )
 
 
 def decimal(value: float, places: int = 1) -> str:

@@ -4,7 +4,9 @@ A working day is a local date (in the configured time zone) whose ISO weekday is
 `work_days` and that is not listed in `days_off`, or any date listed in `working_days` (a
 Saturday moved into the working week). Its working period is `work_start`–`work_end` local time.
 Public holidays and moved days come from `services/data/calendar.json` (the Russian production
-calendar; edit the file to follow a new decree). In 24/7 mode every moment is working time.
+calendar as bundled) for every year an admin has not set in the bot; `/calendar` sets the hours,
+weekdays and the days of a year, or loads next year's official calendar from a file
+(`services.calendar_admin`). In 24/7 mode every moment is working time.
 
 All datetimes given and returned are timezone-aware; results are in UTC. The zone conversion
 goes through `zoneinfo`, so a zone with daylight saving time gets the right UTC instants too

@@ -25,7 +25,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from babel.dates import get_day_names
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import uploads
@@ -34,7 +33,7 @@ from bot.keyboards.calendar_admin import CalDayAdd, CalLoad, CalWeekday, CalYear
 from bot.keyboards.catalogue_admin import admin_menu_screen
 from bot.middlewares.access import for_role
 from bot.screens import BACK, Screen, alert, quote_within, show, text_expected, use_the_buttons
-from bot.texts import current_locale
+from bot.texts import weekday_names, weekdays
 from database.enums import Role
 from services import calendar_admin as service
 from services import calendar_files
@@ -61,34 +60,14 @@ class CalendarDialog(StatesGroup):
 # --- rendering --------------------------------------------------------------------------------
 
 
-def _weekday_names() -> list[str]:
-    names = get_day_names("abbreviated", locale=current_locale())
-    return [names[i] for i in range(7)]
-
-
-def _weekdays(days: frozenset[int]) -> str:
-    """ISO weekdays as short names, runs joined by a dash: пн–пт; пн, ср, пт."""
-    names = _weekday_names()
-    runs: list[list[int]] = []
-    for day in sorted(days):
-        if runs and day == runs[-1][-1] + 1:
-            runs[-1].append(day)
-        else:
-            runs.append([day])
-    return ", ".join(
-        names[run[0] - 1] if len(run) == 1 else f"{names[run[0] - 1]}–{names[run[-1] - 1]}"
-        for run in runs
-    )
-
-
 def _hours_text(hours: Hours) -> str:
-    shown = f"{_weekdays(hours.days)} {hours.start:%H:%M}–{hours.end:%H:%M}"
+    shown = f"{weekdays(hours.days)} {hours.start:%H:%M}–{hours.end:%H:%M}"
     origin = _("set here") if hours.set_here else _("from the settings")
     return _("Working hours: {hours} ({origin}).").format(hours=shown, origin=origin)
 
 
 def _date(day: date) -> str:
-    return f"{day:%d.%m.%Y}, {_weekday_names()[day.weekday()]}"
+    return f"{day:%d.%m.%Y}, {weekday_names()[day.weekday()]}"
 
 
 def _source(source: YearSource, settings: Settings) -> str:
@@ -141,7 +120,7 @@ async def _weekdays_screen(
     view = await service.overview(session, actor, settings)
     await state.set_state(CalendarDialog.weekdays)
     text = _hours_text(view.hours) + "\n\n" + _("Press a weekday to make it working or not.")
-    return text, kb.weekdays(_weekday_names(), view.hours.days)
+    return text, kb.weekdays(weekday_names(), view.hours.days)
 
 
 def _day_line(entry: calendar_files.DayEntry) -> str:
