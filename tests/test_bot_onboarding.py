@@ -279,3 +279,24 @@ async def test_a_malformed_template_gets_a_clear_answer_and_changes_nothing(
     assert "Apply" not in labels(harness, ADMIN)
     assert await counts_now(sessionmaker) == before
     assert await state_of(harness, ADMIN) == OnboardingDialog.file.state
+
+
+async def test_the_same_file_again_is_refused_person_by_person(
+    harness, sessionmaker, org, files
+) -> None:
+    await say(harness, ADMIN, "/onboarding")
+    await send_file(harness, files, GOOD)
+    apply = next(data for label, data in buttons(harness.last_reply(ADMIN.id)) if label == "Apply")
+    await press(harness, ADMIN, apply)
+    before = await counts_now(sessionmaker)
+
+    await say(harness, ADMIN, "/onboarding")
+    text = await send_file(harness, files, GOOD)
+    assert "the branch «Филиал «Запад»» already exists in the bot" in text
+    assert "Telegram ID 555001 is already in the bot" in text
+    assert "@kuznetsova is already someone's username in the bot" not in text  # not yet joined
+    assert (
+        "• row 3: this person already has a live invite link («Telegram username»: "
+        "@kuznetsova); revoke it with /invites to make a new one"
+    ) in text
+    assert await counts_now(sessionmaker) == before

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
+from datetime import timedelta
 from io import BytesIO
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import selectinload
 
 from database.enums import Role, UserStatus
@@ -21,6 +23,7 @@ from database.models import (
     StockItem,
     StockMovement,
     User,
+    utcnow,
 )
 from database.seed import seed
 from integrations.xlsx_onboarding import OnboardingFileError, parse
@@ -356,6 +359,96 @@ async def test_every_problem_is_listed_with_its_sheet_row_and_column(session) ->
     assert await counts(session) == before
 
 
+async def test_people_already_in_the_bot_or_invited_are_listed(session) -> None:
+    """A username a user holds (any case), and a person without a Telegram ID whom a live
+    invite is already for: by username, e-mail (any case) or full name in the same branch."""
+    await seed(session)
+    actor = await admin_actor(session)
+    await factories.user(session, 3001, username="Known_User")
+    await factories.user(session, 3002, username="second_user")
+    first = upload(
+        people=[
+            ["Кузнецова Анна", "Центральный офис", "user", "", "@anna_k"],
+            ["Морозов Олег", "Центральный офис", "user", "", "", "", "oleg@example.com"],
+            ["Петров Пётр", "Центральный офис", "user"],
+        ]
+    )
+    await onboarding.apply(session, actor, first, invite_days=7)
+    now = utcnow()
+    session.add_all(
+        [
+            Invite(
+                token="used",
+                expires_at=now + timedelta(days=1),
+                username="used_one",
+                used_by_id=actor.user_id,
+                used_at=now,
+            ),
+            Invite(
+                token="revoked",
+                expires_at=now + timedelta(days=1),
+                username="revoked_one",
+                revoked_at=now,
+            ),
+            Invite(token="expired", expires_at=now - timedelta(minutes=1), username="expired_one"),
+        ]
+    )
+    await session.commit()
+    data = upload(
+        people=[
+            ["Новый Человек", "Центральный офис", "user", "", "@KNOWN_user"],
+            ["Другая Анна", "Центральный офис", "user", "", "ANNA_K"],
+            ["Другой Олег", "Центральный офис", "user", "", "", "", "Oleg@Example.com"],
+            ["петров  пётр", "центральный офис", "user"],
+            ["Петров Пётр", "Филиал «Юг»", "user"],
+            ["Морозов Олег", "Центральный офис", "user", "", "", 4343],
+            ["Бывший Один", "Центральный офис", "user", "", "used_one"],
+            ["Бывший Два", "Центральный офис", "user", "", "revoked_one"],
+            ["Бывший Три", "Центральный офис", "user", "", "expired_one"],
+            ["Известный", "Центральный офис", "user", "", "Second_User", 3002],
+        ]
+    )
+    plan = await onboarding.check(session, actor, data)
+    assert [(p.row, p.column, p.code, p.value) for p in plan.problems] == [
+        (2, "username", onboarding.USERNAME_TAKEN, "@KNOWN_user"),
+        (3, "username", onboarding.INVITE_PENDING, "ANNA_K"),
+        (4, "email", onboarding.INVITE_PENDING, "Oleg@Example.com"),
+        (5, "full_name", onboarding.INVITE_PENDING, "петров  пётр"),
+        (11, "username", onboarding.USERNAME_TAKEN, "Second_User"),
+        (11, "telegram_id", onboarding.TELEGRAM_ID_REGISTERED, "3002"),
+    ]
+    assert (plan.people_registered, plan.people_invited) == (1, 4)
+
+
+async def test_people_are_looked_up_in_bulk(session) -> None:
+    """The same number of queries for 3 people as for 300."""
+    await seed(session)
+    actor = await admin_actor(session)
+
+    def people(n: int) -> bytes:
+        return upload(
+            people=[
+                [f"Сотрудник {i}", "Центральный офис", "user", "", f"person_{i}", "", f"{i}@a.ru"]
+                for i in range(n)
+            ]
+        )
+
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    event.listen(session.bind.sync_engine, "before_cursor_execute", count)
+    try:
+        await onboarding.check(session, actor, people(3))
+        few = len(statements)
+        statements.clear()
+        await onboarding.check(session, actor, people(300))
+    finally:
+        event.remove(session.bind.sync_engine, "before_cursor_execute", count)
+    assert few and len(statements) == few
+
+
 async def test_opening_stock_needs_a_warehouse(session) -> None:
     actor = await admin_actor(session)
     plan = await onboarding.check(
@@ -478,3 +571,9 @@ async def test_five_thousand_people_check_and_apply(session) -> None:
     )
     assert len(applied.invites) == 2500
     assert await session.scalar(select(func.count()).select_from(Invite)) == 2500
+    again = await onboarding.check(session, actor, data)  # the same sheet uploaded twice
+    assert Counter(p.code for p in again.problems) == {
+        "telegram_id_registered": 2500,
+        "username_taken": 2500,
+        "invite_pending": 2500,
+    }

@@ -90,6 +90,13 @@ def _problem_text(problem: Problem) -> str:
             "Telegram ID {value} is already in the bot: manage that person with /people"
         ),
         service.USERNAME_BAD: _("«{value}» is not a Telegram username"),
+        service.USERNAME_TAKEN: _(
+            "{value} is already someone's username in the bot: manage that person with /people"
+        ),
+        service.INVITE_PENDING: _(
+            "this person already has a live invite link («{column}»: {value}); revoke it with "
+            "/invites to make a new one"
+        ),
         service.EMAIL_BAD: _("«{value}» is not an e-mail address"),
         service.MODEL_EXISTS: _(
             "the model «{value}» is already in the catalogue: change its stock with the "
