@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiogram import F, html
+from aiogram.filters import MagicData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
@@ -11,6 +12,8 @@ from utils.text import TEXT_LIMIT, cut, utf16_len  # noqa: F401  (re-exported: t
 
 Screen = tuple[str, InlineKeyboardMarkup | None]
 BACK = DialogNav.filter(F.action == "back")
+# A command typed at a step that asks for text (registered before the step's own handler).
+TYPED_COMMAND = MagicData(F.event.text.startswith("/"))
 
 
 def quote_within(text: str, budget: int) -> str:
@@ -57,6 +60,12 @@ async def alert(query: CallbackQuery, text: str) -> None:
 
 async def use_the_buttons(message: Message) -> None:
     await message.answer(_("Please use the buttons above, or send /cancel."))
+
+
+async def answer_this_step_first(message: Message) -> None:
+    """A command typed at a text step that no router before took (unknown, or one the dialog
+    keeps to itself): not taken as the answer, and the step stays."""
+    await message.answer(_("Please answer this step first, or send /cancel."))
 
 
 async def text_expected(message: Message) -> None:

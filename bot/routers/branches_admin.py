@@ -35,7 +35,17 @@ from bot.keyboards.branches_admin import (
 )
 from bot.keyboards.catalogue_admin import admin_menu_screen
 from bot.middlewares.access import for_role
-from bot.screens import BACK, Screen, alert, quote_within, show, text_expected, use_the_buttons
+from bot.screens import (
+    BACK,
+    TYPED_COMMAND,
+    Screen,
+    alert,
+    answer_this_step_first,
+    quote_within,
+    show,
+    text_expected,
+    use_the_buttons,
+)
 from bot.texts import person_line
 from database.enums import Role
 from services import branches as service
@@ -207,9 +217,6 @@ async def open_branches(
 async def search_typed(
     message: Message, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
-    if _command_typed(message):
-        await _refuse_command(message)
-        return
     try:
         search = service.parse_search(message.text)
     except InvalidInput:
@@ -294,14 +301,6 @@ async def add_pressed(query: CallbackQuery, state: FSMContext, actor: Actor) -> 
     await _to_add_step(query, state, BranchDialog.name)
 
 
-def _command_typed(message: Message) -> bool:
-    return (message.text or "").startswith("/")
-
-
-async def _refuse_command(message: Message) -> None:
-    await message.answer(_("Please answer this step first, or send /cancel."))
-
-
 async def add_step_typed(
     message: Message,
     state: FSMContext,
@@ -309,9 +308,6 @@ async def add_step_typed(
     actor: Actor,
     raw_state: str | None = None,
 ) -> None:
-    if _command_typed(message):
-        await _refuse_command(message)
-        return
     field = _FIELD_OF_STEP[raw_state]
     try:
         if field == "name":
@@ -452,9 +448,6 @@ async def card_action(
 async def edit_typed(
     message: Message, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
-    if _command_typed(message):
-        await _refuse_command(message)
-        return
     data = await state.get_data()
     field = data["field"]
     try:
@@ -543,6 +536,8 @@ def build() -> Router:
     router.callback_query.register(back_pressed, StateFilter(BranchDialog), BACK)
 
     text = MagicData(F.event.text)
+    typed = StateFilter(BranchDialog.browse, *_ADD_STEPS, BranchDialog.edit)
+    router.message.register(answer_this_step_first, typed, TYPED_COMMAND)
     router.message.register(search_typed, StateFilter(BranchDialog.browse), text)
     router.message.register(add_step_typed, StateFilter(*_ADD_STEPS), text)
     router.message.register(edit_typed, StateFilter(BranchDialog.edit), text)

@@ -32,7 +32,17 @@ from bot.keyboards import calendar_admin as kb
 from bot.keyboards.calendar_admin import CalDayAdd, CalLoad, CalWeekday, CalYear
 from bot.keyboards.catalogue_admin import admin_menu_screen
 from bot.middlewares.access import for_role
-from bot.screens import BACK, Screen, alert, quote_within, show, text_expected, use_the_buttons
+from bot.screens import (
+    BACK,
+    TYPED_COMMAND,
+    Screen,
+    alert,
+    answer_this_step_first,
+    quote_within,
+    show,
+    text_expected,
+    use_the_buttons,
+)
 from bot.texts import weekday_names, weekdays
 from database.enums import Role
 from services import calendar_admin as service
@@ -248,20 +258,9 @@ async def hours_pressed(query: CallbackQuery, state: FSMContext) -> None:
     await show(query, (text, kb.step()))
 
 
-def _command_typed(message: Message) -> bool:
-    return (message.text or "").startswith("/")
-
-
-async def _refuse_command(message: Message) -> None:
-    await message.answer(_("Please answer this step first, or send /cancel."))
-
-
 async def hours_typed(
     message: Message, state: FSMContext, session: AsyncSession, actor: Actor, settings: Settings
 ) -> None:
-    if _command_typed(message):
-        await _refuse_command(message)
-        return
     try:
         start, end = service.parse_hours(message.text)
     except CalendarError as exc:
@@ -325,9 +324,6 @@ async def remove_pressed(query: CallbackQuery, state: FSMContext) -> None:
 async def day_typed(
     message: Message, state: FSMContext, session: AsyncSession, actor: Actor, settings: Settings
 ) -> None:
-    if _command_typed(message):
-        await _refuse_command(message)
-        return
     data = await state.get_data()
     year, removing = data["year"], await state.get_state() == CalendarDialog.remove_day.state
     try:
@@ -455,6 +451,8 @@ def build() -> Router:
     router.callback_query.register(back_pressed, dialog, BACK)
 
     text = MagicData(F.event.text)
+    typed = StateFilter(CalendarDialog.hours, CalendarDialog.add_day, CalendarDialog.remove_day)
+    router.message.register(answer_this_step_first, typed, TYPED_COMMAND)
     router.message.register(hours_typed, StateFilter(CalendarDialog.hours), text)
     typed_day = StateFilter(CalendarDialog.add_day, CalendarDialog.remove_day)
     router.message.register(day_typed, typed_day, text)

@@ -37,7 +37,16 @@ from bot.keyboards.catalogue_admin import (
     TypePick,
 )
 from bot.middlewares.access import for_role
-from bot.screens import BACK, Screen, alert, show, text_expected, use_the_buttons
+from bot.screens import (
+    BACK,
+    TYPED_COMMAND,
+    Screen,
+    alert,
+    answer_this_step_first,
+    show,
+    text_expected,
+    use_the_buttons,
+)
 from bot.texts import colour_name, current_locale
 from database.enums import Role
 from integrations import xlsx_stock
@@ -475,20 +484,10 @@ TEXT_STEPS = (
 _STEP_OF = {step.state.state: step for step in TEXT_STEPS}
 
 
-async def _refused_command(message: Message) -> bool:
-    """A command typed on a step is not taken as its answer."""
-    if not (message.text or "").startswith("/"):
-        return False
-    await message.answer(_("Please answer this step first, or send /cancel."))
-    return True
-
-
 async def step_typed(
     message: Message, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
     """A text sent on one of TEXT_STEPS."""
-    if await _refused_command(message):
-        return
     step = _STEP_OF[await state.get_state()]
     data = await state.get_data()
     try:
@@ -516,8 +515,6 @@ async def amount_typed(
     message: Message, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
     """The stock step: a quantity to set, or a signed change that leaves no less than zero."""
-    if await _refused_command(message):
-        return
     data = await state.get_data()
     current = await service.current_stock(session, actor, data["type_id"])
     try:
@@ -810,6 +807,8 @@ def build() -> Router:
 
     text = MagicData(F.event.text)
     steps = StateFilter(*(step.state for step in TEXT_STEPS))
+    typed = StateFilter(*(step.state for step in TEXT_STEPS), StockEdit.amount)
+    router.message.register(answer_this_step_first, typed, TYPED_COMMAND)
     router.message.register(step_typed, steps, text)
     router.message.register(amount_typed, StateFilter(StockEdit.amount), text)
     router.message.register(text_expected, StateFilter(CatalogueAdd, CatalogueEdit, StockEdit))

@@ -39,7 +39,17 @@ from bot.keyboards.categories_admin import (
     ServerToggle,
 )
 from bot.middlewares.access import for_role
-from bot.screens import BACK, Screen, alert, quote_within, show, text_expected, use_the_buttons
+from bot.screens import (
+    BACK,
+    TYPED_COMMAND,
+    Screen,
+    alert,
+    answer_this_step_first,
+    quote_within,
+    show,
+    text_expected,
+    use_the_buttons,
+)
 from database.enums import Role
 from services import categories_admin as service
 from services.actor import Actor
@@ -251,20 +261,9 @@ async def card_action(
         await alert(query, _("This button is no longer valid. Send /help to see what you can do."))
 
 
-def _command_typed(message: Message) -> bool:
-    return (message.text or "").startswith("/")
-
-
-async def _refuse_command(message: Message) -> None:
-    await message.answer(_("Please answer this step first, or send /cancel."))
-
-
 async def rename_typed(
     message: Message, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
-    if _command_typed(message):
-        await _refuse_command(message)
-        return
     data = await state.get_data()
     try:
         await service.rename(session, actor, data["category_id"], data["language"], message.text)
@@ -300,9 +299,6 @@ async def reply_typed(
     actor: Actor,
     raw_state: str | None = None,
 ) -> None:
-    if _command_typed(message):
-        await _refuse_command(message)
-        return
     try:
         text = service.parse_auto_reply(message.text)
     except InvalidInput as exc:
@@ -379,9 +375,6 @@ async def add_pressed(query: CallbackQuery, state: FSMContext) -> None:
 
 
 async def name_typed(message: Message, state: FSMContext, raw_state: str | None = None) -> None:
-    if _command_typed(message):
-        await _refuse_command(message)
-        return
     try:
         name = service.parse_name(message.text)
     except InvalidInput as exc:
@@ -506,6 +499,14 @@ def build() -> Router:
     router.callback_query.register(back_pressed, StateFilter(CategoryDialog), BACK)
 
     text = MagicData(F.event.text)
+    typed = StateFilter(
+        CategoryDialog.name_ru,
+        CategoryDialog.name_en,
+        CategoryDialog.rename,
+        CategoryDialog.reply_ru,
+        CategoryDialog.reply_en,
+    )
+    router.message.register(answer_this_step_first, typed, TYPED_COMMAND)
     names = StateFilter(CategoryDialog.name_ru, CategoryDialog.name_en)
     router.message.register(name_typed, names, text)
     router.message.register(rename_typed, StateFilter(CategoryDialog.rename), text)

@@ -24,7 +24,16 @@ from bot.keyboards import sla_admin as kb
 from bot.keyboards.catalogue_admin import admin_menu_screen
 from bot.keyboards.sla_admin import SlaCategoryOpen, SlaDefault, SlaPriorityPick, SlaSave
 from bot.middlewares.access import for_role
-from bot.screens import BACK, Screen, quote_within, show, text_expected, use_the_buttons
+from bot.screens import (
+    BACK,
+    TYPED_COMMAND,
+    Screen,
+    answer_this_step_first,
+    quote_within,
+    show,
+    text_expected,
+    use_the_buttons,
+)
 from bot.texts import category_name, priority_name
 from database.enums import RequestKind, Role
 from services import sla_admin as service
@@ -239,20 +248,9 @@ async def priority_picked(
 # --- the typed steps --------------------------------------------------------------------------
 
 
-def _command_typed(message: Message) -> bool:
-    return (message.text or "").startswith("/")
-
-
-async def _refuse_command(message: Message) -> None:
-    await message.answer(_("Please answer this step first, or send /cancel."))
-
-
 async def accept_typed(
     message: Message, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
-    if _command_typed(message):
-        await _refuse_command(message)
-        return
     day = service.day_minutes()
     try:
         minutes = service.parse_target(message.text, day)
@@ -266,9 +264,6 @@ async def accept_typed(
 async def resolve_typed(
     message: Message, state: FSMContext, session: AsyncSession, actor: Actor
 ) -> None:
-    if _command_typed(message):
-        await _refuse_command(message)
-        return
     day = service.day_minutes()
     accept = (await state.get_data())["accept"]
     try:
@@ -358,6 +353,8 @@ def build() -> Router:
     router.callback_query.register(back_pressed, StateFilter(SlaDialog), BACK)
 
     text = MagicData(F.event.text)
+    typed = StateFilter(SlaDialog.accept, SlaDialog.resolve)
+    router.message.register(answer_this_step_first, typed, TYPED_COMMAND)
     router.message.register(accept_typed, StateFilter(SlaDialog.accept), text)
     router.message.register(resolve_typed, StateFilter(SlaDialog.resolve), text)
     buttons_only = (SlaDialog.categories, SlaDialog.card, SlaDialog.confirm)
