@@ -29,7 +29,7 @@ from bot.request_notifications import register_request_templates
 from bot.routers.calendar_admin import CalendarDialog
 from cron.context import JobContext
 from cron.jobs import sla as sla_job
-from database.enums import Priority, Role
+from database.enums import Role
 from database.models import (
     AuditLog,
     CalendarDay,
@@ -42,13 +42,14 @@ from database.models import (
 from database.repositories import org as org_repo
 from database.repositories import users as users_repo
 from services import calendar_admin as service
-from services import sla, tickets
+from services import sla
 from services.actor import Actor
 from services.calendar_files import CalendarError, CalendarFile, bundled, parse
 from services.errors import PermissionDenied
 from tests.bot_harness import labels, press, say, state_of
 from tests.test_bot_catalogue_admin import document_update, serve_download
 from tests.test_bot_requests import KEEPER, REQUESTER, setup_org
+from tests.test_sla_admin import file_ticket
 from tests.updates import message_update, tg_user
 
 ADMIN = tg_user(5000, "Админ")
@@ -245,24 +246,6 @@ async def audit_rows(sessionmaker) -> list[tuple[str, int | None, dict | None, d
             select(AuditLog).where(AuditLog.action.like("calendar.%")).order_by(AuditLog.id)
         )
         return [(r.action, r.object_id, r.before, r.after) for r in rows]
-
-
-async def file_ticket(sessionmaker, org: dict, token: str, now: datetime) -> Request:
-    async with sessionmaker() as session:
-        user = await users_repo.by_telegram_id(session, REQUESTER.id)
-        actor = Actor.build(REQUESTER.id, user, frozenset())
-        filed = await tickets.create(
-            session,
-            actor,
-            client_token=token,
-            category_id=org["it"],
-            priority=Priority.HIGH,
-            subject="Принтер",
-            description="Не печатает",
-            now=now,
-        )
-        await session.commit()
-        return filed.request
 
 
 async def after_hours_texts(sessionmaker, i18n) -> list[str]:
