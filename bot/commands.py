@@ -33,7 +33,11 @@ def _catalogue() -> list[tuple[Role, str, str]]:
         (Role.USER, "order", _("Order cartridges")),
         (Role.USER, "ticket", _("File a repair or IT ticket")),
         (Role.USER, "support", _("How to reach support")),
-        (Role.ADMIN, "admin", _("Catalogue, stock and stock import")),
+        (
+            Role.ADMIN,
+            "admin",
+            _("Administration: catalogue, stock and the organisation's settings"),
+        ),
         (Role.ADMIN, "branches", _("Branches: list, add, edit, own executor, deactivate")),
         (Role.ADMIN, "sla", _("SLA targets: accept and resolve times per category")),
         (Role.ADMIN, "calendar", _("Working calendar: hours, weekdays, days off, calendar files")),
