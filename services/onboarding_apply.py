@@ -32,11 +32,10 @@ async def create(session: AsyncSession, actor: Actor, draft: Draft, invite_days:
     """Everything the draft holds (invites lasting `invite_days`), with the opening stock."""
     printers, types = await _catalogue_and_org(session, actor, draft)
     users, invites = await _people(session, actor, draft, invite_days)
-    for new, cartridge in zip(draft.types, types, strict=True):
-        if new.stock:
-            await stock.adjust(
-                session, actor, cartridge.id, quantity=new.stock, comment=STOCK_COMMENT
-            )
+    opening = [
+        (cartridge, new.stock or 0) for new, cartridge in zip(draft.types, types, strict=True)
+    ]
+    await stock.open_stock(session, actor, opening, comment=STOCK_COMMENT)
     return Created(printers, types, users, invites)
 
 

@@ -182,6 +182,63 @@ async def adjust(
     return item
 
 
+async def open_stock(
+    session: AsyncSession,
+    actor: Actor,
+    opening: list[tuple[CartridgeType, int]],
+    *,
+    comment: str,
+) -> None:
+    """The first stock of types that have none yet (bulk onboarding), in the main warehouse:
+    what `adjust` records for each (the stock row, an `adjust` movement, its audit row and the
+    low-stock alert), with a constant number of queries however many types there are."""
+    actor.require(Role.ADMIN)
+    opening = [(cartridge, quantity) for cartridge, quantity in opening if quantity]
+    if not opening:
+        return
+    if any(not 0 < quantity <= STOCK_MAX for _, quantity in opening):
+        raise InvalidAdjustment("quantity")
+    warehouse = await stock_repo.main_warehouse(session)
+    if warehouse is None:
+        raise NoWarehouse
+    items = [
+        StockItem(cartridge_type_id=cartridge.id, warehouse_id=warehouse.id, quantity=quantity)
+        for cartridge, quantity in opening
+    ]
+    session.add_all(items)
+    await session.flush()  # ids for the audit rows
+    low = []
+    for (cartridge, quantity), item in zip(opening, items, strict=True):
+        stock_repo.add_movement(
+            session,
+            StockMovement(
+                cartridge_type_id=cartridge.id,
+                warehouse_id=warehouse.id,
+                delta=quantity,
+                quantity_after=quantity,
+                reason="adjust",
+                comment=comment,
+                user_id=actor.user_id,
+            ),
+        )
+        await audit.add(
+            session,
+            actor_id=actor.user_id,
+            action="stock.adjust",
+            object_type="stock_item",
+            object_id=item.id,
+            before={"quantity": 0},
+            after={"quantity": quantity, "request_id": None, "comment": comment},
+        )
+        if quantity < cartridge.low_stock_threshold:
+            item.low_alert_sent = True
+            low.append((cartridge, item))
+    if low:
+        recipients = await _low_stock_recipients(session)
+        for cartridge, item in low:
+            await _alert_low(session, recipients, item, cartridge)
+
+
 async def _move(
     session: AsyncSession,
     actor: Actor | None,
@@ -234,15 +291,26 @@ async def _check_threshold(
     if item.low_alert_sent:
         return
     item.low_alert_sent = True
+    await _alert_low(session, await _low_stock_recipients(session), item, cartridge)
+
+
+async def _low_stock_recipients(session: AsyncSession) -> list[int]:
+    """The cartridge storekeepers, admins and owners (their stored rows)."""
     admins = await users_repo.with_role(session, Role.ADMIN, Role.OWNER)
     recipients = [u.telegram_id for u in admins]
     category = await org_repo.category_by_code(session, CARTRIDGES)
     if category is not None:
         executors = await users_repo.executors_of(session, category.id)
         recipients += [u.telegram_id for u in executors]
+    return sorted(set(recipients))
+
+
+async def _alert_low(
+    session: AsyncSession, recipients: list[int], item: StockItem, cartridge: CartridgeType
+) -> None:
     await notify_many(
         session,
-        sorted(set(recipients)),
+        recipients,
         "stock.low",
         {
             "cartridge_type_id": cartridge.id,

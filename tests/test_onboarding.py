@@ -19,6 +19,7 @@ from database.models import (
     CartridgeType,
     Category,
     Invite,
+    OutboxMessage,
     Printer,
     StockItem,
     StockMovement,
@@ -577,3 +578,44 @@ async def test_five_thousand_people_check_and_apply(session) -> None:
         "username_taken": 2500,
         "invite_pending": 2500,
     }
+
+
+async def test_opening_stock_is_written_in_bulk_and_alerts_below_the_threshold(session) -> None:
+    await seed(session)
+    actor = await admin_actor(session)
+
+    def catalogue(prefix: str, n: int) -> bytes:
+        # the first type opens below its threshold of 5; the others above it
+        return upload(catalogue=[[f"{prefix}-{i}", "black", "", 5, 2 if i == 0 else 10]
+                                 for i in range(n)])  # fmt: skip
+
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(session.bind.sync_engine, "before_cursor_execute", count)
+    try:
+        await onboarding.apply(session, actor, catalogue("FEW", 3), invite_days=7)
+        few = len(statements)
+        statements.clear()
+        await onboarding.apply(session, actor, catalogue("MANY", 300), invite_days=7)
+    finally:
+        event.remove(session.bind.sync_engine, "before_cursor_execute", count)
+    # the reads do not grow with the types (the SQLite driver sends an INSERT per row, cheap
+    # in process; PostgreSQL batches them)
+    assert few and len(statements) == few
+
+    alerts = await session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.template == "stock.low")
+        .order_by(OutboxMessage.id)
+    )
+    models = [(row.chat_id, row.payload["model"], row.payload["quantity"]) for row in alerts]
+    assert models == [(2000, "FEW-0", 2), (2000, "MANY-0", 2)]  # to the admin, once per type
+    item = await session.scalar(
+        select(StockItem).join(CartridgeType).where(CartridgeType.model == "FEW-0")
+    )
+    assert (item.quantity, item.low_alert_sent) == (2, True)
+    assert len(await audit_rows(session, "stock.adjust")) == 303
