@@ -404,3 +404,29 @@ async def test_an_owners_first_update_of_any_kind_makes_their_row(harness, sessi
     await harness.feed(message_update(tg_user(999_001, "Чужой"), "/help"))
     async with sessionmaker() as session:
         assert await session.scalar(select(User).where(User.telegram_id == 999_001)) is None
+
+
+async def test_start_names_an_executor_by_what_they_serve(harness, sessionmaker) -> None:
+    async with sessionmaker() as session:
+        orders = Category(
+            code="cartridges", kind="order", name_ru="Картриджи", name_en="Cartridges"
+        )
+        repair = Category(code="repair", kind="ticket", name_ru="Ремонт", name_en="Repair")
+        for telegram_id, name, served in (
+            (4001, "Кладов К.", orders),
+            (4002, "Техников Т.", repair),
+        ):
+            session.add(
+                User(
+                    telegram_id=telegram_id,
+                    full_name=name,
+                    role=Role.EXECUTOR,
+                    status=UserStatus.APPROVED,
+                    categories=[served],
+                )
+            )
+        await session.commit()
+    await harness.feed(message_update(tg_user(4001), "/start"))
+    assert "You are registered as storekeeper." in harness.last_reply(4001).text
+    await harness.feed(message_update(tg_user(4002), "/start"))
+    assert "You are registered as technician." in harness.last_reply(4002).text

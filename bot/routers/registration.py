@@ -16,8 +16,9 @@ from bot.command_args import Args
 from bot.keyboards.common import BRANCHES_PER_PAGE, BranchPage, BranchPick, DialogNav, branch_page
 from bot.keyboards.menu import main_menu
 from bot.middlewares.errors import reapply_later
-from bot.texts import person_title, role_name
+from bot.texts import person_title
 from database.enums import UserStatus
+from database.models import User
 from services import invites, registration, users
 from services.actor import Actor
 from services.invites import RedeemOutcome
@@ -61,7 +62,7 @@ async def start(
     if user is not None and user.status == UserStatus.APPROVED:
         await message.answer(
             _("Hello, {name}! You are registered as {role}. /help lists your commands.").format(
-                name=html.quote(user.full_name), role=role_name(user.role)
+                name=html.quote(user.full_name), role=await _called(session, user)
             ),
             reply_markup=main_menu(actor),
         )
@@ -132,16 +133,21 @@ async def start_with_invite(
         ),
     }
     if result.outcome is RedeemOutcome.REGISTERED:
-        served = await users.served(session, result.user)
-        title = person_title(result.user.role, [c.kind for c in served])  # «Кладовщик»
         await message.answer(
             _("Welcome, {name}! You are registered as {role}. /help lists your commands.").format(
-                name=html.quote(result.user.full_name), role=title[:1].lower() + title[1:]
+                name=html.quote(result.user.full_name), role=await _called(session, result.user)
             ),
             reply_markup=main_menu(Actor.build(actor.telegram_id, result.user, owner_ids)),
         )
         return
     await message.answer(texts[result.outcome])
+
+
+async def _called(session: AsyncSession, user: User) -> str:
+    """What people call the person, in running text: «кладовщик», «техник», «пользователь»."""
+    served = await users.served(session, user)
+    title = person_title(user.role, [category.kind for category in served])
+    return title[:1].lower() + title[1:]
 
 
 async def full_name_entered(message: Message, state: FSMContext, session: AsyncSession) -> None:
