@@ -13,7 +13,7 @@ at the first row past the limit (the workbook is streamed, read-only), so a huge
 
 This module reads cell texts only; what they mean is the caller's to check. Files that cannot
 be read at all raise `OnboardingFileError`. The zip is checked before openpyxl opens it (the
-stock import's check), so a hostile file costs bounded memory and time.
+check of integrations.xlsx_common), so a hostile file costs bounded memory and time.
 """
 
 from __future__ import annotations
@@ -21,14 +21,12 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from io import BytesIO
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Font
 
-from integrations.xlsx_stock import XlsxStockError, _check_zip
+from integrations.xlsx_common import append_row, cell_text, check_zip, save
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000  # data rows per sheet
@@ -225,10 +223,9 @@ def parse(data: bytes, *, max_rows: int = MAX_ROWS) -> OnboardingSheets:
     file that cannot be used at all."""
     if len(data) > MAX_FILE_BYTES:
         raise OnboardingFileError("too_large")
-    try:
-        _check_zip(data)
-    except XlsxStockError as exc:
-        raise OnboardingFileError(exc.code) from exc
+    problem = check_zip(data)
+    if problem is not None:
+        raise OnboardingFileError(problem)
     try:
         workbook = load_workbook(BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for files that are not workbooks
@@ -260,16 +257,6 @@ def _parse_workbook(workbook: Any, max_rows: int) -> OnboardingSheets:
     return result
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    elif isinstance(value, datetime | date):
-        value = value.isoformat()
-    return str(value).strip()
-
-
 def _read_sheet(key: str, sheet: Any, max_rows: int, problems: list[SheetProblem]) -> list[Row]:
     columns: dict[int, str] | None = None
     header_line = 0
@@ -279,7 +266,7 @@ def _read_sheet(key: str, sheet: Any, max_rows: int, problems: list[SheetProblem
         if line > scan_limit:
             problems.append(_too_many(key, sheet, header_line, max_rows))
             return []
-        cells = [_text(v) for v in values]
+        cells = [cell_text(v) for v in values]
         if not any(cells):
             continue
         if columns is None:
@@ -327,22 +314,6 @@ def _header(
 # --- writing ----------------------------------------------------------------------------------
 
 
-def _append(sheet: Any, values: Iterable[Any], *, bold: bool = False) -> None:
-    """A row of text as written: a name starting with "=" is no formula."""
-    sheet.append(list(values))
-    for cell in sheet[sheet.max_row]:
-        if isinstance(cell.value, str):
-            cell.data_type = "s"
-        if bold:
-            cell.font = Font(bold=True)
-
-
-def _save(workbook: Workbook) -> bytes:
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
 def _widths(sheet: Any, widths: Iterable[int]) -> None:
     for index, width in enumerate(widths):
         sheet.column_dimensions[chr(ord("A") + index)].width = width
@@ -359,11 +330,11 @@ def write_template(
     workbook.remove(workbook.active)
     for key in SHEETS:
         sheet = workbook.create_sheet(SHEET_TITLES[key][language])
-        _append(sheet, (header(c, language) for c in COLUMNS[key]), bold=True)
+        append_row(sheet, (header(c, language) for c in COLUMNS[key]), bold=True)
         _widths(sheet, (c.width for c in COLUMNS[key]))
         sheet.freeze_panes = "A2"
     _write_help(workbook.create_sheet(HELP_TITLES[language]), language, branches, categories, roles)
-    return _save(workbook)
+    return save(workbook)
 
 
 def _write_help(
@@ -375,30 +346,30 @@ def _write_help(
 ) -> None:
     text = _HELP[language]
     for line in text["intro"]:
-        _append(sheet, [line])
+        append_row(sheet, [line])
     title, *columns = text["roles"]
-    _append(sheet, [])
-    _append(sheet, [title], bold=True)
-    _append(sheet, columns, bold=True)
+    append_row(sheet, [])
+    append_row(sheet, [title], bold=True)
+    append_row(sheet, columns, bold=True)
     for code, name in roles:
-        _append(sheet, [code, name, " / ".join(ROLE_NAMES.get(code, ()))])
+        append_row(sheet, [code, name, " / ".join(ROLE_NAMES.get(code, ()))])
     for heading, names in ((text["categories"], categories), (text["branches"], branches)):
-        _append(sheet, [])
-        _append(sheet, [heading], bold=True)
+        append_row(sheet, [])
+        append_row(sheet, [heading], bold=True)
         for name in names:
-            _append(sheet, [name])
+            append_row(sheet, [name])
     title, *columns = text["colours"]
-    _append(sheet, [])
-    _append(sheet, [title], bold=True)
-    _append(sheet, columns, bold=True)
+    append_row(sheet, [])
+    append_row(sheet, [title], bold=True)
+    append_row(sheet, columns, bold=True)
     for code, russian in COLOUR_NAMES:
-        _append(sheet, [code, russian])
-    _append(sheet, [])
-    _append(sheet, [text["examples"]], bold=True)
+        append_row(sheet, [code, russian])
+    append_row(sheet, [])
+    append_row(sheet, [text["examples"]], bold=True)
     for key in SHEETS:
-        _append(sheet, [SHEET_TITLES[key][language]], bold=True)
-        _append(sheet, (header(c, language) for c in COLUMNS[key]))
-        _append(sheet, _EXAMPLES[key])
+        append_row(sheet, [SHEET_TITLES[key][language]], bold=True)
+        append_row(sheet, (header(c, language) for c in COLUMNS[key]))
+        append_row(sheet, _EXAMPLES[key])
     _widths(sheet, (40, 30, 40, 24, 24, 16, 30))
     sheet.protection.sheet = True
 
@@ -409,9 +380,9 @@ def write_invites(language: str, rows: list[tuple[str, str, str, str, str]]) -> 
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = _INVITE_TITLES[language]
-    _append(sheet, _INVITE_HEADERS[language], bold=True)
+    append_row(sheet, _INVITE_HEADERS[language], bold=True)
     for row in rows:
-        _append(sheet, row)
+        append_row(sheet, row)
     _widths(sheet, _INVITE_WIDTHS)
     sheet.freeze_panes = "A2"
-    return _save(workbook)
+    return save(workbook)

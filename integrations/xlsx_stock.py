@@ -24,11 +24,12 @@ from typing import Any
 
 from openpyxl import Workbook, load_workbook
 
+from integrations.xlsx_common import append_row, cell_text, check_zip, save
+
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
 MAX_QUANTITY = 100_000
 # Bounds on what the zip may expand to and on what the sheet may make us scan.
-MAX_UNPACKED_BYTES = 16 * 1024 * 1024  # a full 5,000-row sheet unpacks to about 1 MB
 MAX_SCANNED_ROWS = 50_000
 MAX_COLUMNS = 50
 
@@ -89,7 +90,9 @@ def parse(data: bytes, *, max_quantity: int = MAX_QUANTITY) -> StockSheet:
     """Rows and per-row problems of the first sheet; raises XlsxStockError for unusable files."""
     if len(data) > MAX_FILE_BYTES:
         raise XlsxStockError("too_large")
-    _check_zip(data)
+    problem = check_zip(data)
+    if problem is not None:
+        raise XlsxStockError(problem)
     try:
         workbook = load_workbook(BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for files that are not workbooks
@@ -102,27 +105,6 @@ def parse(data: bytes, *, max_quantity: int = MAX_QUANTITY) -> StockSheet:
         raise XlsxStockError("not_xlsx") from exc
     finally:
         workbook.close()
-
-
-def _check_zip(data: bytes) -> None:
-    try:
-        with zipfile.ZipFile(BytesIO(data)) as archive:
-            infos = archive.infolist()
-            names = {info.filename for info in infos}
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise XlsxStockError("not_xlsx") from exc
-    if "xl/workbook.xml" not in names and not any(n.endswith("/workbook.xml") for n in names):
-        raise XlsxStockError("not_xlsx")
-    if sum(info.file_size for info in infos) > MAX_UNPACKED_BYTES:
-        raise XlsxStockError("too_large")
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
 
 
 def _quantity(value: Any) -> int | None:
@@ -148,7 +130,7 @@ def _parse_sheet(sheet: Any, max_quantity: int) -> StockSheet:
     for line, values in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1):
         if line > MAX_SCANNED_ROWS:
             raise XlsxStockError("too_many_rows")
-        cells = [_text(v) for v in values]
+        cells = [cell_text(v) for v in values]
         if not any(cells):
             continue
         if not header_found:
@@ -161,11 +143,11 @@ def _parse_sheet(sheet: Any, max_quantity: int) -> StockSheet:
         model = cells[model_col] if model_col < len(cells) else ""
         raw = values[quantity_col] if quantity_col < len(values) else None
         if not model:
-            problems.append(RowProblem(line, "empty_model", _text(raw)))
+            problems.append(RowProblem(line, "empty_model", cell_text(raw)))
             continue
         quantity = _quantity(raw)
         if quantity is None:
-            problems.append(RowProblem(line, "bad_quantity", _text(raw)))
+            problems.append(RowProblem(line, "bad_quantity", cell_text(raw)))
         elif quantity < 0:
             problems.append(RowProblem(line, "negative_quantity", str(quantity)))
         elif quantity > max_quantity:
@@ -208,14 +190,10 @@ def write_template(language: str, rows: list[tuple[str, str, int]]) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "stock"
-    sheet.append(list(TEMPLATE_HEADERS.get(language, TEMPLATE_HEADERS["ru"])))
-    for model, colour, quantity in rows:
-        sheet.append([model, colour, quantity])
-        for cell in sheet[sheet.max_row][:2]:
-            cell.data_type = "s"  # text as written: a name starting with "=" is no formula
+    append_row(sheet, TEMPLATE_HEADERS.get(language, TEMPLATE_HEADERS["ru"]))
+    for row in rows:
+        append_row(sheet, row)
     for letter, width in zip("ABC", TEMPLATE_WIDTHS, strict=True):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A2"
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return save(workbook)

@@ -191,3 +191,15 @@ def test_the_invites_file_keeps_text_as_text() -> None:
     ]
     assert [c.value for c in sheet[2]] == ["=HYPERLINK(1)", "Север", "Technician", "@ivanov", link]
     assert sheet["A2"].data_type == "s"
+
+
+def test_names_with_control_characters_do_not_break_the_files() -> None:
+    """A branch or category name typed with a control character (pasted from elsewhere) is
+    written without it; before, openpyxl refused the whole workbook."""
+    data = write_template(
+        "ru", branches=["Филиал\x07 «Юг»"], categories=["it\x1b — ИТ"], roles=ROLES
+    )
+    cells = [c for row in load_workbook(BytesIO(data))["Справка"].values for c in row if c]
+    assert "Филиал «Юг»" in cells and "it — ИТ" in cells
+    invites = write_invites("ru", [("Иванов\x00 Иван", "Юг", "Техник", "", "https://t.me/x")])
+    assert list(load_workbook(BytesIO(invites)).active.values)[1][0] == "Иванов Иван"

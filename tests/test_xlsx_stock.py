@@ -175,3 +175,8 @@ def test_the_largest_sheet_allowed_is_not_refused_as_too_large() -> None:
     rows = [[f"MODEL-{n:05d} (alias {n})", n % 100] for n in range(xlsx_stock.MAX_ROWS)]
     sheet = parse(xlsx(["model", "quantity"], *rows))
     assert len(sheet.rows) == xlsx_stock.MAX_ROWS
+
+
+def test_the_template_drops_control_characters_and_keeps_text_as_text() -> None:
+    data = xlsx_stock.write_template("en", [("=CE285A\x07", "black", 3)])
+    assert parse(data).rows == [StockRow(2, "=CE285A", 3)]
