@@ -7,10 +7,16 @@ one. Outside an update nothing is set.
 `has_written(session)` tells whether the session's current transaction changed anything (an
 INSERT / UPDATE / DELETE executed or an ORM flush), so that the bot can tell an update that
 changed data from one that only read it.
+
+`on_commit(session, key, callback)` runs a callback once the session's transaction commits, for
+what must follow the stored state only (the process-wide working calendar). A rollback of the
+transaction drops it; a savepoint undone inside it does not (the transaction's other writes
+stand), as in the bot's commit-bound dialog storage.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -42,3 +48,26 @@ def _note_flush(session: Session, _flush_context: Any) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(_WROTE, None)
+
+
+_PENDING = "helpdesk_on_commit"
+
+
+def on_commit(session: AsyncSession, key: str, callback: Callable[[], None]) -> None:
+    """Run `callback` once this transaction commits. A later call with the same `key` in the
+    same transaction replaces the earlier callback (the last state is what counts)."""
+    info = session.sync_session.info
+    if _PENDING not in info:
+        event.listen(session.sync_session, "after_commit", _run_pending)
+        event.listen(session.sync_session, "after_soft_rollback", _drop_pending)
+    info.setdefault(_PENDING, {})[key] = callback
+
+
+def _run_pending(session: Session) -> None:
+    for callback in session.info.pop(_PENDING, {}).values():
+        callback()
+
+
+def _drop_pending(session: Session, previous_transaction: Any) -> None:
+    if not previous_transaction.nested:  # a savepoint undone: the transaction's writes stand
+        session.info.pop(_PENDING, None)

@@ -29,6 +29,7 @@ from database.models import CalendarHours, CalendarYear
 from database.repositories import audit
 from database.repositories import users as users_repo
 from database.repositories import work_calendar as repo
+from database.session_context import on_commit
 from services import sla
 from services.actor import Actor
 from services.calendar import CalendarData, WorkCalendar
@@ -195,7 +196,7 @@ async def apply(session: AsyncSession, settings: Any) -> WorkCalendar:
 
 async def _apply_on_commit(session: AsyncSession, settings: Any) -> None:
     calendar = await effective_calendar(session, settings)
-    repo.on_commit(session, lambda: _use(calendar))
+    on_commit(session, "calendar", lambda: _use(calendar))
 
 
 # --- reading ----------------------------------------------------------------------------------

@@ -1,16 +1,15 @@
 """The working calendar set by admins: hours, the years defined here and their days.
 
-Never commits: the caller owns the transaction. `on_commit` runs a callback once the caller's
-transaction commits (and forgets it on a rollback), for what must follow the stored state only.
+Never commits: the caller owns the transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date, time
 from typing import Any
 
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,8 +17,6 @@ from database.models import CalendarDay, CalendarHours, CalendarYear, utcnow
 from database.models.calendar import HOURS_ROW_ID
 
 DayRow = tuple[date, bool, str | None]  # (date, working, name)
-_PENDING = "work_calendar_on_commit"
-_HOOKED = "work_calendar_hooked"
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -114,23 +111,3 @@ async def delete_day(session: AsyncSession, day: date) -> bool:
     """Remove the stored day; whether there was one."""
     result = await session.execute(delete(CalendarDay).where(CalendarDay.day == day))
     return bool(result.rowcount)
-
-
-def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
-    """Run `callback` once the session's transaction commits; a rollback drops it. A later call
-    in the same transaction replaces the earlier callback (the last state is what counts)."""
-    if not session.info.get(_HOOKED):
-        session.info[_HOOKED] = True
-        event.listen(session.sync_session, "after_commit", _run_pending)
-        event.listen(session.sync_session, "after_soft_rollback", _drop_pending)
-    session.info[_PENDING] = callback
-
-
-def _run_pending(sync_session: Any) -> None:
-    callback = sync_session.info.pop(_PENDING, None)
-    if callback is not None:
-        callback()
-
-
-def _drop_pending(sync_session: Any, previous_transaction: Any) -> None:
-    sync_session.info.pop(_PENDING, None)
