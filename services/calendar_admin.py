@@ -46,8 +46,9 @@ from services.errors import NotFound
 from utils.paging import clamp_page, page_count
 
 DAYS_PER_PAGE = 15
-SOURCE_EDITED = "edited"  # calendar_years.source of a year edited day by day
 BUNDLED, FILE, EDITED = "bundled", "file", "edited"  # YearSource.kind
+# calendar_years.source of a year edited day by day (else the name of the file loaded)
+SOURCE_EDITED = EDITED
 OBJECT_TYPE = "calendar"
 ACTION_HOURS = "calendar.hours"
 ACTION_DAY = "calendar.day"
@@ -187,11 +188,31 @@ def _use(calendar: WorkCalendar) -> None:
     sla.configure(dataclasses.replace(sla.current_config(), calendar=calendar))
 
 
+# What the process-wide calendar was last read from: (stored version, settings, calendar).
+_loaded: tuple[tuple[Any, ...], Any, WorkCalendar] | None = None
+
+
 async def apply(session: AsyncSession, settings: Any) -> WorkCalendar:
-    """Read the calendar in effect and make it the process-wide one now (start-up, SLA scan)."""
+    """Read the calendar in effect and make it the process-wide one now (start-up)."""
+    global _loaded
+    version = await repo.version(session)
     calendar = await effective_calendar(session, settings)
     _use(calendar)
+    _loaded = (version, settings, calendar)
     return calendar
+
+
+async def refresh(session: AsyncSession, settings: Any) -> WorkCalendar:
+    """The process-wide calendar, read again only when the stored one changed since (another
+    process's /calendar) or the process was configured otherwise: one small query per SLA
+    scan instead of every stored day."""
+    current = sla.current_config().calendar
+    if _loaded is not None:
+        version, loaded_with, calendar = _loaded
+        if loaded_with is settings and calendar is current:
+            if await repo.version(session) == version:
+                return current
+    return await apply(session, settings)
 
 
 async def _apply_on_commit(session: AsyncSession, settings: Any) -> None:
@@ -207,7 +228,7 @@ async def _source(session: AsyncSession, row: CalendarYear | None) -> YearSource
         return YearSource(BUNDLED)
     person = await users_repo.by_id(session, row.updated_by_id) if row.updated_by_id else None
     name = person.full_name if person is not None else None
-    if row.source == SOURCE_EDITED:
+    if row.source == EDITED:
         return YearSource(EDITED, None, row.updated_at, name)
     return YearSource(FILE, row.source, row.updated_at, name)
 
@@ -326,7 +347,7 @@ async def _own_year(session: AsyncSession, actor: Actor, year: int) -> YearDays:
     days = await _year_days(session, year, stored)
     if year not in stored:
         await repo.replace_days(session, year, [(e.day, e.working, e.name) for e in days.days])
-    await repo.mark_year(session, year, source=SOURCE_EDITED, updated_by_id=actor.user_id)
+    await repo.mark_year(session, year, source=EDITED, updated_by_id=actor.user_id)
     return days
 
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiogram.types import Document, Location
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.keyboards.calendar_admin import (
     CalDayAdd,
@@ -41,6 +41,7 @@ from database.models import (
 )
 from database.repositories import org as org_repo
 from database.repositories import users as users_repo
+from database.repositories import work_calendar as calendar_repo
 from services import calendar_admin as service
 from services import sla
 from services.actor import Actor
@@ -620,6 +621,36 @@ async def test_the_sla_scan_picks_up_a_change_made_elsewhere(
     assert await sla_job.run(ctx) == "SLA scan: outside working hours, nothing sent"
     assert not sla.current_config().calendar.is_working(msk(2027, 3, 10, 10))
     assert sla.current_config().calendar.is_working(msk(2027, 3, 11, 10))
+
+
+async def test_the_scan_reads_the_days_again_only_after_a_change(
+    sessionmaker, org_ids, settings
+) -> None:
+    """A scan with nothing changed costs one small query; a change written by another process
+    (no commit hook in this one) is read at the next scan."""
+    async with sessionmaker() as session:
+        await service.apply(session, settings)  # as at start-up
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        if "calendar" in statement:
+            statements.append(statement)
+
+    ctx = JobContext(settings, sessionmaker, clock=lambda: msk(2027, 3, 10, 10))
+    engine = sessionmaker.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        await sla_job.run(ctx)
+        assert len(statements) == 1  # the version only
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    async with sessionmaker() as session:  # another process's /calendar
+        await calendar_repo.put_day(session, date(2027, 3, 10), working=False, name=None)
+        await calendar_repo.mark_year(session, 2027, source="edited", updated_by_id=None)
+        await session.commit()
+    assert sla.current_config().calendar.is_working(msk(2027, 3, 10, 10))
+    assert await sla_job.run(ctx) == "SLA scan: outside working hours, nothing sent"
+    assert not sla.current_config().calendar.is_working(msk(2027, 3, 10, 10))
 
 
 async def test_an_untouched_year_keeps_the_bundled_days(session, org_ids, settings) -> None:

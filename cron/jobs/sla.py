@@ -5,9 +5,10 @@ Requests are handled in batches of `BATCH`, one committed transaction each, so t
 lock is held briefly even when a backlog (after downtime) falls due at once. Digests are made per
 batch: a person with more than `services.sla.DIGEST_THRESHOLD` levels in a batch gets one digest
 of them, so a backlog of up to `BATCH` requests reaches each person in one message per scan (the
-reminders at one scan, the escalations at the next). Each scan first reads the working calendar
-(`services.calendar_admin.apply`), so a change made in /calendar by another process counts from
-the next scan. Outside working hours no request is read and nothing is sent.
+reminders at one scan, the escalations at the next). Each scan first checks whether the working
+calendar changed (`services.calendar_admin.refresh`: one small query, the days read again only
+after a change), so a change made in /calendar by another process counts from the next scan.
+Outside working hours no request is read and nothing is sent.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def _config(settings: object) -> SlaConfig:
 
 async def run(ctx: JobContext) -> str:
     async with ctx.sessionmaker() as session:
-        calendar = await calendar_admin.apply(session, ctx.settings)
+        calendar = await calendar_admin.refresh(session, ctx.settings)
     config = dataclasses.replace(_config(ctx.settings), calendar=calendar)
     now = ctx.now()
     total = ScanReport(working=config.calendar.is_working(now))

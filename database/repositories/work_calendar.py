@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import date, time
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -111,3 +111,16 @@ async def delete_day(session: AsyncSession, day: date) -> bool:
     """Remove the stored day; whether there was one."""
     result = await session.execute(delete(CalendarDay).where(CalendarDay.day == day))
     return bool(result.rowcount)
+
+
+async def version(session: AsyncSession) -> tuple[Any, ...]:
+    """What changes with every change of the stored calendar, in one small query: the latest
+    change of the hours and of the years, and how many years are stored."""
+    row = await session.execute(
+        select(
+            select(func.max(CalendarHours.updated_at)).scalar_subquery(),
+            select(func.max(CalendarYear.updated_at)).scalar_subquery(),
+            select(func.count()).select_from(CalendarYear).scalar_subquery(),
+        )
+    )
+    return tuple(row.one())
