@@ -210,6 +210,12 @@ def _language(language: str) -> str:
     return language if language in _HELP else "ru"
 
 
+def role_name(code: str, language: str) -> str:
+    """A role code of the People sheet as people read it in `language`: «Кладовщик»."""
+    names = ROLE_NAMES.get(code)
+    return names[1 if _language(language) == "en" else 0] if names else code
+
+
 def header(column: Column, language: str) -> str:
     name = column.en if _language(language) == "en" else column.ru
     return f"{name} *" if column.required else name

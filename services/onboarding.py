@@ -197,23 +197,10 @@ class OnboardingRefused(DomainError):
         self.plan = plan
 
 
-async def template(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    language: str,
-    role_names: Callable[[str], str] | None = None,
-) -> bytes:
+async def template(session: AsyncSession, actor: Actor, *, language: str) -> bytes:
     """The empty template in `language`, its help sheet listing the roles the actor may give
-    (a code of ROLES and `role_names` of it; by default its name in `language` from
-    xlsx_onboarding.ROLE_NAMES), the active categories and branches."""
+    (a code of ROLES and its name in `language`), the active categories and branches."""
     actor.require(Role.ADMIN)
-    if role_names is None:
-        index = 1 if language == "en" else 0
-
-        def role_names(code: str) -> str:
-            return xlsx.ROLE_NAMES[code][index]
-
     branches = [b.name for b in await branches_repo.all_branches(session) if b.is_active]
     categories = [
         f"{c.code} — {c.name_ru} / {c.name_en}"
@@ -221,7 +208,9 @@ async def template(
         if c.is_active
     ]
     granted = users.grantable_roles(actor)
-    roles = [(code, role_names(code)) for code, role in ROLES.items() if role in granted]
+    roles = [
+        (code, xlsx.role_name(code, language)) for code, role in ROLES.items() if role in granted
+    ]
     return await asyncio.to_thread(
         xlsx.write_template, language, branches=branches, categories=categories, roles=roles
     )
@@ -276,17 +265,13 @@ async def apply(session: AsyncSession, actor: Actor, data: bytes, *, invite_days
 
 
 async def invites_file(
-    language: str,
-    invites: list[InvitedPerson],
-    *,
-    link: Callable[[str], str],
-    role_names: Callable[[str], str],
+    language: str, invites: list[InvitedPerson], *, link: Callable[[str], str]
 ) -> bytes:
-    """The invites as an .xlsx to send out: name, branch, `role_names` of the role code,
+    """The invites as an .xlsx to send out: name, branch, the role's name in `language`,
     @username, `link` of the token."""
     rows = [
-        (p.full_name, p.branch_name, role_names(p.role), f"@{p.username}" if p.username else "",
-         link(p.token))
+        (p.full_name, p.branch_name, xlsx.role_name(p.role, language),
+         f"@{p.username}" if p.username else "", link(p.token))
         for p in invites
     ]  # fmt: skip
     return await asyncio.to_thread(xlsx.write_invites, language, rows)

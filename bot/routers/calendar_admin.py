@@ -359,15 +359,12 @@ async def upload_pressed(query: CallbackQuery, state: FSMContext) -> None:
 async def file_sent(message: Message, state: FSMContext, bot: Bot) -> None:
     document = message.document
     file_name = document.file_name or "calendar"
+    too_large = _file_error(CalendarError("too_large"))
+    data = await uploads.receive(message, bot, document, calendar_files.MAX_FILE_BYTES, too_large)
+    if data is None:
+        return
     try:
-        data = await uploads.download(bot, document, calendar_files.MAX_FILE_BYTES)
         parsed = calendar_files.parse(data, file_name)
-    except uploads.UploadTooLarge:
-        await message.answer(_file_error(CalendarError("too_large")))
-        return
-    except uploads.UploadFailed:
-        await message.answer(_("Could not download the file. Please send it again."))
-        return
     except CalendarError as exc:
         await message.answer(_file_error(exc))
         return

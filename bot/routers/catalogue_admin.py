@@ -705,13 +705,9 @@ async def import_file_sent(
 ) -> None:
     document = message.document
     file_name = document.file_name or "file.xlsx"
-    try:
-        data = await uploads.download(bot, document, xlsx_stock.MAX_FILE_BYTES)
-    except uploads.UploadTooLarge:
-        await message.answer(_file_error(xlsx_stock.XlsxStockError("too_large")))
-        return
-    except uploads.UploadFailed:
-        await message.answer(_("Could not download the file. Please send it again."))
+    too_large = _file_error(xlsx_stock.XlsxStockError("too_large"))
+    data = await uploads.receive(message, bot, document, xlsx_stock.MAX_FILE_BYTES, too_large)
+    if data is None:
         return
     try:
         sheet = await stock_files.read(data)

@@ -12,6 +12,7 @@ invite link each, returned as an .xlsx (name, branch, role, username, link) for 
 
 from __future__ import annotations
 
+import html
 import secrets
 from collections import defaultdict
 
@@ -30,7 +31,7 @@ from bot.keyboards.catalogue_admin import admin_menu_screen
 from bot.keyboards.onboarding import OnboardingApply, OnboardingOpen, OnboardingTemplate
 from bot.links import start_link
 from bot.middlewares.access import for_role
-from bot.screens import BACK, Screen, alert, quote_within, show, use_the_buttons
+from bot.screens import BACK, Screen, alert, quote_within, show, use_the_buttons, utf16_len
 from bot.texts import current_locale
 from database.enums import Role
 from integrations import xlsx_onboarding as xlsx
@@ -45,7 +46,7 @@ PROBLEMS_FILE_NAME = "problems.txt"
 
 class OnboardingDialog(StatesGroup):
     file = State()  # waiting for the filled template
-    preview = State()  # data: token, file_id, file_name
+    preview = State()  # data: token, file_id
 
 
 # --- rendering --------------------------------------------------------------------------------
@@ -63,10 +64,9 @@ def _column_title(sheet: str, key: str | None) -> str:
     return key or ""
 
 
-def _problem_text(problem: Problem) -> str:
-    value = quote_within(problem.value, VALUE_SHOWN_MAX)
-    column = _column_title(problem.sheet, problem.column)
-    texts = {
+def _problem_texts() -> dict[str, str]:
+    """Each problem code's sentence in the current language."""
+    return {
         service.HEADER_MISSING: _("no column «{column}»"),
         service.HEADER_UNKNOWN: _("unknown column «{value}»"),
         service.HEADER_DUPLICATE: _("the column «{column}» is there twice"),
@@ -107,8 +107,13 @@ def _problem_text(problem: Problem) -> str:
         service.NUMBER_BAD: _("«{column}»: «{value}» is not a whole number in range"),
         service.NO_WAREHOUSE: _("opening stock is given, but the bot has no warehouse"),
     }
+
+
+def _problem_text(problem: Problem, texts: dict[str, str]) -> str:
     text = texts.get(problem.code, problem.code).format(
-        column=column, value=value, limit=xlsx.MAX_ROWS
+        column=_column_title(problem.sheet, problem.column),
+        value=quote_within(problem.value, VALUE_SHOWN_MAX),
+        limit=xlsx.MAX_ROWS,
     )
     if problem.row is None:
         return text
@@ -120,10 +125,11 @@ def _problem_lines(problems: list[Problem]) -> list[str]:
     by_sheet: dict[str, list[Problem]] = defaultdict(list)
     for problem in problems:
         by_sheet[problem.sheet].append(problem)
+    texts = _problem_texts()  # built once, not per problem: a file may have thousands
     lines: list[str] = []
     for sheet, found in by_sheet.items():
         lines.append(_("Sheet «{sheet}»:").format(sheet=_sheet_title(sheet)))
-        lines += [f"• {_problem_text(p)}" for p in found]
+        lines += [f"• {_problem_text(p, texts)}" for p in found]
     return lines
 
 
@@ -138,7 +144,7 @@ async def _send_problems(message: Message, problems: list[Problem]) -> None:
     shown: list[str] = []
     size = 0
     for line in lines:
-        size += len(line) + 1
+        size += utf16_len(line) + 1
         if size > PROBLEMS_SHOWN_MAX:
             break
         shown.append(line)
@@ -147,14 +153,10 @@ async def _send_problems(message: Message, problems: list[Problem]) -> None:
         tail = _("… the whole list is in the file below. Fix the file and send it again.")
     await message.answer("\n".join([lead, *shown, "", tail]))
     if len(shown) < len(lines):
-        plain = "\n".join(_plain(line) for line in lines)
+        plain = html.unescape("\n".join(lines))
         await message.answer_document(
             BufferedInputFile(plain.encode("utf-8"), filename=PROBLEMS_FILE_NAME)
         )
-
-
-def _plain(line: str) -> str:
-    return line.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _counts(plan: Plan) -> list[str]:
@@ -200,13 +202,10 @@ async def template_pressed(query: CallbackQuery, session: AsyncSession, actor: A
 
 
 async def _read(message: Message, bot: Bot, file_id: str | None = None) -> bytes | None:
-    try:
-        return await uploads.download(bot, file_id or message.document, xlsx.MAX_FILE_BYTES)
-    except uploads.UploadTooLarge:
-        await message.answer(_("The file is too large: at most 5 MB. Please send a smaller file."))
-    except uploads.UploadFailed:
-        await message.answer(_("Could not download the file. Please send it again."))
-    return None
+    too_large = _file_error(xlsx.OnboardingFileError("too_large"))
+    return await uploads.receive(
+        message, bot, file_id or message.document, xlsx.MAX_FILE_BYTES, too_large
+    )
 
 
 def _file_error(exc: xlsx.OnboardingFileError) -> str:
@@ -289,7 +288,6 @@ async def _send_invites(query: CallbackQuery, bot: Bot, applied: Applied, days: 
         language,
         applied.invites,
         link=lambda token: start_link(me, token),
-        role_names=lambda code: _role_title(code, language),
     )
     caption = ngettext(
         "Invite links for {count} person: send each their own. A link works once and "
@@ -301,11 +299,6 @@ async def _send_invites(query: CallbackQuery, bot: Bot, applied: Applied, days: 
     await query.message.answer_document(
         BufferedInputFile(data, filename=service.INVITES_FILE_NAME), caption=caption
     )
-
-
-def _role_title(code: str, language: str) -> str:
-    names = xlsx.ROLE_NAMES.get(code)
-    return names[0 if language == "ru" else 1] if names else code
 
 
 async def back_pressed(
