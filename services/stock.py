@@ -201,42 +201,13 @@ async def open_stock(
     warehouse = await stock_repo.main_warehouse(session)
     if warehouse is None:
         raise NoWarehouse
-    items = [
-        StockItem(cartridge_type_id=cartridge.id, warehouse_id=warehouse.id, quantity=quantity)
-        for cartridge, quantity in opening
-    ]
-    session.add_all(items)
-    await session.flush()  # ids for the audit rows
-    low = []
+    items = await stock_repo.add_items(
+        session, [StockItem(cartridge_type_id=c.id, warehouse_id=warehouse.id) for c, _ in opening]
+    )
+    recipients = _Recipients()  # read once, and only if a type opens below its threshold
     for (cartridge, quantity), item in zip(opening, items, strict=True):
-        stock_repo.add_movement(
-            session,
-            StockMovement(
-                cartridge_type_id=cartridge.id,
-                warehouse_id=warehouse.id,
-                delta=quantity,
-                quantity_after=quantity,
-                reason="adjust",
-                comment=comment,
-                user_id=actor.user_id,
-            ),
-        )
-        await audit.add(
-            session,
-            actor_id=actor.user_id,
-            action="stock.adjust",
-            object_type="stock_item",
-            object_id=item.id,
-            before={"quantity": 0},
-            after={"quantity": quantity, "request_id": None, "comment": comment},
-        )
-        if quantity < cartridge.low_stock_threshold:
-            item.low_alert_sent = True
-            low.append((cartridge, item))
-    if low:
-        recipients = await _low_stock_recipients(session)
-        for cartridge, item in low:
-            await _alert_low(session, recipients, item, cartridge)
+        await _move(session, actor, item, cartridge, quantity, "adjust", comment=comment,
+                    recipients=recipients)  # fmt: skip
 
 
 async def _move(
@@ -249,6 +220,7 @@ async def _move(
     *,
     request_id: int | None = None,
     comment: str = "",
+    recipients: _Recipients | None = None,
 ) -> None:
     before = item.quantity
     item.quantity = before + delta
@@ -274,11 +246,30 @@ async def _move(
         before={"quantity": before},
         after={"quantity": item.quantity, "request_id": request_id, "comment": comment},
     )
-    await _check_threshold(session, item, cartridge)
+    await _check_threshold(session, item, cartridge, recipients or _Recipients())
+
+
+class _Recipients:
+    """Who hears of low stock: the cartridge storekeepers, admins and owners (their stored
+    rows), read at the first alert and kept for the rest of one change."""
+
+    def __init__(self) -> None:
+        self.chat_ids: list[int] | None = None
+
+    async def get(self, session: AsyncSession) -> list[int]:
+        if self.chat_ids is None:
+            admins = await users_repo.with_role(session, Role.ADMIN, Role.OWNER)
+            chat_ids = [u.telegram_id for u in admins]
+            category = await org_repo.category_by_code(session, CARTRIDGES)
+            if category is not None:
+                executors = await users_repo.executors_of(session, category.id)
+                chat_ids += [u.telegram_id for u in executors]
+            self.chat_ids = sorted(set(chat_ids))
+        return self.chat_ids
 
 
 async def _check_threshold(
-    session: AsyncSession, item: StockItem, cartridge: CartridgeType
+    session: AsyncSession, item: StockItem, cartridge: CartridgeType, recipients: _Recipients
 ) -> None:
     """One alert each time a type falls below its threshold; re-armed once it recovers.
 
@@ -291,26 +282,9 @@ async def _check_threshold(
     if item.low_alert_sent:
         return
     item.low_alert_sent = True
-    await _alert_low(session, await _low_stock_recipients(session), item, cartridge)
-
-
-async def _low_stock_recipients(session: AsyncSession) -> list[int]:
-    """The cartridge storekeepers, admins and owners (their stored rows)."""
-    admins = await users_repo.with_role(session, Role.ADMIN, Role.OWNER)
-    recipients = [u.telegram_id for u in admins]
-    category = await org_repo.category_by_code(session, CARTRIDGES)
-    if category is not None:
-        executors = await users_repo.executors_of(session, category.id)
-        recipients += [u.telegram_id for u in executors]
-    return sorted(set(recipients))
-
-
-async def _alert_low(
-    session: AsyncSession, recipients: list[int], item: StockItem, cartridge: CartridgeType
-) -> None:
     await notify_many(
         session,
-        recipients,
+        await recipients.get(session),
         "stock.low",
         {
             "cartridge_type_id": cartridge.id,

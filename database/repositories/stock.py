@@ -50,3 +50,10 @@ async def item_for_update(session: AsyncSession, type_id: int, warehouse_id: int
 
 def add_movement(session: AsyncSession, movement: StockMovement) -> None:
     session.add(movement)
+
+
+async def add_items(session: AsyncSession, items: list[StockItem]) -> list[StockItem]:
+    """New stock rows, inserted at once (their ids set)."""
+    session.add_all(items)
+    await session.flush()
+    return items
