@@ -162,9 +162,21 @@ async def test_a_plain_user_cannot_edit_and_nothing_changes(harness, sessionmake
     await say(harness, USER, "Новые контакты")  # not taken as a step's answer
     assert await stored(sessionmaker) == before
     assert len(await audit_rows(sessionmaker)) == 1
-    # Forged Skip without the dialog: no handler of the dialog takes it.
-    await harness.feed(callback_update(USER, SupportEditStep(action="skip").pack()))
+    # Input made as an admin's would be, inside the dialog's steps: only the role stops it.
+    refused = "Sorry, you are not allowed to do this."
+    context = harness.state(USER.id)
+    await context.set_state(SupportEdit.ru)
+    await context.set_data({})
+    assert await say(harness, USER, "Новые контакты") == refused
+    await context.set_state(SupportEdit.en)
+    await context.set_data({"ru": "Новые контакты"})
+    assert await say(harness, USER, "New contacts") == refused
+    assert await press(harness, USER, SupportEditStep(action="skip")) == refused
+    assert harness.callback_answer().show_alert
     assert await stored(sessionmaker) == before
+    assert len(await audit_rows(sessionmaker)) == 1
+    # no handler of the dialog ran: the step is where it was put
+    assert await fsm(harness, USER) == (SupportEdit.en.state, {"ru": "Новые контакты"})
 
     async with sessionmaker() as session:
         user = await session.scalar(select(User).where(User.telegram_id == USER.id))
@@ -194,6 +206,17 @@ async def test_a_too_long_text_is_refused_with_a_clear_answer(harness, sessionma
         assert refused.value.code == "too_long"
         with pytest.raises(InvalidSupportText):
             await service.set_contacts(session, actor, "   ", None)
+
+
+async def test_a_mistyped_command_is_not_taken_as_the_contacts(harness, sessionmaker, org) -> None:
+    """Seen: /support_edit, then «/suport» (a typo) became the Russian text."""
+    await say(harness, ADMIN, "/support_edit")
+    assert "answer this step first" in await say(harness, ADMIN, "/suport")
+    assert await fsm(harness, ADMIN) == (SupportEdit.ru.state, {})
+    await say(harness, ADMIN, RU_TEXT)
+    assert "answer this step first" in await say(harness, ADMIN, "/sikp")
+    assert await fsm(harness, ADMIN) == (SupportEdit.en.state, {"ru": RU_TEXT})
+    assert await stored(sessionmaker) == []
 
 
 async def test_cancel_leaves_the_contacts_as_they_were(harness, sessionmaker, org) -> None:

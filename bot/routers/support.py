@@ -33,7 +33,16 @@ from bot.keyboards.tickets import TicketCategory
 from bot.middlewares.access import for_role
 from bot.routers import tickets as ticket_dialog
 from bot.routers.tickets import TicketDialog
-from bot.screens import BACK, Screen, alert, quote_within, show
+from bot.screens import (
+    BACK,
+    TYPED_COMMAND,
+    Screen,
+    alert,
+    answer_this_step_first,
+    quote_within,
+    show,
+    text_expected,
+)
 from bot.texts import current_locale
 from database.enums import Role
 from services import support as service
@@ -200,10 +209,6 @@ async def _save(
     await show(event, (_saved(saved), None))
 
 
-async def not_text(message: Message) -> None:
-    await message.answer(_("Please send the contacts as a text message, or press Cancel."))
-
-
 # --- routers ------------------------------------------------------------------------------------
 
 
@@ -231,7 +236,8 @@ def build_admin() -> Router:
         english_skipped, StateFilter(s.en), SupportEditStep.filter(F.action == "skip")
     )
     router.callback_query.register(english_back, StateFilter(s.en), BACK)
+    router.message.register(answer_this_step_first, StateFilter(s.ru, s.en), TYPED_COMMAND)
     router.message.register(russian_typed, StateFilter(s.ru), text)
     router.message.register(english_typed, StateFilter(s.en), text)
-    router.message.register(not_text, StateFilter(s.ru, s.en))
+    router.message.register(text_expected, StateFilter(s.ru, s.en))
     return router
