@@ -230,11 +230,23 @@ async def test_below_admin_refused_and_nothing_changes(
 ) -> None:
     before = await counts_now(sessionmaker)
     assert "not allowed" in await say(harness, who, "/onboarding")
-    await press(harness, who, OnboardingTemplate())
-    assert documents(harness) == []
-    await press(harness, who, OnboardingApply(token="0" * 16))
     assert await state_of(harness, who) is None
+    assert "not allowed" in await press(harness, who, OnboardingTemplate())
+    assert documents(harness) == []
+    # A forged Apply made exactly as an admin's would be: in the preview step, with the token
+    # of the preview and a good file behind it. Only the role stops it.
+    token = "0" * 16
+    files["good"] = GOOD
+    await harness.state(who.id).set_state(OnboardingDialog.preview)
+    await harness.state(who.id).set_data({"token": token, "file_id": "good"})
+    assert "Sorry, you are not allowed to do this." in await press(
+        harness, who, OnboardingApply(token=token)
+    )
+    assert documents(harness) == []
     assert await counts_now(sessionmaker) == before
+    # the handler never ran: the preview it would have consumed is still there
+    assert await state_of(harness, who) == OnboardingDialog.preview.state
+    assert (await harness.state(who.id).get_data())["token"] == token
 
 
 PERSON = ["Сидоров Сидор", "Центральный офис", "user", "", "", "", ""]

@@ -12,6 +12,7 @@ from database.repositories import org as org_repo
 from tests import factories
 from tests.test_bot_requests import KEEPER, OTHER_USER, REQUESTER, load, new_order, setup_org
 from tests.updates import message_update, tg_user
+from utils.formatting import local_time
 
 HOUR = timedelta(hours=1)
 
@@ -68,7 +69,10 @@ async def test_each_open_request_says_where_it_stands(harness, sessionmaker) -> 
 
     assert lines[0] == "Your open requests:"
     assert lines[1] == f"{numbers[new]} — new; to be taken by 04.03.2031 12:00 — /view_{new}"
-    assert lines[2].startswith(f"{numbers[late]} — in progress (Иванов И.); overdue: was due by")
+    due = local_time(now - 2 * HOUR, harness.settings.tz)
+    assert lines[2] == (
+        f"{numbers[late]} — in progress (Иванов И.); overdue: was due by {due} — /view_{late}"
+    )
     assert lines[3] == (
         f"{numbers[waiting]} — waiting for your answer (Иванов И.) — /view_{waiting}"
     )

@@ -163,7 +163,24 @@ async def test_outside_hours_one_message_with_the_hours(harness, sessionmaker, o
 async def test_a_forged_button_below_admin_changes_nothing(
     harness, sessionmaker, org_ids, who
 ) -> None:
-    await press(harness, who, CategoryAct(action="ar", category_id=org_ids["repair"]))
-    await press(harness, who, CategoryAct(action="noar", category_id=org_ids["repair"]))
+    repair = org_ids["repair"]
+    async with sessionmaker() as session:  # a reply is set, so «No auto-reply» would remove it
+        category = await session.get(Category, repair)
+        category.auto_reply_ru, category.auto_reply_en = REPLY_RU, REPLY_EN
+        await session.commit()
+    refused = "Sorry, you are not allowed to do this."
+    assert await press(harness, who, CategoryAct(action="ar", category_id=repair)) == refused
     assert await state_of(harness, who) is None
+    assert await press(harness, who, CategoryAct(action="noar", category_id=repair)) == refused
+    assert harness.callback_answer().show_alert
+    # and typed as the answer of the auto-reply step, in that step
+    await harness.state(who.id).set_state(CategoryDialog.reply_ru)
+    await harness.state(who.id).set_data({"category_id": repair})
+    assert await say(harness, who, "Новый ответ") == refused
+    await harness.state(who.id).set_state(CategoryDialog.reply_en)
+    await harness.state(who.id).set_data({"category_id": repair, "reply_ru": "Новый ответ"})
+    assert await press(harness, who, CategorySkip()) == refused
+    async with sessionmaker() as session:
+        category = await session.get(Category, repair)
+        assert (category.auto_reply_ru, category.auto_reply_en) == (REPLY_RU, REPLY_EN)
     assert await audit_rows(sessionmaker) == []
