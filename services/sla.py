@@ -145,19 +145,38 @@ class Targets:
     resolve_minutes: int
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhd])\s*$")
+# Units of a duration, as letters or words in English or Russian: minutes, hours, working days.
+_UNITS = {
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), "m"),
+    **dict.fromkeys(("м", "мин", "минута", "минуты", "минут", "минуту"), "m"),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), "h"),
+    **dict.fromkeys(("ч", "час", "часа", "часов"), "h"),
+    **dict.fromkeys(("d", "day", "days"), "d"),
+    **dict.fromkeys(("д", "дн", "день", "дня", "дней"), "d"),
+}
+_PART = r"([0-9]{1,6}(?:[.,][0-9]{1,3})?)\s*([a-zа-яё]+)\.?"
+_WHOLE = re.compile(rf"(?:\s*{_PART})+\s*")
+_PARTS = re.compile(_PART)
 
 
 def parse_duration(text: str | int, day_minutes: int) -> int:
-    """Minutes of a duration: "15m", "4h", "2d" (working days of `day_minutes`) or an int."""
+    """Minutes of a duration, or an int as it is. A number and a unit, as a letter or a word in
+    English or Russian ("15m", "4 h", "2 дня", "1 hour"; d = working days of `day_minutes`),
+    several parts added up ("1h 30m"), a decimal point or comma ("1,5 ч"), any case. ValueError
+    for anything else."""
     if isinstance(text, int):
         return text
-    match = _DURATION.match(str(text))
-    if match is None:
+    value = str(text).strip().casefold()
+    if _WHOLE.fullmatch(value) is None:
         raise ValueError(f"bad SLA duration {text!r}: use e.g. 15m, 4h, 2d")
-    value, unit = float(match[1]), match[2]
-    factor = {"m": 1, "h": 60, "d": day_minutes}[unit]
-    return round(value * factor)
+    total = 0.0
+    for number, unit in _PARTS.findall(value):
+        code = _UNITS.get(unit)
+        if code is None:
+            raise ValueError(f"bad SLA duration {text!r}: unknown unit {unit!r}")
+        factor = {"m": 1, "h": 60, "d": day_minutes}[code]
+        total += float(number.replace(",", ".")) * factor
+    return round(total)
 
 
 @lru_cache(maxsize=4)

@@ -7,15 +7,15 @@ sets a row (both targets at once) and drops it (back to the defaults); every cha
 A change applies to requests filed from then on: the deadlines of existing requests are stored
 on them and are not moved.
 
-Typed targets: "30m", "4h", "2d" (d = working days of the calendar), with Russian or English
-unit letters or words ("30 мин", "4 ч", "2 дня", "1 hour"), several parts added up ("1h 30m"),
-a decimal point or comma ("1,5 ч"). From 1 working minute to `MAX_DAYS` working days; the
-resolve target is at least the accept one.
+Typed targets: durations as `services.sla.parse_duration` reads them: "30m", "4h", "2d" (d =
+working days of the calendar), with Russian or English unit letters or words ("30 мин", "4 ч",
+"2 дня", "1 hour"), several parts added up ("1h 30m"), a decimal point or comma ("1,5 ч"). At
+most `TEXT_MAX` characters, from 1 working minute to `MAX_DAYS` working days; the resolve
+target is at least the accept one.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,18 +41,6 @@ ORDER_PRIORITIES = (Priority.NORMAL,)
 ACTION_SET = "sla.target"
 ACTION_RESET = "sla.target_reset"
 OBJECT_TYPE = "category"
-
-_UNITS = {
-    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), "m"),
-    **dict.fromkeys(("м", "мин", "минута", "минуты", "минут", "минуту"), "m"),
-    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), "h"),
-    **dict.fromkeys(("ч", "час", "часа", "часов"), "h"),
-    **dict.fromkeys(("d", "day", "days"), "d"),
-    **dict.fromkeys(("д", "дн", "день", "дня", "дней"), "d"),
-}
-_PART = r"([0-9]{1,6}(?:[.,][0-9]{1,3})?)\s*([a-zа-яё]+)\.?"
-_WHOLE = re.compile(rf"(?:\s*{_PART})+\s*")
-_PARTS = re.compile(_PART)
 
 
 class InvalidTarget(ValueError):
@@ -98,16 +86,12 @@ def max_minutes(day_minutes: int) -> int:
 def parse_target(text: str | None, day_minutes: int) -> int:
     """Working minutes of a typed target (see the module docstring); `InvalidTarget` else."""
     value = (text or "").strip().casefold()
-    if not value or len(value) > TEXT_MAX or _WHOLE.fullmatch(value) is None:
+    if not value or len(value) > TEXT_MAX:
         raise InvalidTarget("format")
-    total = 0.0
-    for number, unit in _PARTS.findall(value):
-        code = _UNITS.get(unit)
-        if code is None:
-            raise InvalidTarget("format")
-        factor = {"m": 1, "h": 60, "d": day_minutes}[code]
-        total += float(number.replace(",", ".")) * factor
-    minutes = round(total)
+    try:
+        minutes = sla.parse_duration(value, day_minutes)
+    except ValueError:
+        raise InvalidTarget("format") from None
     check_minutes(minutes, day_minutes)
     return minutes
 

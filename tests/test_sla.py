@@ -206,8 +206,14 @@ def test_parse_duration() -> None:
     assert sla.parse_duration("1.5h", 540) == 90
     assert sla.parse_duration("2d", 540) == 1080
     assert sla.parse_duration(30, 540) == 30
-    with pytest.raises(ValueError):
-        sla.parse_duration("2 weeks", 540)
+    # Units as words in English or Russian, parts added up, a decimal comma, any case.
+    assert sla.parse_duration("1 hour 30 min", 540) == 90
+    assert sla.parse_duration("1,5 ч", 540) == 90
+    assert sla.parse_duration("2 дня", 540) == 1080
+    assert sla.parse_duration("1D 2H", 540) == 660
+    for bad in ("2 weeks", "", "h", "1.5", "1h x"):
+        with pytest.raises(ValueError):
+            sla.parse_duration(bad, 540)
 
 
 async def test_deadlines_are_set_when_an_order_is_filed(session) -> None:
