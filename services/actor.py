@@ -8,6 +8,9 @@ from database.enums import Role, RoleLevel, UserStatus
 from database.models import User
 from services.errors import PermissionDenied
 
+# The roles that may work on requests (`services.routing.can_work`).
+EXECUTOR_AND_ABOVE = (Role.EXECUTOR, Role.SUPERVISOR, Role.ADMIN, Role.OWNER)
+
 
 def role_level(role: Role | str) -> int:
     return RoleLevel[Role(role).name].value

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from database.enums import Role, UserStatus
+from database.enums import Role
 from database.models import Branch, Printer, User
 from database.repositories import audit
 from database.repositories import branches as repo
-from services import catalogue_admin
-from services.actor import Actor, role_level
+from database.repositories import users as users_repo
+from services import catalogue_admin, routing
+from services.actor import EXECUTOR_AND_ABOVE, Actor
 from services.errors import Conflict, DomainError, InvalidInput, NotFound
 from services.org import name_matches
 from utils.paging import clamp_page, page_count
@@ -42,7 +43,6 @@ SKIP = "-"  # typed for "none" in the optional steps (as the «Skip» button)
 
 OPTIONAL_LIMITS = {"city": CITY_MAX, "address": ADDRESS_MAX, "contact": CONTACT_MAX}
 FIELDS = ("name", "city", "address", "contact", "printers")
-WORKER_ROLES = [Role.EXECUTOR, Role.SUPERVISOR, Role.ADMIN, Role.OWNER]
 
 _SEPARATORS = re.compile(r"[,\n]")
 
@@ -183,16 +183,8 @@ async def branch_list(
     return BranchList(rows, page, page_count(len(branches), per_page), len(branches), search)
 
 
-def _can_work(user: User) -> bool:
-    return (
-        user.is_active
-        and user.status == UserStatus.APPROVED
-        and role_level(user.role) >= role_level(Role.EXECUTOR)
-    )
-
-
 def _executor(user: User) -> Executor:
-    return Executor(user.id, user.full_name, user.username, user.role, _can_work(user))
+    return Executor(user.id, user.full_name, user.username, user.role, routing.can_work(user))
 
 
 async def _load(session: AsyncSession, branch_id: int) -> Branch:
@@ -227,7 +219,7 @@ async def executor_page(
     """One page of the people who may be a branch's own executor: approved and active, with
     the executor role or above (as `services.routing` hands requests to)."""
     actor.require(Role.ADMIN)
-    people = await repo.workers(session, WORKER_ROLES)
+    people = await users_repo.with_role(session, *EXECUTOR_AND_ABOVE, by_name=True)
     page = clamp_page(page, len(people), per_page)
     shown = people[page * per_page : (page + 1) * per_page]
     return ExecutorPage(
@@ -345,7 +337,7 @@ async def set_executor(
     branch = await _load(session, branch_id)
     if user_id is not None:
         user = await session.get(User, user_id)
-        if user is None or not _can_work(user):
+        if not routing.can_work(user):
             raise NotFound("executor")
     before = branch.default_executor_id
     if before == user_id:

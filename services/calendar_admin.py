@@ -46,9 +46,9 @@ from services.errors import NotFound
 from utils.paging import clamp_page, page_count
 
 DAYS_PER_PAGE = 15
-BUNDLED, FILE, EDITED = "bundled", "file", "edited"  # YearSource.kind
-# calendar_years.source of a year edited day by day (else the name of the file loaded)
-SOURCE_EDITED = EDITED
+# YearSource.kind; EDITED is also the stored source of a year edited day by day (else the
+# name of the file loaded)
+BUNDLED, FILE, EDITED = "bundled", "file", "edited"
 OBJECT_TYPE = "calendar"
 ACTION_HOURS = "calendar.hours"
 ACTION_DAY = "calendar.day"

@@ -23,11 +23,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from database.enums import RequestKind, Role
-from database.models import Category, User
+from database.models import Category
 from database.repositories import audit
 from database.repositories import categories as repo
+from database.repositories import users as users_repo
 from services import users
-from services.actor import Actor, role_level
+from services.actor import EXECUTOR_AND_ABOVE, Actor, role_level
 from services.errors import Conflict, DomainError, InvalidInput, NotFound
 from utils.paging import clamp_page, page_count
 
@@ -36,7 +37,6 @@ CODE_MAX = Category.__table__.c["code"].type.length  # 50
 ORDERS_CODE = "cartridges"
 LANGUAGES = ("ru", "en")
 UP, DOWN = "up", "down"
-WORKER_ROLES = [Role.EXECUTOR, Role.SUPERVISOR, Role.ADMIN, Role.OWNER]
 SORT_STEP = 10
 AUTO_REPLY_MAX = 1000  # characters of each language's auto-reply text
 
@@ -187,7 +187,7 @@ async def card(session: AsyncSession, actor: Actor, category_id: int) -> Categor
     group = _group(everything, category)
     index = group.index(category)
     server_ids = await repo.server_ids(session, category.id)
-    workers = await repo.workers(session, WORKER_ROLES)
+    workers = await users_repo.with_role(session, *EXECUTOR_AND_ABOVE)
     return CategoryCard(
         category=_row(category),
         position=everything.index(category) + 1,
@@ -196,14 +196,6 @@ async def card(session: AsyncSession, actor: Actor, category_id: int) -> Categor
         can_move_down=index + 1 < len(group),
         servers=sum(1 for u in workers if u.id in server_ids),
     )
-
-
-def _manageable(actor: Actor, user: User, owner_ids: frozenset[int]) -> bool:
-    """Whom the actor may change on /role (`services.users`): nobody in ADMIN_IDS, and only
-    owners change admins."""
-    if user.telegram_id in owner_ids:
-        return False
-    return actor.is_owner or role_level(user.role) < role_level(actor.role)
 
 
 async def server_page(
@@ -219,9 +211,8 @@ async def server_page(
     name, each marked if they serve the category."""
     actor.require(Role.ADMIN)
     category = await _load(session, category_id)
-    people = [
-        u for u in await repo.workers(session, WORKER_ROLES) if _manageable(actor, u, owner_ids)
-    ]
+    workers = await users_repo.with_role(session, *EXECUTOR_AND_ABOVE, by_name=True)
+    people = [u for u in workers if users.may_manage(actor, u, owner_ids)]
     server_ids = await repo.server_ids(session, category.id)
     page = clamp_page(page, len(people), per_page)
     shown = people[page * per_page : (page + 1) * per_page]
@@ -258,7 +249,7 @@ async def create(session: AsyncSession, actor: Actor, *, name_ru: str, name_en: 
     name_ru = parse_name(name_ru)
     name_en = parse_name(name_en) if name_en.strip() else name_ru
     everything = await repo.all_categories(session)
-    code = make_code(name_en, {c.code for c in everything} | await repo.codes(session))
+    code = make_code(name_en, {c.code for c in everything})
     last = max((c.sort_order for c in everything), default=0)
     category = Category(
         code=code,

@@ -18,7 +18,6 @@ from database.models import Attachment, Request
 from database.repositories import audit
 from database.repositories import categories as categories_repo
 from database.repositories import requests as requests_repo
-from database.repositories import users as users_repo
 from services import routing, sla
 from services.actor import Actor, role_level
 from services.errors import PermissionDenied, TooManyOpenRequests
@@ -99,7 +98,7 @@ async def file_once(
         after={"number": request.number, **audit_after},
     )
     await route_new(session, request, photos=photos, documents=documents)
-    await _auto_reply(session, request)
+    await _auto_reply(session, request, actor.telegram_id)
     return Filed(request, created=True)
 
 
@@ -107,11 +106,12 @@ AFTER_HOURS_TEMPLATE = "request.after_hours"
 AUTO_REPLY_TEMPLATE = "request.auto_reply"
 
 
-async def _auto_reply(session: AsyncSession, request: Request) -> None:
-    """At most one line to the author of a new request (only a new request gets here, never a
-    replay): its category's auto-reply text set by admins, if any, with the working hours when
-    it was filed outside them (an evening, a weekend, a holiday of the calendar); otherwise,
-    outside working time, when it will be looked at; otherwise nothing."""
+async def _auto_reply(session: AsyncSession, request: Request, author_chat: int) -> None:
+    """At most one line to the author of a new request (`author_chat`: their Telegram id; only
+    a new request gets here, never a replay): its category's auto-reply text set by admins, if
+    any, with the working hours when it was filed outside them (an evening, a weekend, a
+    holiday of the calendar); otherwise, outside working time, when it will be looked at;
+    otherwise nothing."""
     calendar = sla.current_config().calendar
     after_hours = None
     if not calendar.is_working(request.created_at):
@@ -126,20 +126,13 @@ async def _auto_reply(session: AsyncSession, request: Request) -> None:
     reply_ru = category.auto_reply_ru if category is not None else None
     if reply_ru is None and after_hours is None:
         return
-    author = await users_repo.by_id(session, request.author_id)
-    if author is None:
-        return
     about: dict[str, Any] = {"request_id": request.id, "number": request.number}
     if reply_ru is None:
         payload = {**about, **(after_hours or {})}
-        await notify(
-            session, author.telegram_id, AFTER_HOURS_TEMPLATE, payload, request_id=request.id
-        )
+        await notify(session, author_chat, AFTER_HOURS_TEMPLATE, payload, request_id=request.id)
         return
     reply = {"reply_ru": reply_ru, "reply_en": category.auto_reply_en, "hours": after_hours}
-    await notify(
-        session, author.telegram_id, AUTO_REPLY_TEMPLATE, about | reply, request_id=request.id
-    )
+    await notify(session, author_chat, AUTO_REPLY_TEMPLATE, about | reply, request_id=request.id)
 
 
 async def replay(
@@ -154,9 +147,7 @@ async def replay(
     existing = await requests_repo.by_client_token(session, client_token)
     if existing is None or existing.kind != kind:
         return None
-    if existing.author_id != actor.user_id:
-        raise PermissionDenied("someone else's request")
-    return existing
+    return earlier(existing, actor).request
 
 
 async def route_new(

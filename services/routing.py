@@ -34,7 +34,7 @@ class Recipients:
     supervisors: list[User]  # no executor: `managers`, or a supervisor as the branch's own
 
 
-def _can_work(user: User | None) -> bool:
+def can_work(user: User | None) -> bool:
     """An approved, active user with at least the executor role."""
     return (
         user is not None
@@ -52,7 +52,7 @@ async def branch_executor(session: AsyncSession, branch_id: int | None) -> User 
     if branch is None or branch.default_executor_id is None:
         return None
     own = await users_repo.by_id(session, branch.default_executor_id)
-    return own if _can_work(own) else None
+    return own if can_work(own) else None
 
 
 async def serves(
@@ -62,7 +62,7 @@ async def serves(
     active, and a supervisor or above, or an executor of the category or the branch's own
     executor. Read at the moment of asking: a demoted, deactivated or re-categorised person
     loses it at once."""
-    if not _can_work(user):
+    if not can_work(user):
         return False
     if role_level(user.role) >= role_level(Role.SUPERVISOR):
         return True

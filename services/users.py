@@ -135,11 +135,20 @@ async def by_id(session: AsyncSession, user_id: int) -> User | None:
     return await users_repo.by_id(session, user_id) if valid_id(user_id) else None
 
 
+def may_manage(actor: Actor, target: User, owner_ids: frozenset[int]) -> bool:
+    """Whether the actor may change the person: an admin or owner acting, nobody in ADMIN_IDS
+    changed, and only owners change someone of the actor's role or above (admins)."""
+    if not actor.at_least(Role.ADMIN) or target.telegram_id in owner_ids:
+        return False
+    return actor.is_owner or role_level(target.role) < role_level(actor.role)
+
+
 def _check_can_manage(actor: Actor, target: User, owner_ids: frozenset[int]) -> None:
+    """`may_manage`, refused with the reason when it does not hold."""
     actor.require(Role.ADMIN)
-    if target.telegram_id in owner_ids:
-        raise PermissionDenied("owners are set in ADMIN_IDS and cannot be changed in the bot")
-    if not actor.is_owner and role_level(target.role) >= role_level(actor.role):
+    if not may_manage(actor, target, owner_ids):
+        if target.telegram_id in owner_ids:
+            raise PermissionDenied("owners are set in ADMIN_IDS and cannot be changed in the bot")
         raise PermissionDenied("only an owner can change an admin")
 
 

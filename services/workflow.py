@@ -195,9 +195,10 @@ async def may(session: AsyncSession, actor: Actor | None, request: Request, who:
     return False
 
 
-def allowed_actions(request: Request) -> list[Action]:
-    """Actions whose source status matches, in table order."""
-    return [a for a, rule in TRANSITIONS.items() if request.status in rule.sources]
+def issued_in_part(request: Request) -> bool:
+    """Whether any cartridge of the order has left the stock already (its lines loaded, as
+    `requests_repo.by_id` loads them)."""
+    return any(item.issued_quantity for item in request.items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,9 +303,7 @@ async def apply(
         raise PermissionDenied(f"{action} on {request.number}: not for a {request.kind}")
     if request.status not in rule.sources:
         return TransitionResult(Outcome.STALE, request)
-    if action in (Action.CANCEL, Action.REJECT) and await requests_repo.issued_in_part(
-        session, request.id
-    ):
+    if action in (Action.CANCEL, Action.REJECT) and issued_in_part(request):
         raise PartlyIssued(request.number)
     if action in (Action.REJECT, *REQUESTER_REASON) and not 1 <= len(reason) <= REASON_MAX:
         raise ReasonRequired

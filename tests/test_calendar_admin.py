@@ -332,7 +332,7 @@ async def test_a_day_off_moves_the_after_hours_reply_and_deadlines(
 
     # The bundled days of 2027 were copied first; 2026 still follows the bundled file.
     _, years, days = await stored(sessionmaker)
-    assert years == [(2027, service.SOURCE_EDITED)]
+    assert years == [(2027, service.EDITED)]
     assert len(days) == BUNDLED_2027_OFF + 1
     assert (date(2027, 3, 10), False, "Санитарный день") in days
     assert all(day.year == 2027 for day, _, _ in days)

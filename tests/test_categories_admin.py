@@ -296,8 +296,20 @@ async def test_forged_buttons_change_nothing(harness, sessionmaker, org_ids) -> 
     assert "not found" in await press(harness, ADMIN, CategoryOpen(category_id=987654))
     toggle = ServerToggle(category_id=org_ids["it"], user_id=MAX_ID)
     assert "not found" in await press(harness, ADMIN, toggle)
-    requester = ServerToggle(category_id=org_ids["it"], user_id=org_ids["admin"])
-    await press(harness, ADMIN, requester)  # themself: an admin does not change an admin
+    themself = ServerToggle(category_id=org_ids["it"], user_id=org_ids["admin"])
+    # themself: an admin does not change an admin
+    assert await press(harness, ADMIN, themself) == "Sorry, you are not allowed to do this."
+    async with sessionmaker() as session:
+        requester = await users_repo.by_telegram_id(session, REQUESTER.id)
+        assert requester.role == Role.USER
+    # a plain requester serves no category: not one of the executors the list offers
+    toggle = ServerToggle(category_id=org_ids["it"], user_id=requester.id)
+    assert await press(harness, ADMIN, toggle) == "This no longer exists or was not found."
+    assert harness.callback_answer().show_alert
+    async with sessionmaker() as session:
+        requester = await users_repo.by_telegram_id(session, REQUESTER.id)
+        assert requester.role == Role.USER
+        assert await users_repo.load_categories(session, requester) == []
     assert await snapshot(sessionmaker) == before
     async with sessionmaker() as session:
         with pytest.raises(NotFound):

@@ -1,7 +1,6 @@
-"""Queries of branch administration: every branch (active or not), one with its printers, the
-people who may be a branch's own executor. Case-insensitive matching happens in Python
-(SQLite's lower() is ASCII-only), so the lists are whole; an organisation has hundreds of
-branches and people, not millions."""
+"""Queries of branch administration: every branch (active or not), one with its printers.
+Case-insensitive matching happens in Python (SQLite's lower() is ASCII-only), so the lists are
+whole; an organisation has hundreds of branches, not millions."""
 
 from __future__ import annotations
 
@@ -9,8 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from database.enums import Role, UserStatus
-from database.models import Branch, User
+from database.models import Branch
 
 
 async def all_branches(session: AsyncSession) -> list[Branch]:
@@ -42,13 +40,3 @@ async def add(session: AsyncSession, branch: Branch) -> Branch:
     session.add(branch)
     await session.flush()
     return branch
-
-
-async def workers(session: AsyncSession, roles: list[Role]) -> list[User]:
-    """Approved, active people with one of the roles, by name."""
-    result = await session.execute(
-        select(User)
-        .where(User.role.in_(roles), User.status == UserStatus.APPROVED, User.is_active.is_(True))
-        .order_by(User.full_name, User.id)
-    )
-    return list(result.scalars())

@@ -1,14 +1,12 @@
-"""Queries of category administration: every category (active or not), the codes taken, the
-people who may serve a category and who serve it now. Whole lists: an organisation has a few
-categories and hundreds of people."""
+"""Queries of category administration: every category (active or not), one category, and who
+serves it now. Whole lists: an organisation has a few categories and hundreds of people."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from database.enums import Role, UserStatus
-from database.models import Category, User
+from database.models import Category
 from database.models.users import user_categories
 
 
@@ -29,25 +27,10 @@ async def by_id(session: AsyncSession, category_id: int) -> Category | None:
     return result.scalar_one_or_none()
 
 
-async def codes(session: AsyncSession) -> set[str]:
-    result = await session.execute(select(Category.code))
-    return set(result.scalars())
-
-
 async def add(session: AsyncSession, category: Category) -> Category:
     session.add(category)
     await session.flush()
     return category
-
-
-async def workers(session: AsyncSession, roles: list[Role]) -> list[User]:
-    """Approved, active people with one of the roles, by name."""
-    result = await session.execute(
-        select(User)
-        .where(User.role.in_(roles), User.status == UserStatus.APPROVED, User.is_active.is_(True))
-        .order_by(User.full_name, User.id)
-    )
-    return list(result.scalars())
 
 
 async def server_ids(session: AsyncSession, category_id: int) -> set[int]:

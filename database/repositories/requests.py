@@ -93,16 +93,6 @@ async def change_status(
     return result.rowcount == 1
 
 
-async def issued_in_part(session: AsyncSession, request_id: int) -> bool:
-    """Whether any cartridge of the order has been issued already."""
-    found = await session.scalar(
-        select(RequestItem.id)
-        .where(RequestItem.request_id == request_id, RequestItem.issued_quantity > 0)
-        .limit(1)
-    )
-    return found is not None
-
-
 async def assigned_to(
     session: AsyncSession, user_id: int, statuses: Iterable[RequestStatus]
 ) -> list[Request]:

@@ -148,12 +148,13 @@ async def executors_of(session: AsyncSession, category_id: int) -> list[User]:
     return list(result.scalars())
 
 
-async def with_role(session: AsyncSession, *roles: Role) -> list[User]:
-    """Approved, active users with one of the roles."""
+async def with_role(session: AsyncSession, *roles: Role, by_name: bool = False) -> list[User]:
+    """Approved, active users with one of the roles, oldest first (`by_name`: by name)."""
+    order = (User.full_name, User.id) if by_name else (User.id,)
     result = await session.execute(
         select(User)
         .where(User.role.in_(roles), User.status == UserStatus.APPROVED, User.is_active.is_(True))
-        .order_by(User.id)
+        .order_by(*order)
     )
     return list(result.scalars())
 
