@@ -117,7 +117,7 @@ def _line(line: RequestLine, issued: bool) -> str:
     )
 
 
-def _issued_in_part(lines: Iterable[RequestLine]) -> bool:
+def issued_in_part(lines: Iterable[RequestLine]) -> bool:
     """Whether any cartridge of the order has left the stock (the rule of
     `services.workflow.issued_in_part`, on the card's lines)."""
     return any(line.issued for line in lines)
@@ -126,7 +126,7 @@ def _issued_in_part(lines: Iterable[RequestLine]) -> bool:
 def _remainder(view: RequestView, lines: list[RequestLine], shown: int) -> str:
     """What is left to issue of an order issued in part, per line ("" when nothing is); at most
     `shown` lines, as the cartridge lines above it."""
-    if view.status not in IN_WORK or not _issued_in_part(lines):
+    if view.status not in IN_WORK or not issued_in_part(lines):
         return ""
     left = [line for line in lines if line.quantity > line.issued]
     if not left:
@@ -263,7 +263,7 @@ def _compose(
         subject = quote_within(view.subject or "—", SUBJECT_BUDGET)
         parts.append(_("Subject: {subject}").format(subject=subject))
     if lines:
-        issued = status in (S.DONE, S.CLOSED) or _issued_in_part(lines)
+        issued = status in (S.DONE, S.CLOSED) or issued_in_part(lines)
         parts.append(_("Cartridges:"))
         parts += [_line(line, issued) for line in lines[:shown_lines]]
         if shown_lines < len(lines):
@@ -332,7 +332,7 @@ def card_buttons(
         handler=viewer.handler,
         supervisor=viewer.supervisor,
         assigned=status != S.NEW,  # a request waits in `new` unassigned, and only there
-        issued_in_part=_issued_in_part(view.lines),
+        issued_in_part=issued_in_part(view.lines),
         reportable=_reportable(view),
         reopenable=viewer.reopen,
     )

@@ -127,6 +127,10 @@ class PartlyIssued(DomainError):
     stock, so it can only be finished (the rest issued), not called off."""
 
 
+# What an order issued in part refuses (`PartlyIssued`).
+CALLING_OFF = (Action.CANCEL, Action.REJECT)
+
+
 class NoteTooLong(DomainError):
     """The note of what was done is longer than NOTE_MAX characters."""
 
@@ -303,7 +307,7 @@ async def apply(
         raise PermissionDenied(f"{action} on {request.number}: not for a {request.kind}")
     if request.status not in rule.sources:
         return TransitionResult(Outcome.STALE, request)
-    if action in (Action.CANCEL, Action.REJECT) and issued_in_part(request):
+    if action in CALLING_OFF and issued_in_part(request):
         raise PartlyIssued(request.number)
     if action in (Action.REJECT, *REQUESTER_REASON) and not 1 <= len(reason) <= REASON_MAX:
         raise ReasonRequired

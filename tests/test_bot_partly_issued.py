@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.keyboards.requests import CancelAnswer, CardAction, IssueAvailable, RequestOpen
-from bot.routers.requests import RejectDialog
 from database.enums import RequestStatus, Role
 from database.models import AuditLog, Request, RequestItem, StockItem
 from database.repositories import users as users_repo
@@ -100,11 +99,12 @@ async def test_the_handlers_reject_is_refused_and_the_order_is_unchanged(
     assert "Reject" not in labels(harness.last_reply(KEEPER.id))  # not offered any more
     before = await order_now(sessionmaker, rid, type_id)
 
-    # the Reject of the card shown before the issue
+    # the Reject of the card shown before the issue: refused at once, no reason asked for
     await harness.feed(callback_update(KEEPER, act(CardAction.REJECT, rid)))
-    assert await harness.state(KEEPER.id).get_state() == RejectDialog.reason.state
-    await harness.feed(message_update(KEEPER, "Нет на складе"))
-    assert harness.replies(KEEPER.id) == [REFUSAL]
+    answer = harness.callback_answer()
+    assert (answer.text, answer.show_alert) == (REFUSAL, True)
+    assert harness.replies(KEEPER.id) == []
+    assert await harness.state(KEEPER.id).get_state() is None  # no reason step to get stuck in
 
     assert await order_now(sessionmaker, rid, type_id) == before
 
@@ -122,6 +122,10 @@ async def test_after_a_return_to_the_queue_cancel_and_reject_are_refused(
     await harness.feed(message_update(REQUESTER, f"/view_{rid}"))
     assert "Cancel" not in labels(harness.last_reply(REQUESTER.id))
     await harness.feed(callback_update(REQUESTER, act(CardAction.CANCEL, rid)))
+    answer = harness.callback_answer()  # refused at once, not «Cancel request …?» first
+    assert (answer.text, answer.show_alert) == (REFUSAL, True)
+    assert harness.replies(REQUESTER.id) == []
+    # a «Yes, cancel» left from before is refused too (the service checks every change)
     await harness.feed(callback_update(REQUESTER, CancelAnswer(request_id=rid, yes=True).pack()))
     answer = harness.callback_answer()
     assert (answer.text, answer.show_alert) == (REFUSAL, True)
@@ -131,6 +135,6 @@ async def test_after_a_return_to_the_queue_cancel_and_reject_are_refused(
     await harness.feed(message_update(KEEPER2, f"/view_{rid}"))
     assert "Reject" not in labels(harness.last_reply(KEEPER2.id))
     await harness.feed(callback_update(KEEPER2, act(CardAction.REJECT, rid)))
-    await harness.feed(message_update(KEEPER2, "Нет на складе"))
-    assert harness.replies(KEEPER2.id) == [REFUSAL]
+    assert harness.callback_answer().text == REFUSAL
+    assert await harness.state(KEEPER2.id).get_state() is None
     assert await order_now(sessionmaker, rid, type_id) == before

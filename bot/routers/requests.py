@@ -24,7 +24,7 @@ from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cards import card_markup, render_card, viewer_of
+from bot.cards import card_markup, issued_in_part, render_card, viewer_of
 from bot.keyboards.requests import (
     AssignPick,
     CancelAnswer,
@@ -195,7 +195,10 @@ async def card_action(
 
 async def _stale(query: CallbackQuery, card: Card, action: Action, tz: ZoneInfo | None) -> bool:
     """When `action` no longer applies to the request (someone or something came first): say
-    so, show the card where it is now, and return True."""
+    so, show the card where it is now, and return True. An order issued in part is refused at
+    once, before any question is asked (`workflow.PartlyIssued`)."""
+    if action in workflow.CALLING_OFF and issued_in_part(card.view.lines):
+        raise workflow.PartlyIssued(card.view.number)
     if card.view.status in workflow.TRANSITIONS[action].sources:
         return False
     await query.answer(_stale_text(action, card.view), show_alert=True)
