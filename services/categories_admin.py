@@ -30,11 +30,11 @@ from database.repositories import users as users_repo
 from services import users
 from services.actor import EXECUTOR_AND_ABOVE, Actor, role_level
 from services.errors import Conflict, DomainError, InvalidInput, NotFound
+from services.org import ORDERS_CODE
 from utils.paging import clamp_page, page_count
 
 NAME_MAX = Category.__table__.c["name_ru"].type.length  # 100 (name_en alike)
 CODE_MAX = Category.__table__.c["code"].type.length  # 50
-ORDERS_CODE = "cartridges"
 LANGUAGES = ("ru", "en")
 UP, DOWN = "up", "down"
 SORT_STEP = 10

@@ -14,7 +14,7 @@ from database.repositories import onboarding as repo
 from integrations import xlsx_onboarding as xlsx
 from integrations.xlsx_onboarding import Row
 from services import branches as branches_admin
-from services import categories_admin, users
+from services import users
 from services.actor import Actor
 from services.onboarding_rows import (
     BRANCH_UNKNOWN,
@@ -40,6 +40,7 @@ from services.onboarding_rows import (
     line,
     text,
 )
+from services.org import ORDERS_CODE
 from utils.ids import parse_id
 
 FULL_NAME_MAX = User.__table__.c["full_name"].type.length  # 200
@@ -107,7 +108,7 @@ def _category_refs(draft: Draft) -> dict[str, Category | NewCategory]:
 def _default_categories(draft: Draft, role_code: str) -> list[Category | NewCategory]:
     active = [c for c in draft.state.categories if c.is_active]
     if role_code == "storekeeper":
-        return [c for c in active if c.code == categories_admin.ORDERS_CODE]
+        return [c for c in active if c.code == ORDERS_CODE]
     if role_code == "technician":
         return [c for c in active if c.kind == RequestKind.TICKET] + list(draft.categories)
     return []

@@ -12,11 +12,10 @@ from database.models import Attachment, Request, RequestItem, utcnow
 from database.repositories import catalogue as catalogue_repo
 from database.repositories import org as org_repo
 from database.repositories import requests as requests_repo
-from services import intake, sla
+from services import intake, org, sla
 from services.actor import Actor
 from services.errors import DomainError, NotFound, PermissionDenied
 
-CATEGORY = "cartridges"
 COMMENT_MAX = 1000
 PHOTOS_MAX = 10
 LINES_MAX = 20
@@ -107,7 +106,7 @@ async def create(
         for file_id, unique_id in photo_file_ids
     ):
         raise InvalidOrder("photo")
-    category = await org_repo.category_by_code(session, CATEGORY)
+    category = await org_repo.category_by_code(session, org.ORDERS_CODE)
     if category is None:
         raise NotFound("category")
 

@@ -58,7 +58,8 @@ def name_matches(name: str, query: str) -> bool:
     return bool(folded) and folded in _folded(name)
 
 
-ORDERS_CATEGORY = ("cartridges", "Картриджи", "Cartridges")
+ORDERS_CODE = "cartridges"  # the category every cartridge order files into
+ORDERS_NAMES = ("Картриджи", "Cartridges")
 MAIN_WAREHOUSE = WAREHOUSE_NAME  # the same as the sample data's: a later `seed` finds it
 
 
@@ -67,7 +68,7 @@ async def ensure_base(session: AsyncSession) -> list[str]:
     category (cartridge orders file into it) and a warehouse (stock is kept and issued there).
     Each is created only when missing; the names of what was created are returned."""
     created = []
-    code, name_ru, name_en = ORDERS_CATEGORY
+    code, (name_ru, name_en) = ORDERS_CODE, ORDERS_NAMES
     if await org_repo.category_by_code(session, code) is None:
         category = Category(
             code=code, kind=RequestKind.ORDER, name_ru=name_ru, name_en=name_en, sort_order=10

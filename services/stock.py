@@ -16,8 +16,8 @@ from database.repositories import users as users_repo
 from services.actor import Actor
 from services.errors import DomainError, NotFound
 from services.notifications import notify_many
+from services.org import ORDERS_CODE
 
-CARTRIDGES = "cartridges"
 STOCK_MAX = 1_000_000  # far above any real stock; keeps values inside a 32-bit column
 COMMENT_MAX = 1000
 
@@ -260,7 +260,7 @@ class _Recipients:
         if self.chat_ids is None:
             admins = await users_repo.with_role(session, Role.ADMIN, Role.OWNER)
             chat_ids = [u.telegram_id for u in admins]
-            category = await org_repo.category_by_code(session, CARTRIDGES)
+            category = await org_repo.category_by_code(session, ORDERS_CODE)
             if category is not None:
                 executors = await users_repo.executors_of(session, category.id)
                 chat_ids += [u.telegram_id for u in executors]
