@@ -68,6 +68,14 @@ async def answer_this_step_first(message: Message) -> None:
     await message.answer(_("Please answer this step first, or send /cancel."))
 
 
+def input_hint(code: str, limit: int) -> str:
+    """Why a typed text was refused (`code` of the service's error): empty, or longer than
+    `limit` characters."""
+    if code == "empty":
+        return _("Please send a non-empty text.")
+    return _("That is too long: at most {limit} characters.").format(limit=limit)
+
+
 async def text_expected(message: Message) -> None:
     """Something that is not text (a photo, a sticker) at a step that asks for text."""
     await message.answer(_("Please send the answer as a text message, or /cancel."))

@@ -23,7 +23,7 @@ from database.repositories import branches as repo
 from database.repositories import users as users_repo
 from services import catalogue_admin, routing
 from services.actor import EXECUTOR_AND_ABOVE, Actor
-from services.errors import Conflict, DomainError, InvalidInput, NotFound
+from services.errors import Conflict, DomainError, InvalidInput, NotFound, bounded_line, one_line
 from services.org import name_matches
 from utils.paging import clamp_page, page_count
 
@@ -58,23 +58,14 @@ class DuplicateName(DomainError):
 # --- input ------------------------------------------------------------------------------------
 
 
-def _line(text: str | None) -> str:
-    return " ".join((text or "").split())
-
-
 def parse_name(text: str | None) -> str:
-    value = _line(text)
-    if not value:
-        raise InvalidInput("empty")
-    if len(value) > NAME_MAX:
-        raise InvalidInput("too_long")
-    return value
+    return bounded_line(text, NAME_MAX)
 
 
 def parse_optional(field: str, text: str | None) -> str:
     """City, address or contact: one line, '-' (or nothing) for none."""
     limit = OPTIONAL_LIMITS[field]
-    value = _line(text)
+    value = one_line(text)
     if value == SKIP:
         return ""
     if len(value) > limit:
@@ -85,11 +76,11 @@ def parse_optional(field: str, text: str | None) -> str:
 def parse_printers(text: str | None) -> list[str]:
     """Printer models separated by commas or line breaks, each once (case-insensitively);
     '-' for none."""
-    if _line(text) == SKIP:
+    if one_line(text) == SKIP:
         return []
     models: dict[str, str] = {}
     for part in _SEPARATORS.split(text or ""):
-        model = _line(part)
+        model = one_line(part)
         if not model:
             continue
         if len(model) > PRINTER_MAX:
@@ -101,7 +92,7 @@ def parse_printers(text: str | None) -> list[str]:
 
 
 def parse_search(text: str | None) -> str:
-    value = _line(text)
+    value = one_line(text)
     if not value:
         raise InvalidInput("empty")
     return value[:SEARCH_MAX]
@@ -174,7 +165,7 @@ async def branch_list(
     (any case). A page past the end shows the last."""
     actor.require(Role.ADMIN)
     branches = await repo.all_branches(session)
-    search = _line(search)
+    search = one_line(search)
     if search:
         branches = [b for b in branches if name_matches(b.name, search)]
     page = clamp_page(page, len(branches), per_page)

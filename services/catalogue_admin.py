@@ -24,7 +24,7 @@ from database.repositories import stock as stock_repo
 from integrations.xlsx_stock import RowProblem, StockRow, StockSheet
 from services import colours, stock
 from services.actor import Actor
-from services.errors import Conflict, DomainError, InvalidInput, NotFound
+from services.errors import Conflict, DomainError, InvalidInput, NotFound, bounded_line, one_line
 from services.model_match import ModelIndex
 from utils.paging import page_count
 
@@ -55,41 +55,32 @@ class DuplicateModel(DomainError):
 # --- input ------------------------------------------------------------------------------------
 
 
-def _line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _bounded(text: str, limit: int) -> str:
-    value = _line(text)
-    if not value:
-        raise InvalidInput("empty")
-    if len(value) > limit:
-        raise InvalidInput("too_long")
-    return value
-
-
 def parse_model(text: str) -> str:
-    return _bounded(text, MODEL_MAX)
+    return bounded_line(text, MODEL_MAX)
 
 
 def parse_vendor(text: str) -> str:
     """'-' for none."""
-    return "" if _line(text) == SKIP else _bounded(text, VENDOR_MAX)
+    return "" if one_line(text) == SKIP else bounded_line(text, VENDOR_MAX)
 
 
 def parse_colour(text: str) -> str:
     """A typed colour: the code of a known name (services.colours), any other name as typed;
     '-' for the default (black)."""
-    return DEFAULT_COLOUR if _line(text) == SKIP else colours.canonical(_bounded(text, COLOUR_MAX))
+    return (
+        DEFAULT_COLOUR
+        if one_line(text) == SKIP
+        else colours.canonical(bounded_line(text, COLOUR_MAX))
+    )
 
 
 def parse_printers(text: str) -> list[str]:
     """A ';'-separated list, each name once (case-insensitively); '-' for none."""
-    if _line(text) == SKIP:
+    if one_line(text) == SKIP:
         return []
     names: dict[str, str] = {}
     for part in text.split(";"):
-        name = _line(part)
+        name = one_line(part)
         if not name:
             continue
         if len(name) > PRINTER_MAX:
@@ -311,8 +302,8 @@ async def create_type(
     """A new active cartridge type; returns its id. DuplicateModel if the model exists."""
     actor.require(Role.ADMIN)
     model = parse_model(model)
-    vendor = "" if not _line(vendor) else _bounded(vendor, VENDOR_MAX)
-    colour = colours.canonical(_bounded(colour or DEFAULT_COLOUR, COLOUR_MAX))
+    vendor = "" if not one_line(vendor) else bounded_line(vendor, VENDOR_MAX)
+    colour = colours.canonical(bounded_line(colour or DEFAULT_COLOUR, COLOUR_MAX))
     names = parse_printers(";".join(printers)) if printers else []
     _check_range(threshold, 0, THRESHOLD_MAX)
     await check_model_free(session, actor, model)
@@ -546,7 +537,7 @@ async def plan_import(session: AsyncSession, actor: Actor, sheet: StockSheet) ->
 
 
 def import_comment(file_name: str) -> str:
-    return f"import {_line(file_name)[:FILE_NAME_MAX]}".strip()
+    return f"import {one_line(file_name)[:FILE_NAME_MAX]}".strip()
 
 
 async def apply_import(
@@ -575,7 +566,7 @@ async def apply_import(
         object_type="stock_import",
         object_id=None,
         after={
-            "file": _line(file_name)[:FILE_NAME_MAX],
+            "file": one_line(file_name)[:FILE_NAME_MAX],
             "planned": len(changes),
             "applied": applied,
         },

@@ -29,7 +29,13 @@ from database.repositories import categories as repo
 from database.repositories import users as users_repo
 from services import users
 from services.actor import EXECUTOR_AND_ABOVE, Actor, role_level
-from services.errors import Conflict, DomainError, InvalidInput, NotFound
+from services.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    bounded_line,
+    bounded_text,
+)
 from services.org import ORDERS_CODE
 from utils.paging import clamp_page, page_count
 
@@ -63,21 +69,11 @@ class CategoryInactive(DomainError):
 
 def parse_auto_reply(text: str | None) -> str:
     """An auto-reply text as stored: stripped, 1..AUTO_REPLY_MAX characters, lines kept."""
-    value = (text or "").strip()
-    if not value:
-        raise InvalidInput("empty")
-    if len(value) > AUTO_REPLY_MAX:
-        raise InvalidInput("too_long")
-    return value
+    return bounded_text(text, AUTO_REPLY_MAX)
 
 
 def parse_name(text: str | None) -> str:
-    value = " ".join((text or "").split())
-    if not value:
-        raise InvalidInput("empty")
-    if len(value) > NAME_MAX:
-        raise InvalidInput("too_long")
-    return value
+    return bounded_line(text, NAME_MAX)
 
 
 def make_code(name: str, taken: Collection[str]) -> str:

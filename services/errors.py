@@ -35,3 +35,26 @@ class InvalidInput(ValueError):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
+
+
+def one_line(text: str | None) -> str:
+    """Typed text on one line: line breaks and runs of spaces become one space, ends trimmed."""
+    return " ".join((text or "").split())
+
+
+def bounded_line(text: str | None, limit: int) -> str:
+    """A required one-line field of at most `limit` characters; InvalidInput empty / too_long."""
+    return _bounded(one_line(text), limit)
+
+
+def bounded_text(text: str | None, limit: int) -> str:
+    """A required text of at most `limit` characters, its lines kept; InvalidInput as above."""
+    return _bounded((text or "").strip(), limit)
+
+
+def _bounded(value: str, limit: int) -> str:
+    if not value:
+        raise InvalidInput("empty")
+    if len(value) > limit:
+        raise InvalidInput("too_long")
+    return value

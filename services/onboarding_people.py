@@ -16,6 +16,7 @@ from integrations.xlsx_onboarding import Row
 from services import branches as branches_admin
 from services import users
 from services.actor import Actor
+from services.errors import one_line
 from services.onboarding_rows import (
     BRANCH_UNKNOWN,
     CATEGORIES_FOR_USER,
@@ -37,7 +38,6 @@ from services.onboarding_rows import (
     NewCategory,
     NewPerson,
     items,
-    line,
     text,
 )
 from services.org import ORDERS_CODE
@@ -74,7 +74,7 @@ async def load_known(session: AsyncSession, rows: list[Row]) -> Known:
     usernames = [
         found.group(1)
         for r in rows
-        if (found := _USERNAME.fullmatch(line(r.cells.get("username", ""))))
+        if (found := _USERNAME.fullmatch(one_line(r.cells.get("username", ""))))
     ]
     invited: set[tuple[str, object]] = set()
     for invite in await repo.live_invitees(session, utcnow()):
@@ -83,7 +83,7 @@ async def load_known(session: AsyncSession, rows: list[Row]) -> Known:
         if invite.email:
             invited.add(("email", invite.email.casefold()))
         if invite.full_name and invite.branch_id is not None:
-            invited.add(("full_name", (line(invite.full_name).casefold(), invite.branch_id)))
+            invited.add(("full_name", (one_line(invite.full_name).casefold(), invite.branch_id)))
     return Known(
         telegram_ids=await repo.taken_telegram_ids(session, telegram_ids),
         usernames={u.casefold() for u in await repo.taken_usernames(session, usernames)},
@@ -134,7 +134,7 @@ def _person_categories(
 
 
 def _role(draft: Draft, row: Row, granted: list[Role]) -> str | None:
-    value = line(row.cells.get("role", ""))
+    value = one_line(row.cells.get("role", ""))
     if not value:
         draft.problem(row, "role", REQUIRED)
         return None
@@ -149,7 +149,7 @@ def _role(draft: Draft, row: Row, granted: list[Role]) -> str | None:
 
 def _contacts(draft: Draft, row: Row, known: Known) -> tuple[str | None, int | None, str | None]:
     """The username (no @), Telegram ID and e-mail of a people row (None: empty or bad)."""
-    username = line(row.cells.get("username", ""))
+    username = one_line(row.cells.get("username", ""))
     found = _USERNAME.fullmatch(username) if username else None
     if username and found is None:
         draft.problem(row, "username", USERNAME_BAD, username)
@@ -161,7 +161,7 @@ def _contacts(draft: Draft, row: Row, known: Known) -> tuple[str | None, int | N
         draft.problem(row, "telegram_id", TELEGRAM_ID_BAD, telegram_text)
     elif telegram_id in known.telegram_ids:
         draft.problem(row, "telegram_id", TELEGRAM_ID_REGISTERED, telegram_text)
-    email = line(row.cells.get("email", ""))
+    email = one_line(row.cells.get("email", ""))
     if len(email) > EMAIL_MAX:
         draft.problem(row, "email", TOO_LONG, email)
     elif email and not _EMAIL.fullmatch(email):

@@ -20,7 +20,7 @@ from integrations import xlsx_onboarding as xlsx
 from integrations.xlsx_onboarding import Row
 from services import branches as branches_admin
 from services import catalogue_admin, categories_admin, colours
-from services.errors import InvalidInput
+from services.errors import InvalidInput, one_line
 
 HEADER_MISSING = xlsx.HEADER_MISSING
 HEADER_UNKNOWN = xlsx.HEADER_UNKNOWN
@@ -157,13 +157,9 @@ async def load_state(session: AsyncSession) -> State:
     )
 
 
-def line(text: str) -> str:
-    return " ".join(text.split())
-
-
 def text(draft: Draft, row: Row, column: str, limit: int, *, required: bool = False) -> str | None:
     """The cell on one line; None (with its problem) when empty but required, or too long."""
-    value = line(row.cells.get(column, ""))
+    value = one_line(row.cells.get(column, ""))
     if not value and required:
         draft.problem(row, column, REQUIRED)
         return None
@@ -177,7 +173,7 @@ def items(row: Row, column: str) -> list[str]:
     """A list cell: items separated by commas, semicolons or line breaks, each once (any case)."""
     found: dict[str, str] = {}
     for part in _LIST_SEPARATORS.split(row.cells.get(column, "")):
-        if item := line(part):
+        if item := one_line(part):
             found.setdefault(item.casefold(), item)
     return list(found.values())
 
@@ -255,7 +251,7 @@ def check_catalogue(draft: Draft, rows: list[Row]) -> None:
     for row in rows:
         problems = len(draft.problems)
         model = text(draft, row, "model", catalogue_admin.MODEL_MAX, required=True)
-        colour_text = line(row.cells.get("colour", ""))
+        colour_text = one_line(row.cells.get("colour", ""))
         colour = colours.canonical(colour_text) if colour_text else catalogue_admin.DEFAULT_COLOUR
         if not colours.is_code(colour):
             draft.problem(row, "colour", COLOUR_UNKNOWN, colour_text)

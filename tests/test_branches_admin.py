@@ -23,8 +23,8 @@ from database.repositories import users as users_repo
 from services import branches as service
 from services import org, routing
 from services.actor import Actor
-from services.branches import DuplicateName, InvalidInput
-from services.errors import NotFound, PermissionDenied
+from services.branches import DuplicateName
+from services.errors import InvalidInput, NotFound, PermissionDenied
 from tests.bot_harness import labels, press, say, state_of
 from tests.test_bot_requests import KEEPER, REQUESTER, SUPERVISOR, new_order, setup_org
 from tests.updates import message_update, tg_user

@@ -12,8 +12,8 @@ from database.seed import seed
 from integrations.xlsx_stock import RowProblem, StockRow, StockSheet
 from services import catalogue_admin as service
 from services.actor import Actor
-from services.catalogue_admin import DuplicateModel, InvalidInput, PlanChange
-from services.errors import NotFound, PermissionDenied
+from services.catalogue_admin import DuplicateModel, PlanChange
+from services.errors import InvalidInput, NotFound, PermissionDenied
 from tests import factories
 
 

@@ -23,8 +23,8 @@ from database.repositories import users as users_repo
 from services import categories_admin as service
 from services import tickets, workflow
 from services.actor import Actor
-from services.categories_admin import CannotDeactivate, InvalidInput
-from services.errors import NotFound, PermissionDenied
+from services.categories_admin import CannotDeactivate
+from services.errors import InvalidInput, NotFound, PermissionDenied
 from tests.bot_harness import labels, press, say, state_of
 from tests.test_bot_requests import REQUESTER, TECHNICIAN, setup_org
 from tests.updates import tg_user

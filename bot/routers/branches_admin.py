@@ -41,6 +41,7 @@ from bot.screens import (
     Screen,
     alert,
     answer_this_step_first,
+    input_hint,
     quote_within,
     show,
     text_expected,
@@ -50,7 +51,8 @@ from bot.texts import person_line
 from database.enums import Role
 from services import branches as service
 from services.actor import Actor
-from services.branches import BranchCard, DuplicateName, InvalidInput
+from services.branches import BranchCard, DuplicateName
+from services.errors import InvalidInput
 
 FIELD_SHOWN_MAX = 300  # UTF-16 units of a field shown on the card
 PRINTERS_SHOWN_MAX = 1500
@@ -133,15 +135,13 @@ def _with_current(text: str, current: str | None) -> str:
 
 
 def _hint(exc: InvalidInput, field: str) -> str:
-    if exc.code == "empty":
-        return _("Please send a non-empty text.")
     if exc.code == "too_many":
         return _("That is too many printers: at most {limit}.").format(limit=service.PRINTERS_MAX)
-    if field == "printers":
+    if field == "printers" and exc.code == "too_long":
         return _("A printer model is too long: at most {limit} characters.").format(
             limit=service.PRINTER_MAX
         )
-    return _("That is too long: at most {limit} characters.").format(limit=_LIMITS[field])
+    return input_hint(exc.code, _LIMITS[field])
 
 
 def _duplicate_hint(exc: DuplicateName) -> str:

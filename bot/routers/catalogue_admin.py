@@ -43,6 +43,7 @@ from bot.screens import (
     Screen,
     alert,
     answer_this_step_first,
+    input_hint,
     show,
     text_expected,
     use_the_buttons,
@@ -53,7 +54,8 @@ from integrations import xlsx_stock
 from services import catalogue_admin as service
 from services import colours, stock_files
 from services.actor import Actor
-from services.catalogue_admin import DuplicateModel, ImportPlan, InvalidInput, PlanChange, TypeCard
+from services.catalogue_admin import DuplicateModel, ImportPlan, PlanChange, TypeCard
+from services.errors import InvalidInput
 from utils.text import cut, utf16_len
 
 SHOWN_MAX = 60  # characters of a model, printer list entry or cell value shown in a line
@@ -144,10 +146,8 @@ def _stock_card_text(card: TypeCard) -> str:
 
 def _hint(exc: InvalidInput, limit: int = 0) -> str:
     """Why a typed value was refused; `limit` is the longest text or the highest number."""
-    if exc.code == "empty":
-        return _("Please send a non-empty text.")
-    if exc.code == "too_long":
-        return _("That is too long: at most {limit} characters.").format(limit=limit)
+    if exc.code in ("empty", "too_long"):
+        return input_hint(exc.code, limit)
     if exc.code == "too_many":
         return _("That is too many printers: at most {limit}.").format(limit=service.PRINTERS_MAX)
     if exc.code == "zero":

@@ -45,6 +45,7 @@ from bot.screens import (
     Screen,
     alert,
     answer_this_step_first,
+    input_hint,
     quote_within,
     show,
     text_expected,
@@ -53,7 +54,8 @@ from bot.screens import (
 from database.enums import Role
 from services import categories_admin as service
 from services.actor import Actor
-from services.categories_admin import CannotDeactivate, CategoryCard, CategoryInactive, InvalidInput
+from services.categories_admin import CannotDeactivate, CategoryCard, CategoryInactive
+from services.errors import InvalidInput
 from utils.paging import clamp_page, page_count
 
 NAME_SHOWN_MAX = 300  # UTF-16 units of a name shown in a text
@@ -77,12 +79,6 @@ class CategoryDialog(StatesGroup):
 
 def _q(text: str) -> str:
     return quote_within(text, NAME_SHOWN_MAX) if text else "—"
-
-
-def _hint(exc: InvalidInput) -> str:
-    if exc.code == "empty":
-        return _("Please send a non-empty text.")
-    return _("That is too long: at most {limit} characters.").format(limit=service.NAME_MAX)
 
 
 def _card_text(card: CategoryCard) -> str:
@@ -268,7 +264,7 @@ async def rename_typed(
     try:
         await service.rename(session, actor, data["category_id"], data["language"], message.text)
     except InvalidInput as exc:
-        await message.answer(_hint(exc))
+        await message.answer(input_hint(exc.code, service.NAME_MAX))
         return
     await show(message, await _card_screen(state, session, actor, data["category_id"], _("Saved.")))
 
@@ -302,7 +298,7 @@ async def reply_typed(
     try:
         text = service.parse_auto_reply(message.text)
     except InvalidInput as exc:
-        await message.answer(_reply_hint(exc))
+        await message.answer(input_hint(exc.code, service.AUTO_REPLY_MAX))
         return
     data = await state.get_data()
     if raw_state == CategoryDialog.reply_ru.state:
@@ -331,12 +327,6 @@ async def _save_reply(
     category_id = data["category_id"]
     await service.set_auto_reply(session, actor, category_id, data["reply_ru"], english)
     await show(event, await _card_screen(state, session, actor, category_id, _("Saved.")))
-
-
-def _reply_hint(exc: InvalidInput) -> str:
-    if exc.code == "empty":
-        return _("Please send a non-empty text.")
-    return _("That is too long: at most {limit} characters.").format(limit=service.AUTO_REPLY_MAX)
 
 
 # --- adding a category ------------------------------------------------------------------------
@@ -378,7 +368,7 @@ async def name_typed(message: Message, state: FSMContext, raw_state: str | None 
     try:
         name = service.parse_name(message.text)
     except InvalidInput as exc:
-        await message.answer(_hint(exc))
+        await message.answer(input_hint(exc.code, service.NAME_MAX))
         return
     new = (await state.get_data()).get("new", {})
     if raw_state == CategoryDialog.name_ru.state:

@@ -42,7 +42,7 @@ from bot.keyboards.quick_replies import (
     QuickStep,
 )
 from bot.middlewares.access import for_role
-from bot.screens import BACK, Screen, alert, quote_within, show, use_the_buttons
+from bot.screens import BACK, Screen, alert, input_hint, quote_within, show, use_the_buttons
 from bot.texts import current_locale
 from database.enums import Role
 from services import quick_replies as service
@@ -125,12 +125,6 @@ async def _list_screen(session: AsyncSession, actor: Actor, page: int, lead: str
         first = result.page * PER_PAGE + 1
         parts += [_entry_line(first + i, entry) for i, entry in enumerate(result.entries)]
     return "\n\n".join(parts), kb.entry_list(result)
-
-
-def _hint(exc: InvalidQuickReply, limit: int) -> str:
-    if exc.code == "too_long":
-        return _("That is too long: at most {limit} characters.").format(limit=limit)
-    return _("Please send a non-empty text.")
 
 
 def _with_current(parts: list[str], value: str) -> None:
@@ -305,7 +299,7 @@ async def title_typed(message: Message, state: FSMContext, actor: Actor) -> None
     try:
         data["title"] = service.parse_title(message.text)
     except InvalidQuickReply as exc:
-        await show(message, _title_screen(data, _hint(exc, service.TITLE_MAX)))
+        await show(message, _title_screen(data, input_hint(exc.code, service.TITLE_MAX)))
         return
     await _go(message, state, _form(data).text, data, _text_screen(data))
 
@@ -325,7 +319,7 @@ async def text_typed(message: Message, state: FSMContext, actor: Actor) -> None:
     try:
         data["text"] = service.parse_text(message.text)
     except InvalidQuickReply as exc:
-        await show(message, _text_screen(data, _hint(exc, service.TEXT_MAX)))
+        await show(message, _text_screen(data, input_hint(exc.code, service.TEXT_MAX)))
         return
     await _go(message, state, _form(data).summary, data, _summary_screen(data))
 
