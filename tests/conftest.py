@@ -213,3 +213,11 @@ def paused_export(monkeypatch):
     monkeypatch.setattr(reports._Sheets, "add_requests", paused)
     yield started, release
     release.set()
+
+
+@pytest.fixture
+async def admin_org(sessionmaker) -> dict[str, int]:
+    """The sample organisation, its people and an admin (`tests.admin_org`); their ids."""
+    from tests.admin_org import setup_org_and_admin
+
+    return await setup_org_and_admin(sessionmaker)

@@ -17,49 +17,19 @@ from bot.keyboards.branches_admin import (
 )
 from bot.keyboards.common import DialogNav
 from bot.routers.branches_admin import BranchDialog
-from database.enums import Role
-from database.models import AuditLog, Branch, Printer, User
-from database.repositories import users as users_repo
+from database.models import AuditLog, Branch, Printer
 from services import branches as service
 from services import org, routing
-from services.actor import Actor
 from services.branches import DuplicateName
 from services.errors import InvalidInput, NotFound, PermissionDenied
+from tests.admin_org import ADMIN, admin_actor
 from tests.bot_harness import labels, press, say, state_of
-from tests.test_bot_requests import KEEPER, REQUESTER, SUPERVISOR, new_order, setup_org
-from tests.updates import message_update, tg_user
+from tests.test_bot_requests import REQUESTER, new_order
+from tests.updates import message_update
 from utils.ids import MAX_ID
-
-ADMIN = tg_user(5000, "Админ")
 
 NEW_NAME = "Филиал «Восток»"
 NEW_PRINTER = "Brother HL-L2300DR Новый"
-
-
-@pytest.fixture
-async def org_ids(sessionmaker) -> dict[str, int]:
-    """setup_org (the seed, a requester, executors, a supervisor) and an admin; ids."""
-    ids = await setup_org(sessionmaker)
-    async with sessionmaker() as session:
-        admin = User(
-            telegram_id=ADMIN.id, full_name="Админов А.", role=Role.ADMIN, status="approved"
-        )
-        session.add(admin)
-        await session.flush()
-        keeper = await users_repo.by_telegram_id(session, KEEPER.id)
-        supervisor = await users_repo.by_telegram_id(session, SUPERVISOR.id)
-        requester = await users_repo.by_telegram_id(session, REQUESTER.id)
-        await session.commit()
-        return {
-            **ids,
-            "admin": admin.id,
-            "keeper": keeper.id,
-            "supervisor": supervisor.id,
-            "requester": requester.id,
-        }
-
-
-# --- helpers ----------------------------------------------------------------------------------
 
 
 async def audit_rows(sessionmaker) -> list[tuple[str, int | None, dict | None, dict | None]]:
@@ -102,16 +72,8 @@ async def picker_names(sessionmaker) -> list[str]:
             page += 1
 
 
-async def admin_actor(session, telegram_id: int = ADMIN.id) -> Actor:
-    user = await users_repo.by_telegram_id(session, telegram_id)
-    return Actor.build(telegram_id, user, frozenset())
-
-
-# --- the dialog -------------------------------------------------------------------------------
-
-
 async def test_add_a_branch_with_printers_it_is_offered_in_the_pickers(
-    harness, sessionmaker, org_ids
+    harness, sessionmaker, admin_org
 ) -> None:
     text = await say(harness, ADMIN, "/branches")
     assert "Branches: 11, page 1 of 3" in text
@@ -161,8 +123,8 @@ async def test_add_a_branch_with_printers_it_is_offered_in_the_pickers(
     assert created[3]["printers"] == ["HP LaserJet Pro M426", NEW_PRINTER]
 
 
-async def test_edit_the_city_and_clear_the_address(harness, sessionmaker, org_ids) -> None:
-    branch_id = org_ids["branch"]
+async def test_edit_the_city_and_clear_the_address(harness, sessionmaker, admin_org) -> None:
+    branch_id = admin_org["branch"]
     text = await press(harness, ADMIN, BranchOpen(branch_id=branch_id))
     assert "Центральный офис" in text and "City: Москва" in text
     assert "HP LaserJet Pro M426" in text  # the printers are on the card
@@ -185,8 +147,8 @@ async def test_edit_the_city_and_clear_the_address(harness, sessionmaker, org_id
     ]
 
 
-async def test_edit_the_printers_and_the_name(harness, sessionmaker, org_ids) -> None:
-    branch_id = org_ids["branch"]
+async def test_edit_the_printers_and_the_name(harness, sessionmaker, admin_org) -> None:
+    branch_id = admin_org["branch"]
     await press(harness, ADMIN, BranchAct(action="printers", branch_id=branch_id))
     text = await say(harness, ADMIN, "Pantum M6500\nНовый МФУ 1")
     assert "Printers: Pantum M6500, Новый МФУ 1" in text
@@ -202,24 +164,26 @@ async def test_edit_the_printers_and_the_name(harness, sessionmaker, org_ids) ->
     )
 
 
-async def test_set_the_own_executor_and_clear_it(harness, sessionmaker, org_ids) -> None:
-    branch_id = org_ids["branch"]
+async def test_set_the_own_executor_and_clear_it(harness, sessionmaker, admin_org) -> None:
+    branch_id = admin_org["branch"]
     text = await press(harness, ADMIN, BranchAct(action="executor", branch_id=branch_id))
     assert "Choose the own executor of Центральный офис" in text
     shown = labels(harness, ADMIN)
     assert "Иванов И." in shown and "Петров <П.> @petrov" not in shown  # executors+ only
     assert shown[-2:] == ["« Back", "Cancel"]
 
-    text = await press(harness, ADMIN, ExecutorPick(branch_id=branch_id, user_id=org_ids["keeper"]))
+    text = await press(
+        harness, ADMIN, ExecutorPick(branch_id=branch_id, user_id=admin_org["keeper"])
+    )
     assert "Own executor: <b>Иванов И.</b>" in text
     assert "Clear executor" in labels(harness, ADMIN)
     async with sessionmaker() as session:
         own = await routing.branch_executor(session, branch_id)
-        assert own is not None and own.id == org_ids["keeper"]
+        assert own is not None and own.id == admin_org["keeper"]
 
     # a plain user is not offered and is refused if forged into a button
     text = await press(
-        harness, ADMIN, ExecutorPick(branch_id=branch_id, user_id=org_ids["requester"])
+        harness, ADMIN, ExecutorPick(branch_id=branch_id, user_id=admin_org["requester"])
     )
     assert text == "This no longer exists or was not found."
 
@@ -228,16 +192,16 @@ async def test_set_the_own_executor_and_clear_it(harness, sessionmaker, org_ids)
     async with sessionmaker() as session:
         assert (await session.get(Branch, branch_id)).default_executor_id is None
     assert await audit_rows(sessionmaker) == [
-        ("branch.executor", branch_id, {"executor_id": None}, {"executor_id": org_ids["keeper"]}),
-        ("branch.executor", branch_id, {"executor_id": org_ids["keeper"]}, {"executor_id": None}),
+        ("branch.executor", branch_id, {"executor_id": None}, {"executor_id": admin_org["keeper"]}),
+        ("branch.executor", branch_id, {"executor_id": admin_org["keeper"]}, {"executor_id": None}),
     ]
 
 
 async def test_deactivate_leaves_the_pickers_and_its_open_request_still_opens(
-    harness, sessionmaker, org_ids
+    harness, sessionmaker, admin_org
 ) -> None:
-    branch_id = org_ids["branch"]
-    request_id = await new_order(sessionmaker, org_ids)
+    branch_id = admin_org["branch"]
+    request_id = await new_order(sessionmaker, admin_org)
 
     text = await press(harness, ADMIN, BranchAct(action="off", branch_id=branch_id))
     assert "Status: deactivated" in text and "Activate" in labels(harness, ADMIN)
@@ -263,7 +227,7 @@ async def test_deactivate_leaves_the_pickers_and_its_open_request_still_opens(
     ]
 
 
-async def test_search_and_pages(harness, sessionmaker, org_ids) -> None:
+async def test_search_and_pages(harness, sessionmaker, admin_org) -> None:
     await say(harness, ADMIN, "/branches")
     text = await say(harness, ADMIN, "юг")
     assert "Found by “юг”: 1" in text
@@ -275,10 +239,12 @@ async def test_search_and_pages(harness, sessionmaker, org_ids) -> None:
     assert "page 3 of 3" in await press(harness, ADMIN, BranchListPage(page=99))
 
 
-async def test_a_plain_user_is_refused_and_nothing_changes(harness, sessionmaker, org_ids) -> None:
+async def test_a_plain_user_is_refused_and_nothing_changes(
+    harness, sessionmaker, admin_org
+) -> None:
     before = await snapshot(sessionmaker)
     assert await say(harness, REQUESTER, "/branches") == "Sorry, you are not allowed to do this."
-    text = await press(harness, REQUESTER, BranchAct(action="off", branch_id=org_ids["branch"]))
+    text = await press(harness, REQUESTER, BranchAct(action="off", branch_id=admin_org["branch"]))
     assert text == "Sorry, you are not allowed to do this."
     text = await press(harness, REQUESTER, BranchNew())
     assert text == "Sorry, you are not allowed to do this."
@@ -287,27 +253,27 @@ async def test_a_plain_user_is_refused_and_nothing_changes(harness, sessionmaker
 
 
 async def test_forged_buttons_are_answered_and_change_nothing(
-    harness, sessionmaker, org_ids
+    harness, sessionmaker, admin_org
 ) -> None:
     before = await snapshot(sessionmaker)
     stale = "This button is no longer valid. Send /help to see what you can do."
     huge = MAX_ID + 1
     text = await press(harness, ADMIN, f"bra:off:{huge}")
     assert text == stale
-    text = await press(harness, ADMIN, f"brek:{org_ids['branch']}:{huge}")
+    text = await press(harness, ADMIN, f"brek:{admin_org['branch']}:{huge}")
     assert text == stale
     text = await press(harness, ADMIN, BranchAct(action="off", branch_id=MAX_ID))
     assert text == "This no longer exists or was not found."
     text = await press(harness, ADMIN, BranchOpen(branch_id=MAX_ID))
     assert text == "This no longer exists or was not found."
-    text = await press(harness, ADMIN, BranchAct(action="drop", branch_id=org_ids["branch"]))
+    text = await press(harness, ADMIN, BranchAct(action="drop", branch_id=admin_org["branch"]))
     assert text == stale
     text = await press(harness, ADMIN, BranchSave())  # no form to save
     assert text == stale
     assert await snapshot(sessionmaker) == before
 
 
-async def test_too_long_and_duplicate_names_are_refused(harness, sessionmaker, org_ids) -> None:
+async def test_too_long_and_duplicate_names_are_refused(harness, sessionmaker, admin_org) -> None:
     await press(harness, ADMIN, BranchNew())
     text = await say(harness, ADMIN, "Ф" * 201)
     assert text == "That is too long: at most 200 characters."
@@ -316,18 +282,18 @@ async def test_too_long_and_duplicate_names_are_refused(harness, sessionmaker, o
     assert await state_of(harness, ADMIN) == BranchDialog.name.state
 
     # the edit of a name too
-    await press(harness, ADMIN, BranchAct(action="name", branch_id=org_ids["branch"]))
+    await press(harness, ADMIN, BranchAct(action="name", branch_id=admin_org["branch"]))
     text = await say(harness, ADMIN, "Филиал «Юг»")
     assert "already exists" in text
-    await press(harness, ADMIN, BranchAct(action="city", branch_id=org_ids["branch"]))
+    await press(harness, ADMIN, BranchAct(action="city", branch_id=admin_org["branch"]))
     assert "at most 100 characters" in await say(harness, ADMIN, "Г" * 101)
-    await press(harness, ADMIN, BranchAct(action="printers", branch_id=org_ids["branch"]))
+    await press(harness, ADMIN, BranchAct(action="printers", branch_id=admin_org["branch"]))
     many = ", ".join(f"P{n}" for n in range(31))
     assert await say(harness, ADMIN, many) == "That is too many printers: at most 30."
     assert await audit_rows(sessionmaker) == []
 
 
-async def test_cancel_back_and_commands_in_the_middle(harness, sessionmaker, org_ids) -> None:
+async def test_cancel_back_and_commands_in_the_middle(harness, sessionmaker, admin_org) -> None:
     before = await snapshot(sessionmaker)
     await press(harness, ADMIN, BranchNew())
     await say(harness, ADMIN, NEW_NAME)
@@ -353,19 +319,19 @@ async def test_cancel_back_and_commands_in_the_middle(harness, sessionmaker, org
     assert await branch_row(sessionmaker, NEW_NAME) is None
 
     # Cancel in the middle of an edit changes nothing either
-    await press(harness, ADMIN, BranchAct(action="city", branch_id=org_ids["branch"]))
+    await press(harness, ADMIN, BranchAct(action="city", branch_id=admin_org["branch"]))
     await press(harness, ADMIN, DialogNav(action="cancel"))
     assert "no longer valid" in await press(harness, ADMIN, BranchSkip())
     assert await snapshot(sessionmaker) == before
 
 
 async def test_card_back_returns_to_the_list_page_and_search(
-    harness, sessionmaker, org_ids
+    harness, sessionmaker, admin_org
 ) -> None:
     await say(harness, ADMIN, "/branches")
     await say(harness, ADMIN, "филиал")
     await press(harness, ADMIN, BranchListPage(page=1))
-    branch_id = org_ids["branch"]
+    branch_id = admin_org["branch"]
     await press(harness, ADMIN, BranchOpen(branch_id=branch_id))
     assert "Please use the buttons above" in await say(harness, ADMIN, "привет")
     text = await press(harness, ADMIN, DialogNav(action="back"))
@@ -420,14 +386,14 @@ def test_parse_printers() -> None:
     assert caught.value.code == "too_long"
 
 
-async def test_service_checks_names_roles_and_executors(sessionmaker, org_ids) -> None:
+async def test_service_checks_names_roles_and_executors(sessionmaker, admin_org) -> None:
     async with sessionmaker() as session:
         admin = await admin_actor(session)
         plain = await admin_actor(session, REQUESTER.id)
         with pytest.raises(PermissionDenied):
             await service.create(session, plain, name="Новый")
         with pytest.raises(PermissionDenied):
-            await service.set_active(session, plain, org_ids["branch"], False)
+            await service.set_active(session, plain, admin_org["branch"], False)
         with pytest.raises(DuplicateName):
             await service.create(session, admin, name="ФИЛИАЛ «ЮГ»")
         with pytest.raises(InvalidInput):
@@ -435,11 +401,11 @@ async def test_service_checks_names_roles_and_executors(sessionmaker, org_ids) -
         with pytest.raises(InvalidInput):
             await service.create(session, admin, name="Новый", printers=["P"] * 0 + ["x" * 201])
         with pytest.raises(NotFound):
-            await service.set_executor(session, admin, org_ids["branch"], org_ids["requester"])
+            await service.set_executor(session, admin, admin_org["branch"], admin_org["requester"])
         with pytest.raises(NotFound):
-            await service.set_executor(session, admin, MAX_ID, org_ids["keeper"])
+            await service.set_executor(session, admin, MAX_ID, admin_org["keeper"])
         with pytest.raises(ValueError):
-            await service.update_field(session, admin, org_ids["branch"], "is_active", "x")
+            await service.update_field(session, admin, admin_org["branch"], "is_active", "x")
 
         branch_id = await service.create(session, admin, name="Новый", printers=["A", "a", "B"])
         card = await service.card(session, admin, branch_id)
@@ -450,8 +416,8 @@ async def test_service_checks_names_roles_and_executors(sessionmaker, org_ids) -
             True,
         )
         assert not await service.update_field(session, admin, branch_id, "city", "")  # unchanged
-        assert await service.set_executor(session, admin, branch_id, org_ids["supervisor"])
-        assert not await service.set_executor(session, admin, branch_id, org_ids["supervisor"])
+        assert await service.set_executor(session, admin, branch_id, admin_org["supervisor"])
+        assert not await service.set_executor(session, admin, branch_id, admin_org["supervisor"])
         assert await service.set_active(session, admin, branch_id, False)
         assert not await service.set_active(session, admin, branch_id, False)
 

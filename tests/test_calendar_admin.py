@@ -29,7 +29,6 @@ from bot.request_notifications import register_request_templates
 from bot.routers.calendar_admin import CalendarDialog
 from cron.context import JobContext
 from cron.jobs import sla as sla_job
-from database.enums import Role
 from database.models import (
     AuditLog,
     CalendarDay,
@@ -37,9 +36,7 @@ from database.models import (
     CalendarYear,
     OutboxMessage,
     Request,
-    User,
 )
-from database.repositories import org as org_repo
 from database.repositories import users as users_repo
 from database.repositories import work_calendar as calendar_repo
 from services import calendar_admin as service
@@ -47,13 +44,13 @@ from services import sla
 from services.actor import Actor
 from services.calendar_files import CalendarError, CalendarFile, bundled, parse
 from services.errors import PermissionDenied
+from tests.admin_org import ADMIN, admin_actor
 from tests.bot_harness import labels, press, say, state_of
 from tests.test_bot_catalogue_admin import document_update, serve_download
-from tests.test_bot_requests import KEEPER, REQUESTER, setup_org
+from tests.test_bot_requests import KEEPER, REQUESTER
 from tests.test_sla_admin import file_ticket
-from tests.updates import message_update, tg_user
+from tests.updates import message_update
 
-ADMIN = tg_user(5000, "Админ")
 MSK = ZoneInfo("Europe/Moscow")
 THIS_YEAR = datetime.now(MSK).year
 BUNDLED_2027_OFF = 17  # days off of 2027 in services/data/calendar.json
@@ -212,20 +209,6 @@ def test_typed_dates() -> None:
 # --- the organisation ------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def org_ids(sessionmaker) -> dict[str, int]:
-    ids = await setup_org(sessionmaker)
-    async with sessionmaker() as session:
-        admin = User(
-            telegram_id=ADMIN.id, full_name="Админов А.", role=Role.ADMIN, status="approved"
-        )
-        session.add(admin)
-        await session.flush()
-        it = await org_repo.category_by_code(session, "it")
-        await session.commit()
-        return {**ids, "admin": admin.id, "it": it.id}
-
-
 async def stored(sessionmaker) -> tuple[list, list, list]:
     """(hours rows, years rows, days rows) as plain tuples."""
     async with sessionmaker() as session:
@@ -265,14 +248,7 @@ def aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-async def admin_actor(session) -> Actor:
-    return Actor.build(ADMIN.id, await users_repo.by_telegram_id(session, ADMIN.id), frozenset())
-
-
-# --- through the dispatcher -------------------------------------------------------------------
-
-
-async def test_the_overview_and_a_year(harness, sessionmaker, org_ids) -> None:
+async def test_the_overview_and_a_year(harness, sessionmaker, admin_org) -> None:
     h = harness
     menu = await say(h, ADMIN, "/admin")
     assert "Administration" in menu and "Calendar" in labels(h, ADMIN)
@@ -315,7 +291,7 @@ async def test_the_overview_and_a_year(harness, sessionmaker, org_ids) -> None:
 
 
 async def test_a_day_off_moves_the_after_hours_reply_and_deadlines(
-    harness, sessionmaker, org_ids, i18n
+    harness, sessionmaker, admin_org, i18n
 ) -> None:
     h = harness
     wednesday_10 = msk(2027, 3, 10, 10)
@@ -342,7 +318,7 @@ async def test_a_day_off_moves_the_after_hours_reply_and_deadlines(
     assert calendar.is_working(msk(2027, 3, 11, 10))
 
     # Filed on that Wednesday: the reply names Thursday 09:00; the deadline counts from there.
-    request = await file_ticket(sessionmaker, org_ids, "wed", wednesday_10)
+    request = await file_ticket(sessionmaker, admin_org, "wed", wednesday_10)
     (text,) = await after_hours_texts(sessionmaker, i18n)
     assert text.endswith("we will answer from 09:00 on Thursday (11.03).")
     async with sessionmaker() as session:
@@ -370,7 +346,7 @@ async def test_a_day_off_moves_the_after_hours_reply_and_deadlines(
 
 
 async def test_hours_and_weekdays_apply_without_restart(
-    harness, sessionmaker, org_ids, i18n
+    harness, sessionmaker, admin_org, i18n
 ) -> None:
     h = harness
     await say(h, ADMIN, "/calendar")
@@ -381,7 +357,7 @@ async def test_hours_and_weekdays_apply_without_restart(
     assert "Saved." in saved and "Mon–Fri 10:00–19:00 (set here)" in saved
 
     monday_0930 = msk(2027, 3, 15, 9, 30)
-    await file_ticket(sessionmaker, org_ids, "early", monday_0930)
+    await file_ticket(sessionmaker, admin_org, "early", monday_0930)
     (text,) = await after_hours_texts(sessionmaker, i18n)
     assert "Working hours: Mon–Fri 10:00–19:00; we will answer from 10:00 on Monday (15.03)." in (
         text
@@ -395,7 +371,7 @@ async def test_hours_and_weekdays_apply_without_restart(
     await press(h, ADMIN, CalWeekday(weekday=6))
     assert "✅ Sat" in labels(h, ADMIN)
     assert "Mon–Sat 10:00–19:00" in h.last_reply(ADMIN.id).text
-    await file_ticket(sessionmaker, org_ids, "saturday", msk(2027, 3, 13, 12))
+    await file_ticket(sessionmaker, admin_org, "saturday", msk(2027, 3, 13, 12))
     assert len(await after_hours_texts(sessionmaker, i18n)) == 1  # working time now
 
     hours, _, _ = await stored(sessionmaker)
@@ -424,7 +400,7 @@ async def test_hours_and_weekdays_apply_without_restart(
     assert sla.current_config().calendar.work_days == frozenset({6})
 
 
-async def test_loading_an_xmlcalendar_file(harness, sessionmaker, org_ids, monkeypatch) -> None:
+async def test_loading_an_xmlcalendar_file(harness, sessionmaker, admin_org, monkeypatch) -> None:
     h = harness
     downloaded = serve_download(monkeypatch, XML_2027)
     await say(h, ADMIN, "/calendar")
@@ -467,7 +443,7 @@ async def test_loading_an_xmlcalendar_file(harness, sessionmaker, org_ids, monke
     assert len(await audit_rows(sessionmaker)) == 1
 
 
-async def test_loading_our_json_file(harness, sessionmaker, org_ids, monkeypatch) -> None:
+async def test_loading_our_json_file(harness, sessionmaker, admin_org, monkeypatch) -> None:
     h = harness
     payload = json.dumps(
         {
@@ -500,7 +476,7 @@ async def test_loading_our_json_file(harness, sessionmaker, org_ids, monkeypatch
 
 
 async def test_bad_input_is_answered_and_nothing_changes(
-    harness, sessionmaker, org_ids, monkeypatch
+    harness, sessionmaker, admin_org, monkeypatch
 ) -> None:
     h = harness
     await say(h, ADMIN, "/calendar")
@@ -550,7 +526,7 @@ async def test_bad_input_is_answered_and_nothing_changes(
 
 @pytest.mark.parametrize("who", [REQUESTER, KEEPER])
 async def test_a_plain_user_and_a_storekeeper_are_refused(
-    harness, sessionmaker, org_ids, who
+    harness, sessionmaker, admin_org, who
 ) -> None:
     h = harness
     assert "not allowed" in await say(h, who, "/calendar")
@@ -570,7 +546,7 @@ async def test_a_plain_user_and_a_storekeeper_are_refused(
 # --- the service ------------------------------------------------------------------------------
 
 
-async def test_the_service_checks_the_role(session, org_ids, settings) -> None:
+async def test_the_service_checks_the_role(session, admin_org, settings) -> None:
     for tg in (REQUESTER, KEEPER):
         user = await users_repo.by_telegram_id(session, tg.id)
         actor = Actor.build(tg.id, user, frozenset())
@@ -590,7 +566,7 @@ async def test_the_service_checks_the_role(session, org_ids, settings) -> None:
 
 
 async def test_the_calendar_changes_only_when_the_change_commits(
-    sessionmaker, org_ids, settings
+    sessionmaker, admin_org, settings
 ) -> None:
     async with sessionmaker() as session:
         admin = await admin_actor(session)
@@ -609,7 +585,7 @@ async def test_the_calendar_changes_only_when_the_change_commits(
 
 
 async def test_the_sla_scan_picks_up_a_change_made_elsewhere(
-    sessionmaker, org_ids, settings
+    sessionmaker, admin_org, settings
 ) -> None:
     async with sessionmaker() as session:
         admin = await admin_actor(session)
@@ -624,7 +600,7 @@ async def test_the_sla_scan_picks_up_a_change_made_elsewhere(
 
 
 async def test_the_scan_reads_the_days_again_only_after_a_change(
-    sessionmaker, org_ids, settings
+    sessionmaker, admin_org, settings
 ) -> None:
     """A scan with nothing changed costs one small query; a change written by another process
     (no commit hook in this one) is read at the next scan."""
@@ -653,7 +629,7 @@ async def test_the_scan_reads_the_days_again_only_after_a_change(
     assert not sla.current_config().calendar.is_working(msk(2027, 3, 10, 10))
 
 
-async def test_an_untouched_year_keeps_the_bundled_days(session, org_ids, settings) -> None:
+async def test_an_untouched_year_keeps_the_bundled_days(session, admin_org, settings) -> None:
     admin = await admin_actor(session)
     await service.set_day(session, admin, settings, 2027, date(2027, 2, 20), working=True)
     calendar = await service.effective_calendar(session, settings)
@@ -665,7 +641,7 @@ async def test_an_untouched_year_keeps_the_bundled_days(session, org_ids, settin
     assert page.summary.days_off == bundled()[2026].days_off
 
 
-async def test_the_screens_in_russian(ru_harness, sessionmaker, org_ids) -> None:
+async def test_the_screens_in_russian(ru_harness, sessionmaker, admin_org) -> None:
     h = ru_harness
     text = await say(h, ADMIN, "/calendar")
     assert "Часы работы: пн–пт 09:00–18:00 (из настроек)." in text

@@ -17,7 +17,7 @@ from bot.keyboards.categories_admin import (
 from bot.keyboards.common import DialogNav
 from bot.routers.categories_admin import CategoryDialog
 from database.enums import Priority, RequestStatus, Role
-from database.models import AuditLog, Category, Request, User
+from database.models import AuditLog, Category, Request
 from database.repositories import org as org_repo
 from database.repositories import users as users_repo
 from services import categories_admin as service
@@ -25,35 +25,10 @@ from services import tickets, workflow
 from services.actor import Actor
 from services.categories_admin import CannotDeactivate
 from services.errors import InvalidInput, NotFound, PermissionDenied
+from tests.admin_org import ADMIN, admin_actor
 from tests.bot_harness import labels, press, say, state_of
-from tests.test_bot_requests import REQUESTER, TECHNICIAN, setup_org
-from tests.updates import tg_user
+from tests.test_bot_requests import REQUESTER, TECHNICIAN
 from utils.ids import MAX_ID
-
-ADMIN = tg_user(5000, "Админ")
-
-
-@pytest.fixture
-async def org_ids(sessionmaker) -> dict[str, int]:
-    return await setup_org_and_admin(sessionmaker)
-
-
-async def setup_org_and_admin(sessionmaker) -> dict[str, int]:
-    """setup_org (the seed, a requester, executors, a supervisor) and an admin; ids."""
-    ids = await setup_org(sessionmaker)
-    async with sessionmaker() as session:
-        admin = User(
-            telegram_id=ADMIN.id, full_name="Админов А.", role=Role.ADMIN, status="approved"
-        )
-        session.add(admin)
-        await session.flush()
-        technician = await users_repo.by_telegram_id(session, TECHNICIAN.id)
-        codes = {c.code: c.id for c in (await session.scalars(select(Category))).all()}
-        await session.commit()
-        return {**ids, "admin": admin.id, "technician": technician.id, **codes}
-
-
-# --- helpers ----------------------------------------------------------------------------------
 
 
 async def audit_rows(sessionmaker, object_type: str = "category") -> list[tuple]:
@@ -79,11 +54,6 @@ async def ticket_list_names(sessionmaker) -> list[str]:
         return [c.name_en for c in await tickets.categories(session)]
 
 
-async def admin_actor(session, telegram_id: int = ADMIN.id) -> Actor:
-    user = await users_repo.by_telegram_id(session, telegram_id)
-    return Actor.build(telegram_id, user, frozenset())
-
-
 async def new_ticket(sessionmaker, category_id: int, subject: str = "Принтер") -> int:
     async with sessionmaker() as session:
         user = await users_repo.by_telegram_id(session, REQUESTER.id)
@@ -104,7 +74,7 @@ async def new_ticket(sessionmaker, category_id: int, subject: str = "Принт�
 
 
 async def test_the_list_in_order_and_add_a_category_offered_in_the_ticket_dialog(
-    harness, sessionmaker, org_ids
+    harness, sessionmaker, admin_org
 ) -> None:
     text = await say(harness, ADMIN, "/categories")
     assert "Categories: 5" in text
@@ -154,7 +124,9 @@ async def test_the_list_in_order_and_add_a_category_offered_in_the_ticket_dialog
                      "en": "Network & Phones"}  # fmt: skip
 
 
-async def test_skip_the_english_name_and_codes_stay_unique(harness, sessionmaker, org_ids) -> None:
+async def test_skip_the_english_name_and_codes_stay_unique(
+    harness, sessionmaker, admin_org
+) -> None:
     for _ in range(2):
         await press(harness, ADMIN, CategoryNew())
         await say(harness, ADMIN, "Другое")
@@ -169,8 +141,8 @@ async def test_skip_the_english_name_and_codes_stay_unique(harness, sessionmaker
     assert service.make_code("!!!", set()) == "category"
 
 
-async def test_rename_and_move(harness, sessionmaker, org_ids) -> None:
-    it = org_ids["it"]
+async def test_rename_and_move(harness, sessionmaker, admin_org) -> None:
+    it = admin_org["it"]
     text = await press(harness, ADMIN, CategoryOpen(category_id=it))
     assert "Place: 4 of 5" in text
     assert {"Rename (Russian)", "Rename (English)", "▲ Up", "▼ Down"} <= set(labels(harness, ADMIN))
@@ -195,7 +167,7 @@ async def test_rename_and_move(harness, sessionmaker, org_ids) -> None:
         "Other",
     ]
     # The cartridges' card: no moves, no deactivation.
-    await press(harness, ADMIN, CategoryOpen(category_id=org_ids["cartridges"]))
+    await press(harness, ADMIN, CategoryOpen(category_id=admin_org["cartridges"]))
     assert not {"▲ Up", "▼ Down", "Deactivate"} & set(labels(harness, ADMIN))
 
     rows = await audit_rows(sessionmaker)
@@ -204,8 +176,10 @@ async def test_rename_and_move(harness, sessionmaker, org_ids) -> None:
     assert rows[2][3]["direction"] == "up"
 
 
-async def test_deactivate_keeps_open_tickets_and_reactivate(harness, sessionmaker, org_ids) -> None:
-    repair = org_ids["repair"]
+async def test_deactivate_keeps_open_tickets_and_reactivate(
+    harness, sessionmaker, admin_org
+) -> None:
+    repair = admin_org["repair"]
     rid = await new_ticket(sessionmaker, repair, "Сломался сканер")
     text = await press(harness, ADMIN, CategoryAct(action="off", category_id=repair))
     assert "deactivated" in text and "Activate" in labels(harness, ADMIN)
@@ -224,22 +198,24 @@ async def test_deactivate_keeps_open_tickets_and_reactivate(harness, sessionmake
     ]
 
 
-async def test_the_orders_category_cannot_be_deactivated(harness, sessionmaker, org_ids) -> None:
+async def test_the_orders_category_cannot_be_deactivated(harness, sessionmaker, admin_org) -> None:
     before = await snapshot(sessionmaker)
-    text = await press(harness, ADMIN, CategoryAct(action="off", category_id=org_ids["cartridges"]))
+    text = await press(
+        harness, ADMIN, CategoryAct(action="off", category_id=admin_org["cartridges"])
+    )
     assert "cannot be deactivated" in text
     assert await snapshot(sessionmaker) == before
     async with sessionmaker() as session:
         with pytest.raises(CannotDeactivate):
             await service.set_active(
-                session, await admin_actor(session), org_ids["cartridges"], False
+                session, await admin_actor(session), admin_org["cartridges"], False
             )
 
 
 async def test_toggle_an_executor_returns_their_taken_ticket_to_the_queue(
-    harness, sessionmaker, org_ids
+    harness, sessionmaker, admin_org
 ) -> None:
-    it, tech = org_ids["it"], org_ids["technician"]
+    it, tech = admin_org["it"], admin_org["technician"]
     rid = await new_ticket(sessionmaker, it, "Не работает почта")
     async with sessionmaker() as session:
         user = await users_repo.by_telegram_id(session, TECHNICIAN.id)
@@ -276,11 +252,11 @@ async def test_toggle_an_executor_returns_their_taken_ticket_to_the_queue(
     assert "request.returned" in actions
 
 
-async def test_a_plain_user_is_refused(harness, sessionmaker, org_ids) -> None:
+async def test_a_plain_user_is_refused(harness, sessionmaker, admin_org) -> None:
     before = await snapshot(sessionmaker)
     text = await say(harness, REQUESTER, "/categories")
     assert "Categories" not in text
-    await press(harness, REQUESTER, CategoryAct(action="off", category_id=org_ids["it"]))
+    await press(harness, REQUESTER, CategoryAct(action="off", category_id=admin_org["it"]))
     assert await snapshot(sessionmaker) == before
     async with sessionmaker() as session:
         user = await users_repo.by_telegram_id(session, REQUESTER.id)
@@ -288,22 +264,22 @@ async def test_a_plain_user_is_refused(harness, sessionmaker, org_ids) -> None:
             await service.category_list(session, Actor.build(REQUESTER.id, user, frozenset()))
 
 
-async def test_forged_buttons_change_nothing(harness, sessionmaker, org_ids) -> None:
+async def test_forged_buttons_change_nothing(harness, sessionmaker, admin_org) -> None:
     before = await snapshot(sessionmaker)
     forged = f"cga:off:{MAX_ID + 1}"
     assert "no longer valid" in await press(harness, ADMIN, forged)
     assert "not found" in await press(harness, ADMIN, CategoryAct(action="off", category_id=MAX_ID))
     assert "not found" in await press(harness, ADMIN, CategoryOpen(category_id=987654))
-    toggle = ServerToggle(category_id=org_ids["it"], user_id=MAX_ID)
+    toggle = ServerToggle(category_id=admin_org["it"], user_id=MAX_ID)
     assert "not found" in await press(harness, ADMIN, toggle)
-    themself = ServerToggle(category_id=org_ids["it"], user_id=org_ids["admin"])
+    themself = ServerToggle(category_id=admin_org["it"], user_id=admin_org["admin"])
     # themself: an admin does not change an admin
     assert await press(harness, ADMIN, themself) == "Sorry, you are not allowed to do this."
     async with sessionmaker() as session:
         requester = await users_repo.by_telegram_id(session, REQUESTER.id)
         assert requester.role == Role.USER
     # a plain requester serves no category: not one of the executors the list offers
-    toggle = ServerToggle(category_id=org_ids["it"], user_id=requester.id)
+    toggle = ServerToggle(category_id=admin_org["it"], user_id=requester.id)
     assert await press(harness, ADMIN, toggle) == "This no longer exists or was not found."
     assert harness.callback_answer().show_alert
     async with sessionmaker() as session:
@@ -316,7 +292,7 @@ async def test_forged_buttons_change_nothing(harness, sessionmaker, org_ids) -> 
             await service.card(session, await admin_actor(session), MAX_ID)
 
 
-async def test_cancel_and_back_change_nothing(harness, sessionmaker, org_ids) -> None:
+async def test_cancel_and_back_change_nothing(harness, sessionmaker, admin_org) -> None:
     before = await snapshot(sessionmaker)
     await press(harness, ADMIN, CategoryNew())
     await say(harness, ADMIN, "Новая")
@@ -329,19 +305,19 @@ async def test_cancel_and_back_change_nothing(harness, sessionmaker, org_ids) ->
     await press(harness, ADMIN, CategorySkip())
     await press(harness, ADMIN, DialogNav(action="cancel"))
     assert await state_of(harness, ADMIN) is None
-    await press(harness, ADMIN, CategoryAct(action="ru", category_id=org_ids["it"]))
+    await press(harness, ADMIN, CategoryAct(action="ru", category_id=admin_org["it"]))
     await press(harness, ADMIN, DialogNav(action="cancel"))
     assert "Saved." not in harness.last_reply(ADMIN.id).text
     assert await snapshot(sessionmaker) == before
 
 
-async def test_service_input_rules(session, org_ids) -> None:
+async def test_service_input_rules(session, admin_org) -> None:
     with pytest.raises(InvalidInput):
         service.parse_name("   ")
     with pytest.raises(InvalidInput):
         service.parse_name("x" * (service.NAME_MAX + 1))
     actor = await admin_actor(session)
     with pytest.raises(InvalidInput):
-        await service.rename(session, actor, org_ids["it"], "en", "y" * (service.NAME_MAX + 1))
-    assert not await service.rename(session, actor, org_ids["it"], "en", "IT help")
-    assert not await service.move(session, actor, org_ids["cartridges"], "up")
+        await service.rename(session, actor, admin_org["it"], "en", "y" * (service.NAME_MAX + 1))
+    assert not await service.rename(session, actor, admin_org["it"], "en", "IT help")
+    assert not await service.move(session, actor, admin_org["cartridges"], "up")

@@ -21,19 +21,15 @@ from database.repositories import users as users_repo
 from services import tickets
 from services.actor import Actor
 from services.categories_admin import AUTO_REPLY_MAX
+from tests.admin_org import ADMIN
 from tests.bot_harness import labels, press, say, state_of
 from tests.test_bot_requests import KEEPER, REQUESTER
-from tests.test_categories_admin import ADMIN, audit_rows, setup_org_and_admin
+from tests.test_categories_admin import audit_rows
 
 MONDAY_MORNING = datetime(2026, 3, 16, 7, 0, tzinfo=UTC)  # 10:00 in Moscow
 SATURDAY_NOON = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
 REPLY_RU = "Ремонт принтеров — в течение дня.\nСрочно: звоните 1234 & пишите."
 REPLY_EN = "Printer repairs within the day."
-
-
-@pytest.fixture
-async def org_ids(sessionmaker) -> dict[str, int]:
-    return await setup_org_and_admin(sessionmaker)
 
 
 async def file_ticket(sessionmaker, category_id: int, now: datetime, token: str) -> str:
@@ -82,9 +78,9 @@ async def set_reply(harness, category_id: int, english: str | None) -> str:
 
 
 async def test_set_in_two_steps_shown_on_the_card_and_audited(
-    harness, sessionmaker, org_ids
+    harness, sessionmaker, admin_org
 ) -> None:
-    repair = org_ids["repair"]
+    repair = admin_org["repair"]
     text = await press(harness, ADMIN, CategoryOpen(category_id=repair))
     assert "Auto-reply: none" in text
     assert "Auto-reply" in labels(harness, ADMIN)
@@ -123,11 +119,11 @@ async def test_set_in_two_steps_shown_on_the_card_and_audited(
 
 
 async def test_sent_once_inside_hours_in_the_readers_language(
-    harness, sessionmaker, org_ids
+    harness, sessionmaker, admin_org
 ) -> None:
-    await set_reply(harness, org_ids["repair"], REPLY_EN)
-    number = await file_ticket(sessionmaker, org_ids["repair"], MONDAY_MORNING, "t1")
-    await file_ticket(sessionmaker, org_ids["repair"], MONDAY_MORNING, "t1")  # a double tap
+    await set_reply(harness, admin_org["repair"], REPLY_EN)
+    number = await file_ticket(sessionmaker, admin_org["repair"], MONDAY_MORNING, "t1")
+    await file_ticket(sessionmaker, admin_org["repair"], MONDAY_MORNING, "t1")  # a double tap
     ((template, text),) = await auto_replies(sessionmaker)
     assert template == "request.auto_reply"
     assert text == (
@@ -137,13 +133,13 @@ async def test_sent_once_inside_hours_in_the_readers_language(
     ((_, english),) = await auto_replies(sessionmaker, "en")
     assert english == f"Request {number} has been received.\n{REPLY_EN}"
     # another category without a text: nothing inside working hours
-    await file_ticket(sessionmaker, org_ids["it"], MONDAY_MORNING, "t2")
+    await file_ticket(sessionmaker, admin_org["it"], MONDAY_MORNING, "t2")
     assert len(await auto_replies(sessionmaker)) == 1
 
 
-async def test_outside_hours_one_message_with_the_hours(harness, sessionmaker, org_ids) -> None:
-    await set_reply(harness, org_ids["repair"], None)  # Skip: Russian for everyone
-    number = await file_ticket(sessionmaker, org_ids["repair"], SATURDAY_NOON, "t1")
+async def test_outside_hours_one_message_with_the_hours(harness, sessionmaker, admin_org) -> None:
+    await set_reply(harness, admin_org["repair"], None)  # Skip: Russian for everyone
+    number = await file_ticket(sessionmaker, admin_org["repair"], SATURDAY_NOON, "t1")
     ((template, text),) = await auto_replies(sessionmaker, "en")
     assert template == "request.auto_reply"  # and no request.after_hours besides
     assert text == (
@@ -152,7 +148,7 @@ async def test_outside_hours_one_message_with_the_hours(harness, sessionmaker, o
         "Working hours: Mon–Fri 09:00–18:00; we will answer from 09:00 on Monday (16.03)."
     )
     # a category without a text still gets the plain out-of-hours line
-    await file_ticket(sessionmaker, org_ids["it"], SATURDAY_NOON, "t2")
+    await file_ticket(sessionmaker, admin_org["it"], SATURDAY_NOON, "t2")
     assert [t for t, _ in await auto_replies(sessionmaker)] == [
         "request.auto_reply",
         "request.after_hours",
@@ -161,9 +157,9 @@ async def test_outside_hours_one_message_with_the_hours(harness, sessionmaker, o
 
 @pytest.mark.parametrize("who", [REQUESTER, KEEPER])
 async def test_a_forged_button_below_admin_changes_nothing(
-    harness, sessionmaker, org_ids, who
+    harness, sessionmaker, admin_org, who
 ) -> None:
-    repair = org_ids["repair"]
+    repair = admin_org["repair"]
     async with sessionmaker() as session:  # a reply is set, so «No auto-reply» would remove it
         category = await session.get(Category, repair)
         category.auto_reply_ru, category.auto_reply_en = REPLY_RU, REPLY_EN

@@ -12,8 +12,8 @@ from bot.keyboards.common import DialogNav
 from bot.keyboards.sla_admin import SlaCategoryOpen, SlaDefault, SlaPriorityPick, SlaSave
 from bot.routers import sla_admin as sla_router
 from bot.routers.sla_admin import SlaDialog
-from database.enums import Priority, Role
-from database.models import AuditLog, Category, Request, SlaPolicy, User
+from database.enums import Priority
+from database.models import AuditLog, Category, Request, SlaPolicy
 from database.repositories import org as org_repo
 from database.repositories import users as users_repo
 from services import sla, tickets
@@ -21,11 +21,10 @@ from services import sla_admin as service
 from services.actor import Actor
 from services.errors import NotFound, PermissionDenied
 from services.sla_admin import InvalidTarget, parse_target
+from tests.admin_org import ADMIN
 from tests.bot_harness import labels, press, say, state_of
-from tests.test_bot_requests import REQUESTER, setup_org
-from tests.updates import tg_user
+from tests.test_bot_requests import REQUESTER
 
-ADMIN = tg_user(5000, "Админ")
 DAY = 540  # the default calendar: 09:00-18:00
 # Monday 7 December 2026, 10:00 Moscow time: working hours.
 FILED_EARLIER = datetime(2026, 12, 7, 7, 0, tzinfo=UTC)
@@ -113,21 +112,6 @@ def test_durations_are_shown_in_working_days_hours_minutes(i18n) -> None:
 # --- the organisation ----------------------------------------------------------------------
 
 
-@pytest.fixture
-async def org_ids(sessionmaker) -> dict[str, int]:
-    ids = await setup_org(sessionmaker)
-    async with sessionmaker() as session:
-        admin = User(
-            telegram_id=ADMIN.id, full_name="Админов А.", role=Role.ADMIN, status="approved"
-        )
-        session.add(admin)
-        await session.flush()
-        it = await org_repo.category_by_code(session, "it")
-        cartridges = await org_repo.category_by_code(session, "cartridges")
-        await session.commit()
-        return {**ids, "admin": admin.id, "it": it.id, "cartridges": cartridges.id}
-
-
 async def policy_rows(sessionmaker) -> list[tuple[int, str, int, int]]:
     async with sessionmaker() as session:
         rows = (await session.execute(select(SlaPolicy).order_by(SlaPolicy.id))).scalars()
@@ -175,21 +159,21 @@ def aware(value: datetime) -> datetime:
 # --- through the dispatcher -------------------------------------------------------------------
 
 
-async def test_the_list_and_the_default_targets(harness, sessionmaker, org_ids) -> None:
+async def test_the_list_and_the_default_targets(harness, sessionmaker, admin_org) -> None:
     h = harness
     text = await say(h, ADMIN, "/sla")
     assert "Choose a category" in text
     assert await state_of(h, ADMIN) == SlaDialog.categories.state
     names = labels(h, ADMIN)
     async with sessionmaker() as session:
-        cartridges = await session.get(Category, org_ids["cartridges"])
+        cartridges = await session.get(Category, admin_org["cartridges"])
         tickets_cats = await org_repo.active_categories_of_kind(session, "ticket")
     # The orders' category first, then the ticket categories in their sort order.
     assert names[0] == cartridges.name_en
     assert names[1 : 1 + len(tickets_cats)] == [c.name_en for c in tickets_cats]
     assert names[-2:] == ["« Back", "Cancel"]
 
-    card = await press(h, ADMIN, SlaCategoryOpen(category_id=org_ids["it"]))
+    card = await press(h, ADMIN, SlaCategoryOpen(category_id=admin_org["it"]))
     assert "<b>low</b>: accept 1 d, resolve 5 d (default)" in card
     assert "<b>normal</b>: accept 4 h, resolve 3 d (default)" in card
     assert "<b>high</b>: accept 1 h, resolve 1 d (default)" in card
@@ -197,22 +181,22 @@ async def test_the_list_and_the_default_targets(harness, sessionmaker, org_ids) 
     assert len([label for label in labels(h, ADMIN) if label.startswith("Change")]) == 4
 
     await press(h, ADMIN, DialogNav(action="back"))
-    order_card = await press(h, ADMIN, SlaCategoryOpen(category_id=org_ids["cartridges"]))
+    order_card = await press(h, ADMIN, SlaCategoryOpen(category_id=admin_org["cartridges"]))
     assert "<b>every order</b>: accept 1 h, resolve 2 d (default)" in order_card
     assert labels(h, ADMIN)[0] == "Change the targets"
 
 
 async def test_setting_a_target_applies_to_tickets_filed_afterwards(
-    harness, sessionmaker, org_ids
+    harness, sessionmaker, admin_org
 ) -> None:
     h = harness
-    earlier = await file_ticket(sessionmaker, org_ids, "before", FILED_EARLIER)
+    earlier = await file_ticket(sessionmaker, admin_org, "before", FILED_EARLIER)
     calendar = sla.current_config().calendar
     kept = await deadlines_of(sessionmaker, earlier.id)
 
     await say(h, ADMIN, "/sla")
-    await press(h, ADMIN, SlaCategoryOpen(category_id=org_ids["it"]))
-    prompt = await press(h, ADMIN, SlaPriorityPick(category_id=org_ids["it"], priority="high"))
+    await press(h, ADMIN, SlaCategoryOpen(category_id=admin_org["it"]))
+    prompt = await press(h, ADMIN, SlaPriorityPick(category_id=admin_org["it"], priority="high"))
     assert "Step 1 of 2" in prompt
     assert "Default" not in labels(h, ADMIN)  # nothing set here to drop
     assert await state_of(h, ADMIN) == SlaDialog.accept.state
@@ -229,9 +213,9 @@ async def test_setting_a_target_applies_to_tickets_filed_afterwards(
     assert "existing deadlines are not moved" in saved
     assert "<b>high</b>: accept 30 min, resolve 4 h (set here; default: accept 1 h" in saved
     assert await state_of(h, ADMIN) == SlaDialog.card.state
-    assert await policy_rows(sessionmaker) == [(org_ids["it"], "high", 30, 240)]
+    assert await policy_rows(sessionmaker) == [(admin_org["it"], "high", 30, 240)]
 
-    later = await file_ticket(sessionmaker, org_ids, "after", FILED_LATER)
+    later = await file_ticket(sessionmaker, admin_org, "after", FILED_LATER)
     expected = sla.deadlines(FILED_LATER, sla.Targets(30, 240), calendar)
     accept_due, resolve_due = await deadlines_of(sessionmaker, later.id)
     assert aware(accept_due) == expected["accept_due_at"]
@@ -244,14 +228,14 @@ async def test_setting_a_target_applies_to_tickets_filed_afterwards(
     assert await audit_rows(sessionmaker) == [
         (
             "sla.target",
-            org_ids["it"],
+            admin_org["it"],
             {"priority": "high", "accept_minutes": 60, "resolve_minutes": DAY, "default": True},
             {"priority": "high", "accept_minutes": 30, "resolve_minutes": 240, "default": False},
         )
     ]
 
     # «По умолчанию» drops it.
-    prompt = await press(h, ADMIN, SlaPriorityPick(category_id=org_ids["it"], priority="high"))
+    prompt = await press(h, ADMIN, SlaPriorityPick(category_id=admin_org["it"], priority="high"))
     assert "Default" in labels(h, ADMIN)
     summary = await press(h, ADMIN, SlaDefault())
     assert "Back to the defaults: accept 1 h, resolve 1 d." in summary
@@ -262,7 +246,7 @@ async def test_setting_a_target_applies_to_tickets_filed_afterwards(
     assert "Step 2 of 2" in await press(h, ADMIN, DialogNav(action="back"))
     summary = await press(h, ADMIN, SlaDefault())
     assert "Back to the defaults: accept 1 h, resolve 1 d." in summary
-    assert await policy_rows(sessionmaker) == [(org_ids["it"], "high", 30, 240)]
+    assert await policy_rows(sessionmaker) == [(admin_org["it"], "high", 30, 240)]
     saved = await press(h, ADMIN, SlaSave())
     assert "the defaults apply again" in saved
     assert "<b>high</b>: accept 1 h, resolve 1 d (default)" in saved
@@ -270,20 +254,20 @@ async def test_setting_a_target_applies_to_tickets_filed_afterwards(
     rows = await audit_rows(sessionmaker)
     assert rows[-1] == (
         "sla.target_reset",
-        org_ids["it"],
+        admin_org["it"],
         {"priority": "high", "accept_minutes": 30, "resolve_minutes": 240, "default": False},
         {"priority": "high", "accept_minutes": 60, "resolve_minutes": DAY, "default": True},
     )
-    third = await file_ticket(sessionmaker, org_ids, "third", FILED_LATER)
+    third = await file_ticket(sessionmaker, admin_org, "third", FILED_LATER)
     expected = sla.deadlines(FILED_LATER, sla.Targets(60, DAY), calendar)
     assert aware((await deadlines_of(sessionmaker, third.id))[0]) == expected["accept_due_at"]
 
 
-async def test_bad_input_is_answered_and_nothing_saved(harness, sessionmaker, org_ids) -> None:
+async def test_bad_input_is_answered_and_nothing_saved(harness, sessionmaker, admin_org) -> None:
     h = harness
     await say(h, ADMIN, "/sla")
-    await press(h, ADMIN, SlaCategoryOpen(category_id=org_ids["it"]))
-    await press(h, ADMIN, SlaPriorityPick(category_id=org_ids["it"], priority="critical"))
+    await press(h, ADMIN, SlaCategoryOpen(category_id=admin_org["it"]))
+    await press(h, ADMIN, SlaPriorityPick(category_id=admin_org["it"], priority="critical"))
 
     assert "“abc” is not a time" in await say(h, ADMIN, "abc")
     assert "too short: at least 1 min" in await say(h, ADMIN, "0m")
@@ -311,48 +295,54 @@ async def test_bad_input_is_answered_and_nothing_saved(harness, sessionmaker, or
     assert await state_of(h, ADMIN) is None
     # Back walks up: the card, the list, the admin menu.
     await say(h, ADMIN, "/sla")
-    await press(h, ADMIN, SlaCategoryOpen(category_id=org_ids["it"]))
-    await press(h, ADMIN, SlaPriorityPick(category_id=org_ids["it"], priority="low"))
+    await press(h, ADMIN, SlaCategoryOpen(category_id=admin_org["it"]))
+    await press(h, ADMIN, SlaPriorityPick(category_id=admin_org["it"], priority="low"))
     assert "Choose a priority" in await press(h, ADMIN, DialogNav(action="back"))
     assert "Choose a category" in await press(h, ADMIN, DialogNav(action="back"))
     assert "Administration" in await press(h, ADMIN, DialogNav(action="back"))
     assert await state_of(h, ADMIN) is None
     # A known command leaves the dialog (bot.leaving) and is not taken as a target.
     await say(h, ADMIN, "/sla")
-    await press(h, ADMIN, SlaCategoryOpen(category_id=org_ids["it"]))
-    await press(h, ADMIN, SlaPriorityPick(category_id=org_ids["it"], priority="low"))
+    await press(h, ADMIN, SlaCategoryOpen(category_id=admin_org["it"]))
+    await press(h, ADMIN, SlaPriorityPick(category_id=admin_org["it"], priority="low"))
     await say(h, ADMIN, "/branches")
     assert not str(await state_of(h, ADMIN)).startswith("SlaDialog")
     assert await policy_rows(sessionmaker) == []
     assert await audit_rows(sessionmaker) == []
 
 
-async def test_orders_have_one_row(harness, sessionmaker, org_ids) -> None:
+async def test_orders_have_one_row(harness, sessionmaker, admin_org) -> None:
     h = harness
     await say(h, ADMIN, "/sla")
-    await press(h, ADMIN, SlaCategoryOpen(category_id=org_ids["cartridges"]))
-    await press(h, ADMIN, SlaPriorityPick(category_id=org_ids["cartridges"], priority="normal"))
+    await press(h, ADMIN, SlaCategoryOpen(category_id=admin_org["cartridges"]))
+    await press(h, ADMIN, SlaPriorityPick(category_id=admin_org["cartridges"], priority="normal"))
     await say(h, ADMIN, "2h")
     await say(h, ADMIN, "1d")
     saved = await press(h, ADMIN, SlaSave())
     assert "<b>every order</b>: accept 2 h, resolve 1 d (set here" in saved
-    assert await policy_rows(sessionmaker) == [(org_ids["cartridges"], "normal", 120, DAY)]
+    assert await policy_rows(sessionmaker) == [(admin_org["cartridges"], "normal", 120, DAY)]
     # Not a priority an order has: refused, nothing shown to edit.
     answer = await press(
-        h, ADMIN, SlaPriorityPick(category_id=org_ids["cartridges"], priority="high")
+        h, ADMIN, SlaPriorityPick(category_id=admin_org["cartridges"], priority="high")
     )
     assert "no longer exists" in answer
 
 
-async def test_a_plain_user_is_refused(harness, sessionmaker, org_ids) -> None:
+async def test_a_plain_user_is_refused(harness, sessionmaker, admin_org) -> None:
     h = harness
     reply = await say(h, REQUESTER, "/sla")
     assert "not allowed" in reply
     assert await state_of(h, REQUESTER) is None
-    await press(h, REQUESTER, SlaPriorityPick(category_id=org_ids["it"], priority="high"))
+    await press(h, REQUESTER, SlaPriorityPick(category_id=admin_org["it"], priority="high"))
     await h.state(REQUESTER.id).set_state(SlaDialog.confirm)
     await h.state(REQUESTER.id).set_data(
-        {"category_id": org_ids["it"], "priority": "high", "mode": "set", "accept": 1, "resolve": 2}
+        {
+            "category_id": admin_org["it"],
+            "priority": "high",
+            "mode": "set",
+            "accept": 1,
+            "resolve": 2,
+        }
     )
     answer = await press(h, REQUESTER, SlaSave())
     assert "not allowed" in answer
@@ -362,7 +352,7 @@ async def test_a_plain_user_is_refused(harness, sessionmaker, org_ids) -> None:
 # --- the service ------------------------------------------------------------------------------
 
 
-async def test_service_checks_role_and_category(session, sessionmaker, org_ids) -> None:
+async def test_service_checks_role_and_category(session, sessionmaker, admin_org) -> None:
     user = await users_repo.by_telegram_id(session, REQUESTER.id)
     plain = Actor.build(REQUESTER.id, user, frozenset())
     admin_user = await users_repo.by_telegram_id(session, ADMIN.id)
@@ -371,28 +361,28 @@ async def test_service_checks_role_and_category(session, sessionmaker, org_ids) 
         await service.categories(session, plain)
     with pytest.raises(PermissionDenied):
         await service.set_target(
-            session, plain, org_ids["it"], "high", accept_minutes=5, resolve_minutes=10
+            session, plain, admin_org["it"], "high", accept_minutes=5, resolve_minutes=10
         )
     with pytest.raises(NotFound):
         await service.category_targets(session, admin, 10**9)
     with pytest.raises(InvalidTarget):
         await service.set_target(
-            session, admin, org_ids["it"], "high", accept_minutes=50, resolve_minutes=10
+            session, admin, admin_org["it"], "high", accept_minutes=50, resolve_minutes=10
         )
-    assert not await service.reset_target(session, admin, org_ids["it"], "high")
+    assert not await service.reset_target(session, admin, admin_org["it"], "high")
 
     # Saving twice leaves one row (upsert), with the last targets.
     await service.set_target(
-        session, admin, org_ids["it"], "low", accept_minutes=5, resolve_minutes=10
+        session, admin, admin_org["it"], "low", accept_minutes=5, resolve_minutes=10
     )
     await service.set_target(
-        session, admin, org_ids["it"], "low", accept_minutes=7, resolve_minutes=70
+        session, admin, admin_org["it"], "low", accept_minutes=7, resolve_minutes=70
     )
     count = await session.scalar(select(func.count()).select_from(SlaPolicy))
     assert count == 1
     targets = await sla.targets_for(
-        session, kind="ticket", category_id=org_ids["it"], priority="low"
+        session, kind="ticket", category_id=admin_org["it"], priority="low"
     )
     assert targets == sla.Targets(7, 70)
-    assert await service.reset_target(session, admin, org_ids["it"], "low")
+    assert await service.reset_target(session, admin, admin_org["it"], "low")
     assert await session.scalar(select(func.count()).select_from(SlaPolicy)) == 0
