@@ -12,14 +12,14 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.keyboards.common import button, nav_row
 from bot.keyboards.paging import pager_row
-from services.branches import BranchCard, BranchList, ExecutorPage
+from services.branches import FIELDS, BranchCard, BranchList, ExecutorPage
 from utils.ids import DbId, Page
 
 BRANCHES_PER_PAGE = 5
 EXECUTORS_PER_PAGE = 5
 
 # Card actions: the editable fields, then the executor and the switch.
-EDIT_ACTIONS = ("name", "city", "address", "contact", "printers")
+EDIT_ACTIONS = FIELDS  # one button per field of the branch
 EXECUTOR = "executor"
 CLEAR_EXECUTOR = "unassign"
 DEACTIVATE = "off"

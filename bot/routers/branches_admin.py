@@ -79,12 +79,7 @@ _ADD_STEPS = [
     BranchDialog.printers,
 ]
 _FIELD_OF_STEP = {step.state: field for step, field in zip(_ADD_STEPS, service.FIELDS, strict=True)}
-_LIMITS = {
-    "name": service.NAME_MAX,
-    "city": service.CITY_MAX,
-    "address": service.ADDRESS_MAX,
-    "contact": service.CONTACT_MAX,
-}
+_LIMITS = {"name": service.NAME_MAX, **service.OPTIONAL_LIMITS}
 
 
 # --- rendering --------------------------------------------------------------------------------
@@ -450,9 +445,8 @@ async def edit_typed(
 ) -> None:
     data = await state.get_data()
     field = data["field"]
-    try:
-        value = service.parse_field(field, message.text)
-        await service.update_field(session, actor, data["branch_id"], field, value)
+    try:  # the service checks the typed text as its step does
+        await service.update_field(session, actor, data["branch_id"], field, message.text)
     except InvalidInput as exc:
         await message.answer(_hint(exc, field))
         return
